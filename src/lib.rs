@@ -1,0 +1,5 @@
+//! kubesim: a deterministic discrete-event simulator of a Kubernetes cluster.
+
+pub mod api;
+pub mod sim;
+pub mod store;

@@ -1,0 +1,9 @@
+//! The discrete-event engine: integer virtual time, one totally ordered event queue,
+//! components behind one trait, one RNG stream per component, and a running hash of every
+//! delivered event.
+
+pub mod hash;
+pub mod rng;
+pub mod time;
+
+pub use time::{SimDuration, SimTime};
