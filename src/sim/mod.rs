@@ -7,3 +7,8 @@ pub mod rng;
 pub mod time;
 
 pub use time::{SimDuration, SimTime};
+pub mod engine;
+pub mod event;
+
+pub use engine::{ComponentId, Component, Context, Engine, TraceEntry};
+pub use event::{Event, Fault, PodStep, Timer};

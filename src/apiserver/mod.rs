@@ -1,0 +1,11 @@
+//! The kube-apiserver model: validation, defaulting, admission, optimistic concurrency and
+//! watch fan-out over the etcd model.
+
+pub mod errors;
+pub mod fields;
+pub mod server;
+pub mod watch;
+
+pub use errors::ApiError;
+pub use server::{ApiServer, Change, DeleteOptions, ObjectList, Reporter, WatchStart};
+pub use watch::{WatchEvent, WatchEventType, WatchId, WatchSpec};

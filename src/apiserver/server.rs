@@ -1,0 +1,852 @@
+//! The kube-apiserver model: REST semantics over the etcd model.
+//!
+//! Requests are synchronous calls that can fail like the real ones (404, 409 AlreadyExists /
+//! Conflict on a stale resourceVersion, 410 Gone, 422 Invalid). Every write goes through the
+//! same pipeline as upstream's generic registry (staging/src/k8s.io/apiserver/pkg/registry/
+//! generic/registry/store.go): defaulting → admission → validation → an etcd transaction
+//! guarded by `mod_revision`, then watch fan-out. `metadata.resourceVersion` is the etcd
+//! `mod_revision`.
+//!
+//! Simplifications: no authentication/authorization, no server-side apply or patch (clients
+//! send whole objects), no API versions other than the ones in `api::kinds`, events are not
+//! aggregated into series and have no TTL.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Event as K8sEvent, EventSource, ObjectReference, Pod, Toleration};
+use rand::Rng;
+
+use super::errors::ApiError;
+use super::fields::supports_field;
+use super::watch::{WatchEventType, WatchId, WatchSpec, Watchers};
+use super::WatchEvent;
+use crate::api::time::Epoch;
+use crate::api::{defaults, pod as podutil, validation, FieldSelector, Kind, KindOf, LabelSelector, Object};
+use crate::sim::engine::ComponentId;
+use crate::sim::rng::{component_rng, SimRng};
+use crate::sim::{SimDuration, SimTime};
+use crate::store::{Compare, EventType, KeyRange, Op, Revision, Store};
+
+/// A committed write, as observers (invariant checkers, recorders) see it.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub revision: Revision,
+    pub kind: Kind,
+    pub old: Option<Arc<Object>>,
+    /// `None` when the object was deleted.
+    pub new: Option<Arc<Object>>,
+}
+
+/// Where a watch starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchStart {
+    /// Only changes after this call.
+    Now,
+    /// Every change with a resourceVersion greater than this one (410 Gone if compacted).
+    After(Revision),
+}
+
+/// `DeleteOptions`.
+#[derive(Clone, Debug, Default)]
+pub struct DeleteOptions {
+    pub grace_period_seconds: Option<i64>,
+    /// Only delete if the object still has this UID.
+    pub uid: Option<String>,
+}
+
+impl DeleteOptions {
+    pub fn now() -> Self {
+        DeleteOptions { grace_period_seconds: Some(0), uid: None }
+    }
+}
+
+/// A list response.
+#[derive(Clone, Debug)]
+pub struct ObjectList {
+    pub items: Vec<Arc<Object>>,
+    /// The store revision at read time (a list's `metadata.resourceVersion`).
+    pub revision: Revision,
+}
+
+/// Who reports a Kubernetes Event.
+#[derive(Clone, Debug)]
+pub struct Reporter<'a> {
+    /// `default-scheduler`, `kubelet`, `node-controller`, `replicaset-controller`, …
+    pub component: &'a str,
+    /// The node, for kubelet events.
+    pub host: Option<&'a str>,
+}
+
+/// The API server.
+pub struct ApiServer {
+    store: Store<Object>,
+    epoch: Epoch,
+    now: SimTime,
+    rng: SimRng,
+    watchers: Watchers,
+    deliveries: Vec<(ComponentId, WatchEvent)>,
+    journal: Vec<Change>,
+    /// Revision recorded at the previous compaction tick; compacted at the next one, so at
+    /// least one interval of history is always kept (upstream `compactor`).
+    compact_candidate: Revision,
+    cluster_ips: BTreeSet<u32>,
+    node_ports: BTreeSet<i32>,
+}
+
+/// The service CIDR 10.96.0.0/12 (kubeadm's default).
+const SERVICE_CIDR_BASE: u32 = u32::from_be_bytes([10, 96, 0, 0]);
+const SERVICE_CIDR_SIZE: u32 = 1 << 20;
+/// Upstream reserves the lower band of the range for static IPs (min(max(16, size/16), 256)).
+const SERVICE_STATIC_BAND: u32 = 256;
+
+impl ApiServer {
+    pub fn new(epoch: Epoch, seed: u64) -> Self {
+        ApiServer {
+            store: Store::new(),
+            epoch,
+            now: SimTime::ZERO,
+            rng: component_rng(seed, "kube-apiserver"),
+            watchers: Watchers::default(),
+            deliveries: Vec::new(),
+            journal: Vec::new(),
+            compact_candidate: 0,
+            cluster_ips: BTreeSet::new(),
+            node_ports: BTreeSet::new(),
+        }
+    }
+
+    pub fn set_now(&mut self, now: SimTime) {
+        self.now = now;
+    }
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    pub fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+    pub fn store(&self) -> &Store<Object> {
+        &self.store
+    }
+    pub fn revision(&self) -> Revision {
+        self.store.revision()
+    }
+    pub fn watch_count(&self) -> usize {
+        self.watchers.len()
+    }
+
+    /// Watch events produced since the last call, for the engine to queue.
+    pub fn take_deliveries(&mut self) -> Vec<(ComponentId, WatchEvent)> {
+        std::mem::take(&mut self.deliveries)
+    }
+    /// Committed writes since the last call, for observers.
+    pub fn take_journal(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.journal)
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    pub fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Arc<Object>, ApiError> {
+        let key = kind.etcd_key(namespace, name);
+        self.store.get(&key).map(|kv| kv.value).ok_or_else(|| ApiError::not_found(kind, name))
+    }
+
+    /// Typed get, cloning the object so the caller can modify and update it.
+    pub fn get_as<T: KindOf>(&self, namespace: Option<&str>, name: &str) -> Result<T, ApiError> {
+        let obj = self.get(<T as KindOf>::KIND, namespace, name)?;
+        Ok(obj.as_type::<T>().expect("store keys hold their kind").clone())
+    }
+
+    /// Lists objects of a kind (all namespaces when `namespace` is `None`).
+    pub fn list(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> Result<ObjectList, ApiError> {
+        for r in &fields.requirements {
+            if !supports_field(kind, &r.field) {
+                return Err(ApiError::BadRequest(format!(
+                    "field label not supported: {} (for {})",
+                    r.field,
+                    kind.resource()
+                )));
+            }
+        }
+        let prefix = kind.etcd_prefix_key(namespace);
+        let items = self
+            .store
+            .range(&KeyRange::Prefix(prefix), 0)
+            .expect("current revision is always readable")
+            .into_iter()
+            .map(|kv| kv.value)
+            .filter(|o| labels.matches(o.labels()) && fields.matches(|f| super::fields::field_value(o, f)))
+            .collect();
+        Ok(ObjectList { items, revision: self.store.revision() })
+    }
+
+    /// Every object of a kind, in key order.
+    pub fn list_all(&self, kind: Kind) -> Vec<Arc<Object>> {
+        self.list(kind, None, &LabelSelector::everything(), &FieldSelector::everything())
+            .map(|l| l.items)
+            .unwrap_or_default()
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    /// POST: creates an object (namespace defaults to `default`).
+    pub fn create(&mut self, mut obj: Object) -> Result<Arc<Object>, ApiError> {
+        let kind = obj.kind();
+        {
+            let meta = obj.meta_mut();
+            if kind.namespaced() {
+                if meta.namespace.as_deref().is_none_or(str::is_empty) {
+                    meta.namespace = Some("default".into());
+                }
+            } else {
+                meta.namespace = None;
+            }
+            meta.resource_version = None;
+            meta.uid = None;
+            meta.deletion_timestamp = None;
+            meta.deletion_grace_period_seconds = None;
+        }
+        defaults::apply(&mut obj);
+        self.admit_create(&mut obj)?;
+        let errors = validation::validate(&obj);
+        if !errors.is_empty() {
+            let name = obj.meta().name.clone().or(obj.meta().generate_name.clone()).unwrap_or_default();
+            return Err(ApiError::Invalid(validation::invalid_message(kind, &name, &errors)));
+        }
+        let generated = obj.meta().name.as_deref().is_none_or(str::is_empty);
+        for _attempt in 0..8 {
+            if generated {
+                let base = obj.meta().generate_name.clone().unwrap_or_default();
+                let name = format!("{base}{}", self.random_suffix());
+                obj.meta_mut().name = Some(name);
+            }
+            let uid = self.random_uid();
+            let meta = obj.meta_mut();
+            meta.uid = Some(uid);
+            meta.creation_timestamp = Some(self.epoch.time(self.now));
+            if has_spec(&obj) {
+                obj.meta_mut().generation = Some(1);
+            }
+            let key = obj.etcd_key();
+            obj.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
+            let value = Arc::new(obj.clone());
+            let result = self.store.txn(
+                &[Compare { key: key.clone(), mod_revision: 0 }],
+                vec![Op::Put(key, value.clone())],
+                vec![],
+            );
+            if result.succeeded {
+                self.commit(kind, None, Some(value.clone()), result.revision);
+                return Ok(value);
+            }
+            if !generated {
+                return Err(ApiError::already_exists(kind, obj.name()));
+            }
+        }
+        Err(ApiError::already_exists(kind, obj.name()))
+    }
+
+    /// PUT: replaces an object's spec and metadata. The status of kinds with a status
+    /// subresource is kept. A non-empty resourceVersion must be current (409 otherwise).
+    pub fn update(&mut self, obj: Object) -> Result<Arc<Object>, ApiError> {
+        self.write_existing(obj, false)
+    }
+
+    /// PUT on `/status`: replaces only the status.
+    pub fn update_status(&mut self, obj: Object) -> Result<Arc<Object>, ApiError> {
+        self.write_existing(obj, true)
+    }
+
+    /// Typed convenience for [`ApiServer::update`].
+    pub fn update_as<T: KindOf>(&mut self, obj: T) -> Result<Arc<Object>, ApiError> {
+        self.update(obj.into_object())
+    }
+
+    /// Typed convenience for [`ApiServer::update_status`].
+    pub fn update_status_as<T: KindOf>(&mut self, obj: T) -> Result<Arc<Object>, ApiError> {
+        self.update_status(obj.into_object())
+    }
+
+    fn write_existing(&mut self, mut obj: Object, status_only: bool) -> Result<Arc<Object>, ApiError> {
+        let kind = obj.kind();
+        if kind.namespaced() && obj.meta().namespace.as_deref().is_none_or(str::is_empty) {
+            obj.meta_mut().namespace = Some("default".into());
+        }
+        let current = self.get(kind, obj.namespace(), obj.name())?;
+        let requested_rv = obj.resource_version();
+        if requested_rv != 0 && requested_rv != current.resource_version() {
+            return Err(ApiError::conflict(kind, obj.name()));
+        }
+        let mut next = if status_only {
+            with_status_from(&current, &obj)
+        } else {
+            let mut next = obj;
+            keep_status(&mut next, &current);
+            defaults::apply(&mut next);
+            let errors = validation::validate(&next);
+            if !errors.is_empty() {
+                return Err(ApiError::Invalid(validation::invalid_message(kind, next.name(), &errors)));
+            }
+            next
+        };
+        {
+            let (cur, meta) = (current.meta(), next.meta_mut());
+            meta.uid = cur.uid.clone();
+            meta.creation_timestamp = cur.creation_timestamp.clone();
+            meta.deletion_timestamp = cur.deletion_timestamp.clone();
+            meta.deletion_grace_period_seconds = cur.deletion_grace_period_seconds;
+            meta.generation = cur.generation;
+            meta.resource_version = cur.resource_version.clone();
+        }
+        if spec_changed(&current, &next) {
+            next.meta_mut().generation = Some(current.meta().generation.unwrap_or(0) + 1);
+        }
+        if next == *current {
+            // An update that changes nothing is not written (no new revision, no event).
+            return Ok(current);
+        }
+        let finalized = next.meta().deletion_timestamp.is_some()
+            && next.meta().finalizers.as_ref().is_none_or(Vec::is_empty);
+        if finalized {
+            return self.remove(kind, &current);
+        }
+        let key = next.etcd_key();
+        next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
+        let value = Arc::new(next);
+        let result = self.store.txn(
+            &[Compare { key: key.clone(), mod_revision: current.resource_version() }],
+            vec![Op::Put(key, value.clone())],
+            vec![],
+        );
+        if !result.succeeded {
+            return Err(ApiError::conflict(kind, value.name()));
+        }
+        self.commit(kind, Some(current), Some(value.clone()), result.revision);
+        Ok(value)
+    }
+
+    /// DELETE. Pods bound to a node are deleted gracefully: `deletionTimestamp` is set to now +
+    /// the grace period and the kubelet performs the final delete once containers stopped.
+    /// Objects with finalizers stay until the finalizers are removed.
+    pub fn delete(
+        &mut self,
+        kind: Kind,
+        namespace: Option<&str>,
+        name: &str,
+        opts: DeleteOptions,
+    ) -> Result<Arc<Object>, ApiError> {
+        let current = self.get(kind, namespace, name)?;
+        if let Some(uid) = &opts.uid {
+            if current.uid() != uid {
+                return Err(ApiError::Conflict {
+                    resource: kind.resource().into(),
+                    name: name.into(),
+                    message: format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        current.uid()
+                    ),
+                });
+            }
+        }
+        let grace = self.grace_period(&current, &opts);
+        let has_finalizers = current.meta().finalizers.as_ref().is_some_and(|f| !f.is_empty());
+        if grace > 0 || has_finalizers {
+            let mut next = (*current).clone();
+            let meta = next.meta_mut();
+            // A second delete may shorten the grace period, never lengthen it.
+            let existing = meta.deletion_grace_period_seconds;
+            if meta.deletion_timestamp.is_some() && existing.is_some_and(|g| g <= grace) {
+                return Ok(current);
+            }
+            meta.deletion_timestamp = Some(self.epoch.time(self.now + SimDuration::from_secs(grace as u64)));
+            meta.deletion_grace_period_seconds = Some(grace);
+            if meta.generation.is_some() {
+                meta.generation = Some(meta.generation.unwrap_or(0) + 1);
+            }
+            let key = next.etcd_key();
+            next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
+            let value = Arc::new(next);
+            let result = self.store.txn(&[], vec![Op::Put(key, value.clone())], vec![]);
+            self.commit(kind, Some(current), Some(value.clone()), result.revision);
+            return Ok(value);
+        }
+        self.remove(kind, &current)
+    }
+
+    /// The grace period a delete gets (upstream `CheckGracefulDelete` for pods: unscheduled or
+    /// terminated pods go at once).
+    fn grace_period(&self, obj: &Object, opts: &DeleteOptions) -> i64 {
+        let Some(pod) = obj.as_type::<Pod>() else { return 0 };
+        if podutil::node_name(pod).is_none() || podutil::is_terminal(pod) {
+            return 0;
+        }
+        let spec_grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+        opts.grace_period_seconds.unwrap_or(spec_grace).max(0)
+    }
+
+    fn remove(&mut self, kind: Kind, current: &Arc<Object>) -> Result<Arc<Object>, ApiError> {
+        let key = current.etcd_key();
+        let events = self.store.delete(KeyRange::Key(key));
+        let Some(ev) = events.first() else {
+            return Err(ApiError::not_found(kind, current.name()));
+        };
+        debug_assert_eq!(ev.kind, EventType::Delete);
+        let revision = ev.revision;
+        self.on_service_deleted(current);
+        self.commit(kind, Some(current.clone()), None, revision);
+        Ok(stamp(current, revision))
+    }
+
+    /// POST pods/binding: assigns a pod to a node (409 if it is already bound).
+    pub fn bind(&mut self, namespace: &str, name: &str, node: &str) -> Result<Arc<Object>, ApiError> {
+        let mut pod: Pod = self.get_as(Some(namespace), name)?;
+        if pod.metadata.deletion_timestamp.is_some() {
+            return Err(ApiError::Conflict {
+                resource: "pods".into(),
+                name: name.into(),
+                message: "pod is being deleted, cannot be assigned to a host".into(),
+            });
+        }
+        if let Some(existing) = podutil::node_name(&pod) {
+            return Err(ApiError::Conflict {
+                resource: "pods/binding".into(),
+                name: name.into(),
+                message: format!("pod {name} is already assigned to node {existing:?}"),
+            });
+        }
+        pod.spec.get_or_insert_with(Default::default).node_name = Some(node.to_string());
+        podutil::set_pod_condition(
+            &mut pod,
+            k8s_openapi::api::core::v1::PodCondition {
+                type_: "PodScheduled".into(),
+                status: "True".into(),
+                last_transition_time: Some(self.epoch.time(self.now)),
+                ..Default::default()
+            },
+        );
+        // Binding writes spec.nodeName and the PodScheduled condition in one write, as the
+        // binding REST handler does (pkg/registry/core/pod/storage/storage.go assignPod).
+        let current = self.get(Kind::Pod, Some(namespace), name)?;
+        let mut next = Object::Pod(pod);
+        let key = next.etcd_key();
+        next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
+        let value = Arc::new(next);
+        let result = self.store.txn(
+            &[Compare { key: key.clone(), mod_revision: current.resource_version() }],
+            vec![Op::Put(key, value.clone())],
+            vec![],
+        );
+        if !result.succeeded {
+            return Err(ApiError::conflict(Kind::Pod, name));
+        }
+        self.commit(Kind::Pod, Some(current), Some(value.clone()), result.revision);
+        Ok(value)
+    }
+
+    // ---------------------------------------------------------------- watch
+
+    /// Opens a watch for `owner`. With [`WatchStart::After`], changes since that
+    /// resourceVersion are replayed first (410 Gone if they were compacted away).
+    pub fn watch(&mut self, owner: ComponentId, spec: WatchSpec, start: WatchStart) -> Result<WatchId, ApiError> {
+        for r in &spec.fields.requirements {
+            if !supports_field(spec.kind, &r.field) {
+                return Err(ApiError::BadRequest(format!("field label not supported: {}", r.field)));
+            }
+        }
+        let replay = match start {
+            WatchStart::Now => Vec::new(),
+            WatchStart::After(rv) => {
+                let compacted = self.store.compacted_revision();
+                if rv + 1 < compacted {
+                    return Err(ApiError::Gone { requested: rv, compacted });
+                }
+                let prefix = KeyRange::Prefix(spec.kind.etcd_prefix_key(spec.namespace.as_deref()));
+                self.store
+                    .watch_history(&prefix, rv + 1)
+                    .map_err(|_| ApiError::Gone { requested: rv, compacted })?
+            }
+        };
+        let id = self.watchers.add(owner, spec);
+        let spec = self.watchers.spec(id).expect("just added").clone();
+        for ev in replay {
+            let old = ev.prev.map(|kv| kv.value);
+            let new = ev.kv.map(|kv| kv.value);
+            let was = old.as_ref().is_some_and(|o| spec.matches(o));
+            let is = new.as_ref().is_some_and(|n| spec.matches(n));
+            let event = match (was, is) {
+                (false, true) => Some((WatchEventType::Added, new.expect("matches"))),
+                (true, true) => Some((WatchEventType::Modified, new.expect("matches"))),
+                (true, false) => Some((
+                    WatchEventType::Deleted,
+                    new.unwrap_or_else(|| stamp(old.as_ref().expect("matched"), ev.revision)),
+                )),
+                _ => None,
+            };
+            if let Some((kind, object)) = event {
+                self.deliveries.push((owner, WatchEvent { watch: id, kind, object }));
+            }
+        }
+        Ok(id)
+    }
+
+    pub fn unwatch(&mut self, id: WatchId) {
+        self.watchers.remove(id);
+    }
+
+    /// Drops every watch of a component (its process stopped).
+    pub fn drop_watches(&mut self, owner: ComponentId) {
+        self.watchers.remove_owner(owner);
+    }
+
+    /// One tick of the API server's compactor (every 5 minutes upstream): compacts etcd at the
+    /// revision seen on the previous tick.
+    pub fn compaction_tick(&mut self) {
+        let target = self.compact_candidate;
+        if target > self.store.compacted_revision() {
+            self.store.compact(target).expect("target is an observed past revision");
+        }
+        self.compact_candidate = self.store.revision();
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// Records a Kubernetes Event about `involved` (client-go's event recorder): creates an
+    /// `Event` object named `<object>.<hex nanoseconds>` in the object's namespace.
+    pub fn record_event(
+        &mut self,
+        involved: &Object,
+        reporter: &Reporter<'_>,
+        type_: &str,
+        reason: &str,
+        message: &str,
+    ) -> Result<Arc<Object>, ApiError> {
+        let namespace = involved.namespace().unwrap_or("default").to_string();
+        let nanos = self.epoch.at(self.now).timestamp_nanos_opt().unwrap_or(0);
+        let mut n = nanos;
+        let name = loop {
+            let candidate = format!("{}.{:x}", involved.name(), n);
+            if self.get(Kind::Event, Some(&namespace), &candidate).is_err() {
+                break candidate;
+            }
+            n += 1;
+        };
+        let ts = self.epoch.time(self.now);
+        let event = K8sEvent {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some(name),
+                namespace: Some(namespace),
+                ..Default::default()
+            },
+            involved_object: ObjectReference {
+                api_version: Some(involved.kind().api_version().into()),
+                kind: Some(involved.kind().name().into()),
+                name: Some(involved.name().into()),
+                namespace: involved.namespace().map(Into::into),
+                uid: involved.meta().uid.clone(),
+                resource_version: involved.meta().resource_version.clone(),
+                ..Default::default()
+            },
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            type_: Some(type_.into()),
+            source: Some(EventSource {
+                component: Some(reporter.component.into()),
+                host: reporter.host.map(Into::into),
+            }),
+            first_timestamp: Some(ts.clone()),
+            last_timestamp: Some(ts),
+            count: Some(1),
+            reporting_component: Some(reporter.component.into()),
+            reporting_instance: Some(reporter.host.unwrap_or(reporter.component).into()),
+            ..Default::default()
+        };
+        self.create(Object::Event(event))
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    fn commit(&mut self, kind: Kind, old: Option<Arc<Object>>, new: Option<Arc<Object>>, revision: Revision) {
+        let deleted = match (&old, &new) {
+            (Some(o), None) => Some(stamp(o, revision)),
+            _ => None,
+        };
+        self.watchers.fan_out(kind, old.as_ref(), new.as_ref(), deleted.as_ref(), &mut self.deliveries);
+        self.journal.push(Change { revision, kind, old, new });
+    }
+
+    fn random_suffix(&mut self) -> String {
+        // k8s.io/apiserver/pkg/storage/names: 5 characters from an alphabet without vowels
+        // (and without 0, 1, 3) so generated names never spell words.
+        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        (0..5).map(|_| ALPHABET[self.rng.gen_range(0..ALPHABET.len())] as char).collect()
+    }
+
+    fn random_uid(&mut self) -> String {
+        let mut b: [u8; 16] = self.rng.gen();
+        b[6] = (b[6] & 0x0f) | 0x40; // version 4
+        b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    }
+
+    /// Admission on create: NamespaceLifecycle, DefaultTolerationSeconds, Priority, the pod's
+    /// initial status, Service IP allocation.
+    fn admit_create(&mut self, obj: &mut Object) -> Result<(), ApiError> {
+        if let Some(ns) = obj.namespace().map(str::to_string) {
+            if self.get(Kind::Namespace, None, &ns).is_err() {
+                return Err(ApiError::not_found(Kind::Namespace, &ns));
+            }
+        }
+        match obj {
+            Object::Pod(pod) => self.admit_pod(pod),
+            Object::Service(svc) => self.allocate_service(svc),
+            Object::Namespace(ns) => {
+                ns.status.get_or_insert_with(Default::default).phase = Some("Active".into());
+                ns.spec.get_or_insert_with(Default::default).finalizers = Some(vec!["kubernetes".into()]);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn admit_pod(&mut self, pod: &mut Pod) -> Result<(), ApiError> {
+        let name = pod.metadata.name.clone().or(pod.metadata.generate_name.clone()).unwrap_or_default();
+        // Priority admission: resolve priorityClassName (or the global default) to a number.
+        let class = pod.spec.as_ref().and_then(|s| s.priority_class_name.clone());
+        let resolved = match class.as_deref() {
+            Some(c @ ("system-node-critical" | "system-cluster-critical")) => {
+                Some((c.to_string(), if c == "system-node-critical" { 2_000_001_000 } else { 2_000_000_000 }, None))
+            }
+            Some(c) => match self.get_as::<k8s_openapi::api::scheduling::v1::PriorityClass>(None, c) {
+                Ok(pc) => Some((c.to_string(), pc.value, pc.preemption_policy)),
+                Err(_) => {
+                    return Err(ApiError::Forbidden(format!(
+                        "pods {name:?} is forbidden: no PriorityClass with name {c} was found"
+                    )))
+                }
+            },
+            None => self
+                .list_all(Kind::PriorityClass)
+                .iter()
+                .filter_map(|o| o.as_type::<k8s_openapi::api::scheduling::v1::PriorityClass>())
+                .find(|pc| pc.global_default == Some(true))
+                .map(|pc| (pc.metadata.name.clone().unwrap_or_default(), pc.value, pc.preemption_policy.clone())),
+        };
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        match resolved {
+            Some((class, value, policy)) => {
+                spec.priority_class_name = Some(class);
+                spec.priority = Some(value);
+                spec.preemption_policy = Some(policy.unwrap_or_else(|| "PreemptLowerPriority".into()));
+            }
+            None => {
+                spec.priority.get_or_insert(0);
+                spec.preemption_policy.get_or_insert_with(|| "PreemptLowerPriority".into());
+            }
+        }
+        spec.service_account_name.get_or_insert_with(|| "default".into());
+        // DefaultTolerationSeconds (plugin/pkg/admission/defaulttolerationseconds): 300s
+        // tolerations for not-ready and unreachable unless the pod already has them.
+        let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
+        for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
+            let has = tolerations.iter().any(|t| {
+                (t.key.as_deref() == Some(key) || t.key.as_deref().is_none_or(str::is_empty) && t.operator.as_deref() == Some("Exists"))
+                    && t.effect.as_deref().is_none_or(|e| e.is_empty() || e == "NoExecute")
+            });
+            if !has {
+                tolerations.push(Toleration {
+                    key: Some(key.into()),
+                    operator: Some("Exists".into()),
+                    effect: Some("NoExecute".into()),
+                    toleration_seconds: Some(300),
+                    value: None,
+                });
+            }
+        }
+        let qos = qos_class(pod);
+        let status = pod.status.get_or_insert_with(Default::default);
+        status.phase.get_or_insert_with(|| "Pending".into());
+        status.qos_class = Some(qos.into());
+        Ok(())
+    }
+
+    fn allocate_service(&mut self, svc: &mut k8s_openapi::api::core::v1::Service) -> Result<(), ApiError> {
+        let Some(spec) = svc.spec.as_mut() else { return Ok(()) };
+        let ty = spec.type_.clone().unwrap_or_default();
+        if ty == "ExternalName" {
+            return Ok(());
+        }
+        match spec.cluster_ip.as_deref() {
+            Some("None") => {}
+            Some(ip) if !ip.is_empty() => {
+                let parsed: std::net::Ipv4Addr = ip.parse().map_err(|_| {
+                    ApiError::Invalid(format!("Service {:?} is invalid: spec.clusterIPs[0]: Invalid value: {ip:?}: must be a valid IP address", svc.metadata.name.clone().unwrap_or_default()))
+                })?;
+                let offset = u32::from(parsed).wrapping_sub(SERVICE_CIDR_BASE);
+                if offset >= SERVICE_CIDR_SIZE || !self.cluster_ips.insert(offset) {
+                    return Err(ApiError::Invalid(format!(
+                        "Service {:?} is invalid: spec.clusterIPs: Invalid value: []string{{{ip:?}}}: failed to allocate IP {ip}: provided IP is already allocated or not in the valid range 10.96.0.0/12",
+                        svc.metadata.name.clone().unwrap_or_default()
+                    )));
+                }
+            }
+            _ => {
+                let offset = loop {
+                    let candidate = self.rng.gen_range(SERVICE_STATIC_BAND..SERVICE_CIDR_SIZE - 1);
+                    if self.cluster_ips.insert(candidate) {
+                        break candidate;
+                    }
+                };
+                let ip = std::net::Ipv4Addr::from(SERVICE_CIDR_BASE + offset).to_string();
+                spec.cluster_ip = Some(ip.clone());
+                spec.cluster_ips = Some(vec![ip]);
+            }
+        }
+        if spec.cluster_ips.is_none() {
+            spec.cluster_ips = spec.cluster_ip.clone().map(|ip| vec![ip]);
+        }
+        spec.ip_families.get_or_insert_with(|| vec!["IPv4".into()]);
+        spec.ip_family_policy.get_or_insert_with(|| "SingleStack".into());
+        if ty == "NodePort" || ty == "LoadBalancer" {
+            spec.external_traffic_policy.get_or_insert_with(|| "Cluster".into());
+            for port in spec.ports.iter_mut().flatten() {
+                if port.node_port.is_none() {
+                    let np = loop {
+                        let candidate = self.rng.gen_range(30000..=32767);
+                        if self.node_ports.insert(candidate) {
+                            break candidate;
+                        }
+                    };
+                    port.node_port = Some(np);
+                } else if let Some(np) = port.node_port {
+                    self.node_ports.insert(np);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_service_deleted(&mut self, obj: &Object) {
+        let Some(spec) = obj.as_type::<k8s_openapi::api::core::v1::Service>().and_then(|s| s.spec.as_ref()) else {
+            return;
+        };
+        if let Some(ip) = spec.cluster_ip.as_deref().and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok()) {
+            self.cluster_ips.remove(&u32::from(ip).wrapping_sub(SERVICE_CIDR_BASE));
+        }
+        for p in spec.ports.iter().flatten() {
+            if let Some(np) = p.node_port {
+                self.node_ports.remove(&np);
+            }
+        }
+    }
+}
+
+/// A copy of `obj` with its resourceVersion set to `revision` (deleted objects on watches).
+fn stamp(obj: &Arc<Object>, revision: Revision) -> Arc<Object> {
+    let mut o = (**obj).clone();
+    o.meta_mut().resource_version = Some(revision.to_string());
+    Arc::new(o)
+}
+
+/// The pod's QoS class (pkg/apis/core/helper/qos): Guaranteed when every container sets cpu
+/// and memory limits equal to its requests, BestEffort when none sets any, else Burstable.
+pub fn qos_class(pod: &Pod) -> &'static str {
+    let Some(spec) = &pod.spec else { return "BestEffort" };
+    let containers = spec.containers.iter().chain(spec.init_containers.iter().flatten());
+    let mut any = false;
+    let mut guaranteed = true;
+    for c in containers {
+        let res = c.resources.as_ref();
+        let req = res.and_then(|r| r.requests.as_ref());
+        let lim = res.and_then(|r| r.limits.as_ref());
+        let relevant = |m: Option<&std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
+            m.is_some_and(|m| m.keys().any(|k| k == "cpu" || k == "memory"))
+        };
+        any |= relevant(req) || relevant(lim);
+        for r in ["cpu", "memory"] {
+            let l = lim.and_then(|m| m.get(r));
+            let q = req.and_then(|m| m.get(r));
+            let same = match (l, q) {
+                (Some(l), Some(q)) => crate::api::quantity::Quantity::parse(&l.0).ok().map(|x| x.milli_value())
+                    == crate::api::quantity::Quantity::parse(&q.0).ok().map(|x| x.milli_value()),
+                _ => false,
+            };
+            guaranteed &= same;
+        }
+    }
+    if !any {
+        "BestEffort"
+    } else if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+macro_rules! with_status_kinds {
+    ($mac:ident) => {
+        $mac!(Pod, Node, Namespace, Service, ReplicaSet, Deployment, DaemonSet, StatefulSet, Job, CronJob, PodDisruptionBudget, ResourceQuota)
+    };
+}
+
+/// `current` with the status taken from `update` (a `/status` write).
+fn with_status_from(current: &Object, update: &Object) -> Object {
+    macro_rules! arms {
+        ($($k:ident),*) => {
+            match (current, update) {
+                $((Object::$k(c), Object::$k(u)) => {
+                    let mut next = c.clone();
+                    next.status = u.status.clone();
+                    Object::$k(next)
+                })*
+                _ => current.clone(),
+            }
+        };
+    }
+    with_status_kinds!(arms)
+}
+
+/// Keeps the stored status on a main-resource write.
+fn keep_status(next: &mut Object, current: &Object) {
+    macro_rules! arms {
+        ($($k:ident),*) => {
+            match (next, current) {
+                $((Object::$k(n), Object::$k(c)) => n.status = c.status.clone(),)*
+                _ => {}
+            }
+        };
+    }
+    with_status_kinds!(arms)
+}
+
+macro_rules! spec_kinds {
+    ($mac:ident) => {
+        $mac!(Pod, Node, Namespace, Service, ReplicaSet, Deployment, DaemonSet, StatefulSet, Job, CronJob, PodDisruptionBudget, ResourceQuota, LimitRange)
+    };
+}
+
+fn has_spec(obj: &Object) -> bool {
+    macro_rules! arms {
+        ($($k:ident),*) => { matches!(obj, $(Object::$k(_))|*) };
+    }
+    spec_kinds!(arms)
+}
+
+/// Whether `.spec` differs (bumps `metadata.generation`).
+fn spec_changed(old: &Object, new: &Object) -> bool {
+    macro_rules! arms {
+        ($($k:ident),*) => {
+            match (old, new) {
+                $((Object::$k(o), Object::$k(n)) => o.spec != n.spec,)*
+                _ => false,
+            }
+        };
+    }
+    spec_kinds!(arms)
+}

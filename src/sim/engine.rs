@@ -1,0 +1,275 @@
+//! The event loop.
+//!
+//! # Ordering contract
+//! Every event is scheduled for an instant and gets a sequence number from one global counter.
+//! Events are delivered in `(time, seq)` order: by time, and at the same instant in the order
+//! they were scheduled. Nothing else (hash-map order, wall clock, threads) influences the order,
+//! so a scenario and a seed determine the whole run.
+//!
+//! ```text
+//!   component A ──ctx.after(5s, Timer)──────────────┐
+//!   component B ──ctx.api.update(..)──► kube-apiserver ──watch fan-out (+latency)──┐
+//!                                                   ▼                              ▼
+//!                                  queue: (time, seq) ──► engine.step() ──► component.handle()
+//! ```
+//!
+//! Components never touch each other's memory: they talk through the API server (synchronous
+//! requests that can fail, and watch events delivered later through the queue) and through
+//! events addressed by [`ComponentId`].
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::event::Event;
+use super::hash::StableHasher;
+use super::rng::{component_rng, SimRng};
+use super::time::{SimDuration, SimTime};
+use crate::apiserver::ApiServer;
+
+/// Index of a registered component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ComponentId(pub usize);
+
+/// A simulated process: a kubelet, the scheduler, a controller, the scenario driver.
+pub trait Component {
+    /// Handles one event. Everything the component may do goes through `ctx`.
+    fn handle(&mut self, event: Event, ctx: &mut Context<'_>);
+}
+
+/// A line of the run's timeline: a Kubernetes Event as it was recorded, or a scenario action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceEntry {
+    pub time: SimTime,
+    /// Reporting component, as `kubectl get events` shows it (`default-scheduler`,
+    /// `kubelet/worker-1`, `node-controller`, `scenario`).
+    pub source: String,
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    pub reason: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub message: String,
+}
+
+/// What a component sees while handling an event.
+pub struct Context<'a> {
+    now: SimTime,
+    me: ComponentId,
+    /// This component's own random stream.
+    pub rng: &'a mut SimRng,
+    /// The kube-apiserver.
+    pub api: &'a mut ApiServer,
+    queue: &'a mut Queue,
+    trace: &'a mut Vec<TraceEntry>,
+    names: &'a [String],
+}
+
+impl Context<'_> {
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    pub fn me(&self) -> ComponentId {
+        self.me
+    }
+    pub fn name(&self) -> &str {
+        &self.names[self.me.0]
+    }
+    /// Schedules an event for this component after `delay`.
+    pub fn after(&mut self, delay: SimDuration, event: Event) {
+        self.queue.push(self.now + delay, self.me, event);
+    }
+    /// Sends an event to another component after `delay`.
+    pub fn send(&mut self, to: ComponentId, delay: SimDuration, event: Event) {
+        self.queue.push(self.now + delay, to, event);
+    }
+    /// Finds a component by its registered name.
+    pub fn lookup(&self, name: &str) -> Option<ComponentId> {
+        self.names.iter().position(|n| n == name).map(ComponentId)
+    }
+    /// Appends a line to the run's timeline without creating an API object (scenario actions).
+    pub fn trace(&mut self, entry: TraceEntry) {
+        self.trace.push(entry);
+    }
+}
+
+struct Scheduled {
+    time: SimTime,
+    seq: u64,
+    to: ComponentId,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, o: &Self) -> bool {
+        (self.time, self.seq) == (o.time, o.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(o.time, o.seq))
+    }
+}
+
+/// The event queue: a min-heap on `(time, seq)`.
+#[derive(Default)]
+pub struct Queue {
+    heap: BinaryHeap<Reverse<Scheduled>>,
+    seq: u64,
+}
+
+impl Queue {
+    pub fn push(&mut self, time: SimTime, to: ComponentId, event: Event) {
+        self.seq += 1;
+        self.heap.push(Reverse(Scheduled { time, seq: self.seq, to, event }));
+    }
+    fn pop(&mut self) -> Option<Scheduled> {
+        self.heap.pop().map(|Reverse(s)| s)
+    }
+    pub fn peek_time(&self) -> Option<SimTime> {
+        self.heap.peek().map(|Reverse(s)| s.time)
+    }
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+/// One delivered event, as reported to observers after the component handled it.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub time: SimTime,
+    pub seq: u64,
+    pub to: ComponentId,
+    pub event: Event,
+}
+
+struct Slot {
+    component: Box<dyn Component>,
+    rng: SimRng,
+}
+
+/// The engine: clock, queue, components, API server, and the event-stream fingerprint.
+pub struct Engine {
+    now: SimTime,
+    seed: u64,
+    queue: Queue,
+    slots: Vec<Slot>,
+    names: Vec<String>,
+    pub api: ApiServer,
+    trace: Vec<TraceEntry>,
+    hash: StableHasher,
+    delivered: u64,
+    /// Delay between a write and its watch events reaching watchers.
+    pub watch_latency: SimDuration,
+}
+
+impl Engine {
+    pub fn new(seed: u64, api: ApiServer, watch_latency: SimDuration) -> Self {
+        Engine {
+            now: SimTime::ZERO,
+            seed,
+            queue: Queue::default(),
+            slots: Vec::new(),
+            names: Vec::new(),
+            api,
+            trace: Vec::new(),
+            hash: StableHasher::new(),
+            delivered: 0,
+            watch_latency,
+        }
+    }
+
+    /// Registers a component under a unique name; it receives [`Event::Start`] at time zero.
+    pub fn register(&mut self, name: impl Into<String>, component: Box<dyn Component>) -> ComponentId {
+        let name = name.into();
+        assert!(!self.names.contains(&name), "component {name} registered twice");
+        let id = ComponentId(self.slots.len());
+        self.slots.push(Slot { component, rng: component_rng(self.seed, &name) });
+        self.names.push(name);
+        self.queue.push(self.now, id, Event::Start);
+        id
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn events_delivered(&self) -> u64 {
+        self.delivered
+    }
+    /// The running hash of every delivered event: `(time, seq, destination, payload)`.
+    pub fn event_hash(&self) -> u64 {
+        self.hash.finish()
+    }
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+    pub fn component_name(&self, id: ComponentId) -> &str {
+        &self.names[id.0]
+    }
+    pub fn lookup(&self, name: &str) -> Option<ComponentId> {
+        self.names.iter().position(|n| n == name).map(ComponentId)
+    }
+    /// Schedules an event from outside any component (tests, the interactive shell).
+    pub fn schedule(&mut self, at: SimTime, to: ComponentId, event: Event) {
+        self.queue.push(at.max(self.now), to, event);
+    }
+    /// Timeline lines recorded so far.
+    pub fn trace(&self) -> &[TraceEntry] {
+        &self.trace
+    }
+    /// Moves the clock forward without delivering anything (used to stop exactly at `until`).
+    pub fn advance_clock(&mut self, to: SimTime) {
+        self.now = self.now.max(to);
+        self.api.set_now(self.now);
+    }
+
+    /// Delivers the next event, if any. Watch events the handler caused are queued with the
+    /// watch latency.
+    pub fn step(&mut self) -> Option<Delivered> {
+        let Scheduled { time, seq, to, event } = self.queue.pop()?;
+        self.now = time;
+        self.delivered += 1;
+        self.hash.u64(time.as_millis());
+        self.hash.u64(seq);
+        self.hash.u64(to.0 as u64);
+        event.fingerprint(&mut self.hash);
+        self.api.set_now(time);
+        let observed = event.clone();
+        let slot = &mut self.slots[to.0];
+        let mut ctx = Context {
+            now: time,
+            me: to,
+            rng: &mut slot.rng,
+            api: &mut self.api,
+            queue: &mut self.queue,
+            trace: &mut self.trace,
+            names: &self.names,
+        };
+        slot.component.handle(event, &mut ctx);
+        self.flush_watch_deliveries();
+        Some(Delivered { time, seq, to, event: observed })
+    }
+
+    /// Queues the watch events produced by API writes made outside a handler (scenario setup).
+    pub fn flush_watch_deliveries(&mut self) {
+        let at = self.now + self.watch_latency;
+        for (to, ev) in self.api.take_deliveries() {
+            self.queue.push(at, to, Event::Watch(ev));
+        }
+    }
+}
