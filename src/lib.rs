@@ -4,3 +4,6 @@ pub mod api;
 pub mod apiserver;
 pub mod sim;
 pub mod store;
+pub mod client;
+pub mod node;
+pub mod scheduler;

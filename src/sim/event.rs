@@ -21,12 +21,13 @@ pub enum Event {
 /// Timers, one variant per purpose so every component's `match` is checked by the compiler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Timer {
-    /// kubelet → itself: renew the node's Lease in kube-node-lease.
-    LeaseRenew,
-    /// kubelet → itself: post node status (conditions with a fresh heartbeat).
-    NodeStatus,
+    /// kubelet → itself: renew the node's Lease in kube-node-lease. `boot` identifies the
+    /// kubelet process that armed it, so timers from before a power cycle die with it.
+    LeaseRenew { boot: u32 },
+    /// kubelet → itself: compute node status and post it if changed or due.
+    NodeStatus { boot: u32 },
     /// kubelet → itself: the next step of one pod's lifecycle is due.
-    PodStep { uid: Arc<str>, step: PodStep },
+    PodStep { uid: Arc<str>, step: PodStep, boot: u32 },
     /// kube-scheduler → itself: take the next pod off the active queue.
     ScheduleOne,
     /// kube-scheduler → itself: move pods whose backoff expired back to the active queue.
@@ -81,12 +82,19 @@ impl Event {
             Event::Timer(t) => {
                 h.u64(2);
                 match t {
-                    Timer::LeaseRenew => h.u64(0),
-                    Timer::NodeStatus => h.u64(1),
-                    Timer::PodStep { uid, step } => {
+                    Timer::LeaseRenew { boot } => {
+                        h.u64(0);
+                        h.u64(u64::from(*boot));
+                    }
+                    Timer::NodeStatus { boot } => {
+                        h.u64(1);
+                        h.u64(u64::from(*boot));
+                    }
+                    Timer::PodStep { uid, step, boot } => {
                         h.u64(2);
                         h.str(uid);
                         h.u64(*step as u64);
+                        h.u64(u64::from(*boot));
                     }
                     Timer::ScheduleOne => h.u64(3),
                     Timer::FlushBackoff => h.u64(4),

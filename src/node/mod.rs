@@ -1,0 +1,6 @@
+//! Node agents: one kubelet per node.
+
+pub mod ipam;
+pub mod kubelet;
+
+pub use kubelet::{Kubelet, KubeletConfig};

@@ -1,0 +1,210 @@
+//! The scheduling queue (pkg/scheduler/backend/queue/scheduling_queue.go): activeQ ordered by
+//! priority then arrival (PrioritySort), backoffQ with 1s doubling to 10s per failed attempt,
+//! and unschedulable pods that wait for a cluster event that may make them schedulable (or at
+//! most 5 minutes).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::sim::{SimDuration, SimTime};
+
+/// Upstream defaults: podInitialBackoffSeconds 1, podMaxBackoffSeconds 10,
+/// podMaxInUnschedulablePodsDuration 5m.
+pub const INITIAL_BACKOFF: SimDuration = SimDuration::from_secs(1);
+pub const MAX_BACKOFF: SimDuration = SimDuration::from_secs(10);
+pub const MAX_UNSCHEDULABLE: SimDuration = SimDuration::from_mins(5);
+
+#[derive(Clone, Debug)]
+struct Entry {
+    priority: i32,
+    arrival: u64,
+    attempts: u32,
+    last_failure: SimTime,
+    unschedulable_since: SimTime,
+}
+
+/// Where a queued pod currently waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    Active,
+    Backoff,
+    Unschedulable,
+    InFlight,
+}
+
+/// The queue, keyed by pod UID.
+#[derive(Default)]
+pub struct SchedulingQueue {
+    entries: BTreeMap<Arc<str>, (Entry, Place)>,
+    active: BTreeSet<(Reverse<i32>, u64, Arc<str>)>,
+    backoff: BTreeSet<(SimTime, u64, Arc<str>)>,
+    next_arrival: u64,
+}
+
+impl SchedulingQueue {
+    /// Adds a pod that needs scheduling (no-op if it is already queued).
+    pub fn add(&mut self, uid: Arc<str>, priority: i32) {
+        if self.entries.contains_key(&uid) {
+            return;
+        }
+        self.next_arrival += 1;
+        let e = Entry { priority, arrival: self.next_arrival, attempts: 0, last_failure: SimTime::ZERO, unschedulable_since: SimTime::ZERO };
+        self.active.insert((Reverse(priority), e.arrival, uid.clone()));
+        self.entries.insert(uid, (e, Place::Active));
+    }
+
+    /// Forgets a pod (bound elsewhere, deleted).
+    pub fn remove(&mut self, uid: &str) {
+        if let Some((e, place)) = self.entries.remove(uid) {
+            let uid: Arc<str> = Arc::from(uid);
+            match place {
+                Place::Active => {
+                    self.active.remove(&(Reverse(e.priority), e.arrival, uid));
+                }
+                Place::Backoff => {
+                    self.backoff.remove(&(self.backoff_expiry(&e), e.arrival, uid));
+                }
+                Place::Unschedulable | Place::InFlight => {}
+            }
+        }
+    }
+
+    pub fn contains(&self, uid: &str) -> bool {
+        self.entries.contains_key(uid)
+    }
+
+    /// Takes the highest-priority, longest-waiting pod off activeQ.
+    pub fn pop(&mut self) -> Option<Arc<str>> {
+        let first = self.active.iter().next().cloned()?;
+        self.active.remove(&first);
+        let uid = first.2;
+        if let Some((_, place)) = self.entries.get_mut(&uid) {
+            *place = Place::InFlight;
+        }
+        Some(uid)
+    }
+
+    pub fn has_active(&self) -> bool {
+        !self.active.is_empty()
+    }
+
+    /// Number of attempts made for a pod so far.
+    pub fn attempts(&self, uid: &str) -> u32 {
+        self.entries.get(uid).map_or(0, |(e, _)| e.attempts)
+    }
+
+    /// Backoff after `attempts` failures: 1s, 2s, 4s, 8s, then 10s.
+    pub fn backoff_duration(attempts: u32) -> SimDuration {
+        let exp = attempts.saturating_sub(1).min(16);
+        SimDuration::from_millis((INITIAL_BACKOFF.as_millis() << exp).min(MAX_BACKOFF.as_millis()))
+    }
+
+    fn backoff_expiry(&self, e: &Entry) -> SimTime {
+        e.last_failure + Self::backoff_duration(e.attempts)
+    }
+
+    /// The in-flight pod failed: it waits among the unschedulable pods for a cluster event.
+    pub fn failed(&mut self, uid: &Arc<str>, now: SimTime) {
+        if let Some((e, place)) = self.entries.get_mut(uid) {
+            e.attempts += 1;
+            e.last_failure = now;
+            e.unschedulable_since = now;
+            *place = Place::Unschedulable;
+        }
+    }
+
+    /// A cluster event may have made pods schedulable (MoveAllToActiveOrBackoffQueue): each
+    /// unschedulable pod goes to backoffQ if its backoff has not expired, else to activeQ.
+    pub fn move_all_unschedulable(&mut self, now: SimTime) {
+        let uids: Vec<Arc<str>> =
+            self.entries.iter().filter(|(_, (_, p))| *p == Place::Unschedulable).map(|(u, _)| u.clone()).collect();
+        for uid in uids {
+            self.requeue(uid, now);
+        }
+    }
+
+    fn requeue(&mut self, uid: Arc<str>, now: SimTime) {
+        let Some((e, _)) = self.entries.get(&uid) else { return };
+        let e = e.clone();
+        let expiry = self.backoff_expiry(&e);
+        let place = if expiry > now {
+            self.backoff.insert((expiry, e.arrival, uid.clone()));
+            Place::Backoff
+        } else {
+            self.active.insert((Reverse(e.priority), e.arrival, uid.clone()));
+            Place::Active
+        };
+        self.entries.get_mut(&uid).expect("present").1 = place;
+    }
+
+    /// Periodic flushes (every 1s upstream): expired backoffs to activeQ, and pods unschedulable
+    /// for longer than 5 minutes back to the queues.
+    pub fn flush(&mut self, now: SimTime) {
+        while let Some(first) = self.backoff.iter().next().cloned() {
+            if first.0 > now {
+                break;
+            }
+            self.backoff.remove(&first);
+            let uid = first.2;
+            if let Some((e, place)) = self.entries.get_mut(&uid) {
+                *place = Place::Active;
+                self.active.insert((Reverse(e.priority), e.arrival, uid));
+            }
+        }
+        let stale: Vec<Arc<str>> = self
+            .entries
+            .iter()
+            .filter(|(_, (e, p))| *p == Place::Unschedulable && now.since(e.unschedulable_since) >= MAX_UNSCHEDULABLE)
+            .map(|(u, _)| u.clone())
+            .collect();
+        for uid in stale {
+            self.requeue(uid, now);
+        }
+    }
+
+    /// Whether periodic flushing has anything to do.
+    pub fn has_waiting(&self) -> bool {
+        !self.backoff.is_empty() || self.entries.values().any(|(_, p)| *p == Place::Unschedulable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_then_arrival() {
+        let mut q = SchedulingQueue::default();
+        q.add("a".into(), 0);
+        q.add("b".into(), 10);
+        q.add("c".into(), 0);
+        assert_eq!(q.pop().as_deref(), Some("b"));
+        assert_eq!(q.pop().as_deref(), Some("a"));
+        assert_eq!(q.pop().as_deref(), Some("c"));
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn backoff_doubles_to_ten_seconds() {
+        let secs: Vec<u64> = (1..=6).map(|n| SchedulingQueue::backoff_duration(n).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 10, 10]);
+    }
+
+    #[test]
+    fn failed_pods_wait_for_events_then_backoff() {
+        let mut q = SchedulingQueue::default();
+        let uid: Arc<str> = "a".into();
+        q.add(uid.clone(), 0);
+        assert_eq!(q.pop(), Some(uid.clone()));
+        q.failed(&uid, SimTime(1000));
+        assert!(!q.has_active());
+        q.move_all_unschedulable(SimTime(1500)); // backoff (1s) not over: goes to backoffQ
+        assert!(!q.has_active());
+        q.flush(SimTime(2000));
+        assert_eq!(q.pop(), Some(uid.clone()));
+        q.failed(&uid, SimTime(3000));
+        q.flush(SimTime(3000 + 5 * 60_000));
+        assert!(q.has_active(), "unschedulable pods are retried after 5 minutes at the latest");
+    }
+}
