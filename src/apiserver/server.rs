@@ -92,6 +92,9 @@ pub struct ApiServer {
     compact_candidate: Revision,
     cluster_ips: BTreeSet<u32>,
     node_ports: BTreeSet<i32>,
+    /// DefaultTolerationSeconds admission: `--default-not-ready-toleration-seconds` and
+    /// `--default-unreachable-toleration-seconds` (300).
+    default_toleration_seconds: i64,
 }
 
 /// The service CIDR 10.96.0.0/12 (kubeadm's default).
@@ -113,7 +116,13 @@ impl ApiServer {
             compact_candidate: 0,
             cluster_ips: BTreeSet::new(),
             node_ports: BTreeSet::new(),
+            default_toleration_seconds: 300,
         }
+    }
+
+    /// Sets the tolerationSeconds DefaultTolerationSeconds admission gives pods.
+    pub fn set_default_toleration_seconds(&mut self, seconds: i64) {
+        self.default_toleration_seconds = seconds;
     }
 
     pub fn set_now(&mut self, now: SimTime) {
@@ -664,7 +673,7 @@ impl ApiServer {
                     key: Some(key.into()),
                     operator: Some("Exists".into()),
                     effect: Some("NoExecute".into()),
-                    toleration_seconds: Some(300),
+                    toleration_seconds: Some(self.default_toleration_seconds),
                     value: None,
                 });
             }

@@ -1,0 +1,358 @@
+//! The node lifecycle controller (pkg/controller/nodelifecycle/node_lifecycle_controller.go).
+//!
+//! Every `nodeMonitorPeriod` it checks each node's heartbeats — a newer Lease `renewTime` or a
+//! changed Ready condition refreshes the node's probe time, as observed by the controller. A
+//! node silent for longer than `nodeMonitorGracePeriod` (`nodeStartupGracePeriod` if it never
+//! became Ready) gets Ready, MemoryPressure, DiskPressure and PIDPressure set to Unknown with
+//! reason NodeStatusUnknown; the NodeNotReady event is recorded and its pods are marked
+//! Ready=False. NoSchedule taints follow the conditions at once; NoExecute taints
+//! (`unreachable` / `not-ready`) follow the condition observed *before* the current pass and go
+//! through a per-zone rate limiter (0.1 node/s, burst 1), so they land one monitor period
+//! after the condition changed.
+//!
+//! Not yet modelled: zone disruption states (partial/full disruption rate changes), the
+//! secondary eviction rate, node CIDR allocation (the kubelet config carries the pod CIDR).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, PodCondition, Taint};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::pod as podutil;
+use crate::api::{Kind, Object};
+use crate::apiserver::{Reporter, WatchSpec};
+use crate::client::{record_event, Informer};
+use crate::sim::{Component, Context, Event, SimDuration, SimTime, Timer};
+
+pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
+
+/// Settings, with the simulator's defaults (the classic 5s / 40s / 60s).
+#[derive(Clone, Debug)]
+pub struct NodeLifecycleConfig {
+    pub node_monitor_period: SimDuration,
+    pub node_monitor_grace_period: SimDuration,
+    pub node_startup_grace_period: SimDuration,
+    /// Nodes per second tainted NoExecute per zone (`--node-eviction-rate`).
+    pub node_eviction_rate: f64,
+}
+
+impl Default for NodeLifecycleConfig {
+    fn default() -> Self {
+        NodeLifecycleConfig {
+            node_monitor_period: SimDuration::from_secs(5),
+            node_monitor_grace_period: SimDuration::from_secs(40),
+            node_startup_grace_period: SimDuration::from_secs(60),
+            node_eviction_rate: 0.1,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Health {
+    probe_time: SimTime,
+    ready_heartbeat: Option<Time>,
+    lease_renew: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime>,
+}
+
+/// A token bucket (flowcontrol.NewTokenBucketRateLimiter) per zone, in virtual time.
+#[derive(Clone, Debug)]
+struct Bucket {
+    tokens: f64,
+    last: SimTime,
+}
+
+/// The controller component.
+pub struct NodeLifecycleController {
+    cfg: NodeLifecycleConfig,
+    nodes: Option<Informer>,
+    leases: Option<Informer>,
+    pods: Option<Informer>,
+    health: BTreeMap<String, Health>,
+    /// Nodes waiting for a NoExecute taint (zone → node → taint key), like zoneNoExecuteTainter.
+    pending_noexecute: BTreeMap<String, BTreeMap<String, &'static str>>,
+    buckets: BTreeMap<String, Bucket>,
+}
+
+fn reporter() -> Reporter<'static> {
+    Reporter { component: "node-controller", host: None }
+}
+
+fn zone_of(node: &Node) -> String {
+    let labels = node.metadata.labels.as_ref();
+    let get = |k: &str| labels.and_then(|l| l.get(k)).cloned().unwrap_or_default();
+    format!("{}:\u{0}:{}", get("topology.kubernetes.io/region"), get("topology.kubernetes.io/zone"))
+}
+
+impl NodeLifecycleController {
+    pub fn new(cfg: NodeLifecycleConfig) -> Self {
+        NodeLifecycleController {
+            cfg,
+            nodes: None,
+            leases: None,
+            pods: None,
+            health: BTreeMap::new(),
+            pending_noexecute: BTreeMap::new(),
+            buckets: BTreeMap::new(),
+        }
+    }
+
+    fn monitor(&mut self, ctx: &mut Context<'_>) {
+        let now = ctx.now();
+        let nodes: Vec<Node> = self.nodes.iter().flat_map(|i| i.iter_as::<Node>().cloned()).collect();
+        self.health.retain(|name, _| nodes.iter().any(|n| n.metadata.name.as_deref() == Some(name)));
+        for node in nodes {
+            let name = node.metadata.name.clone().unwrap_or_default();
+            let observed_ready = podutil::node_condition(&node, "Ready").map(|c| c.status.clone());
+            let ready_hb = podutil::node_condition(&node, "Ready").and_then(|c| c.last_heartbeat_time.clone());
+            let lease = self.leases.as_ref().and_then(|l| l.get_as::<Lease>("kube-node-lease", &name)).and_then(|l| l.spec.as_ref()?.renew_time.clone());
+            let h = self.health.entry(name.clone()).or_insert(Health { probe_time: now, ready_heartbeat: ready_hb.clone(), lease_renew: lease.clone() });
+            if h.ready_heartbeat != ready_hb {
+                h.ready_heartbeat = ready_hb;
+                h.probe_time = now;
+            }
+            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0) {
+                h.lease_renew = lease;
+                h.probe_time = now;
+            }
+            let grace = if observed_ready.is_none() { self.cfg.node_startup_grace_period } else { self.cfg.node_monitor_grace_period };
+            let mut current_ready = observed_ready.clone();
+            if now > h.probe_time + grace {
+                if let Some(updated) = self.mark_unknown(ctx, &node) {
+                    current_ready = podutil::node_condition(&updated, "Ready").map(|c| c.status.clone());
+                }
+            }
+            // NodeNotReady: Ready left True in this pass.
+            if observed_ready.as_deref() == Some("True") && current_ready.as_deref() != Some("True") {
+                let obj = Object::Node(node.clone());
+                record_event(ctx, reporter(), &obj, "Normal", "NodeNotReady", format!("Node {name} status is now: NodeNotReady"));
+                self.mark_pods_not_ready(ctx, &name);
+            }
+            self.process_noexecute(ctx, &node, observed_ready.as_deref());
+        }
+        self.noexecute_tainting_pass(ctx);
+    }
+
+    /// Sets the kubelet-owned conditions to Unknown (tryUpdateNodeHealth).
+    fn mark_unknown(&mut self, ctx: &mut Context<'_>, node: &Node) -> Option<Node> {
+        let mut next = node.clone();
+        let now_ts = ctx.api.epoch().time(ctx.now());
+        let conditions = next.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
+        let mut changed = false;
+        for ty in ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"] {
+            match conditions.iter_mut().find(|c| c.type_ == ty) {
+                Some(c) if c.status == "Unknown" => {}
+                Some(c) => {
+                    c.status = "Unknown".into();
+                    c.reason = Some("NodeStatusUnknown".into());
+                    c.message = Some("Kubelet stopped posting node status.".into());
+                    c.last_transition_time = Some(now_ts.clone());
+                    changed = true;
+                }
+                None => {
+                    conditions.push(NodeCondition {
+                        type_: ty.into(),
+                        status: "Unknown".into(),
+                        reason: Some("NodeStatusNeverUpdated".into()),
+                        message: Some("Kubelet never posted node status.".into()),
+                        last_heartbeat_time: node.metadata.creation_timestamp.clone(),
+                        last_transition_time: Some(now_ts.clone()),
+                    });
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return None;
+        }
+        ctx.api.update_status_as(next).ok().and_then(|o| o.as_type::<Node>().cloned())
+    }
+
+    /// MarkPodsNotReady: every pod on the node gets Ready=False.
+    fn mark_pods_not_ready(&mut self, ctx: &mut Context<'_>, node: &str) {
+        let pods: Vec<Pod> = self
+            .pods
+            .iter()
+            .flat_map(|i| i.iter_as::<Pod>().filter(|p| podutil::node_name(p) == Some(node)).cloned())
+            .collect();
+        let ts = ctx.api.epoch().time(ctx.now());
+        for mut pod in pods {
+            if podutil::is_terminal(&pod) {
+                continue;
+            }
+            let mut changed = false;
+            for ty in ["Ready", "ContainersReady"] {
+                if podutil::pod_condition(&pod, ty).is_some_and(|c| c.status != "False") {
+                    changed |= podutil::set_pod_condition(
+                        &mut pod,
+                        PodCondition { type_: ty.into(), status: "False".into(), last_transition_time: Some(ts.clone()), ..Default::default() },
+                    );
+                }
+            }
+            if changed {
+                if let Ok(updated) = ctx.api.update_status_as(pod) {
+                    record_event(ctx, reporter(), &updated, "Warning", "NodeNotReady", "Node is not ready".into());
+                }
+            }
+        }
+    }
+
+    /// processTaintBaseEviction: queue a NoExecute taint for the condition observed before this
+    /// pass; remove NoExecute taints from nodes observed Ready.
+    fn process_noexecute(&mut self, ctx: &mut Context<'_>, node: &Node, observed: Option<&str>) {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let zone = zone_of(node);
+        let has = |key: &str| podutil::node_taints(node).iter().any(|t| t.key == key && t.effect == "NoExecute");
+        match observed {
+            Some("False") if !has(TAINT_NOT_READY) => {
+                self.pending_noexecute.entry(zone).or_default().insert(name, TAINT_NOT_READY);
+            }
+            Some("Unknown") if !has(TAINT_UNREACHABLE) => {
+                self.pending_noexecute.entry(zone).or_default().insert(name, TAINT_UNREACHABLE);
+            }
+            Some("True") => {
+                if let Some(q) = self.pending_noexecute.get_mut(&zone) {
+                    q.remove(&name);
+                }
+                if has(TAINT_NOT_READY) || has(TAINT_UNREACHABLE) {
+                    self.set_taints(ctx, &name, |taints| {
+                        taints.retain(|t| !(t.effect == "NoExecute" && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE)))
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// doNoExecuteTaintingPass: taint queued nodes as the zone's rate limiter allows.
+    fn noexecute_tainting_pass(&mut self, ctx: &mut Context<'_>) {
+        let now = ctx.now();
+        let zones: Vec<String> = self.pending_noexecute.keys().cloned().collect();
+        for zone in zones {
+            loop {
+                let Some((node, key)) = self.pending_noexecute.get(&zone).and_then(|q| q.iter().next()).map(|(n, k)| (n.clone(), *k)) else {
+                    break;
+                };
+                let bucket = self.buckets.entry(zone.clone()).or_insert(Bucket { tokens: 1.0, last: now });
+                let elapsed = now.since(bucket.last).as_millis() as f64 / 1000.0;
+                bucket.tokens = (bucket.tokens + elapsed * self.cfg.node_eviction_rate).min(1.0);
+                bucket.last = now;
+                if bucket.tokens < 1.0 {
+                    break;
+                }
+                bucket.tokens -= 1.0;
+                self.pending_noexecute.get_mut(&zone).expect("present").remove(&node);
+                let other = if key == TAINT_UNREACHABLE { TAINT_NOT_READY } else { TAINT_UNREACHABLE };
+                let ts = ctx.api.epoch().time(now);
+                self.set_taints(ctx, &node, |taints| {
+                    taints.retain(|t| !(t.effect == "NoExecute" && t.key == other));
+                    if !taints.iter().any(|t| t.key == key && t.effect == "NoExecute") {
+                        taints.push(Taint { key: key.into(), effect: "NoExecute".into(), time_added: Some(ts.clone()), value: None });
+                    }
+                });
+            }
+        }
+        self.pending_noexecute.retain(|_, q| !q.is_empty());
+    }
+
+    /// doNoScheduleTaintingPass: NoSchedule taints mirror the node's conditions and
+    /// `spec.unschedulable`.
+    fn noschedule_taints(&mut self, ctx: &mut Context<'_>, node: &Node) {
+        let cond = |ty: &str| podutil::node_condition(node, ty).map(|c| c.status.as_str());
+        let mut wanted: Vec<&str> = Vec::new();
+        match cond("Ready") {
+            Some("False") => wanted.push(TAINT_NOT_READY),
+            Some("Unknown") => wanted.push(TAINT_UNREACHABLE),
+            _ => {}
+        }
+        for (ty, key) in [
+            ("MemoryPressure", "node.kubernetes.io/memory-pressure"),
+            ("DiskPressure", "node.kubernetes.io/disk-pressure"),
+            ("PIDPressure", "node.kubernetes.io/pid-pressure"),
+            ("NetworkUnavailable", "node.kubernetes.io/network-unavailable"),
+        ] {
+            if cond(ty) == Some("True") {
+                wanted.push(key);
+            }
+        }
+        if podutil::is_unschedulable(node) {
+            wanted.push("node.kubernetes.io/unschedulable");
+        }
+        let managed = [
+            TAINT_NOT_READY,
+            TAINT_UNREACHABLE,
+            "node.kubernetes.io/memory-pressure",
+            "node.kubernetes.io/disk-pressure",
+            "node.kubernetes.io/pid-pressure",
+            "node.kubernetes.io/network-unavailable",
+            "node.kubernetes.io/unschedulable",
+        ];
+        let current: Vec<&str> = podutil::node_taints(node)
+            .iter()
+            .filter(|t| t.effect == "NoSchedule" && managed.contains(&t.key.as_str()))
+            .map(|t| t.key.as_str())
+            .collect();
+        let mut a = current.clone();
+        a.sort_unstable();
+        let mut b = wanted.clone();
+        b.sort_unstable();
+        if a == b {
+            return;
+        }
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let ts = ctx.api.epoch().time(ctx.now());
+        self.set_taints(ctx, &name, |taints| {
+            taints.retain(|t| !(t.effect == "NoSchedule" && managed.contains(&t.key.as_str()) && !wanted.contains(&t.key.as_str())));
+            for key in &wanted {
+                if !taints.iter().any(|t| t.key == *key && t.effect == "NoSchedule") {
+                    taints.push(Taint { key: key.to_string(), effect: "NoSchedule".into(), time_added: Some(ts.clone()), value: None });
+                }
+            }
+        });
+    }
+
+    fn set_taints(&mut self, ctx: &mut Context<'_>, node: &str, edit: impl FnOnce(&mut Vec<Taint>)) {
+        let Ok(mut n) = ctx.api.get_as::<Node>(None, node) else { return };
+        let spec = n.spec.get_or_insert_with(Default::default);
+        let mut taints = spec.taints.clone().unwrap_or_default();
+        edit(&mut taints);
+        spec.taints = (!taints.is_empty()).then_some(taints);
+        let _ = ctx.api.update_as(n);
+    }
+}
+
+impl Component for NodeLifecycleController {
+    fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
+        match event {
+            Event::Start => {
+                self.nodes = Informer::start(ctx, WatchSpec::all(Kind::Node)).ok();
+                let mut lease_spec = WatchSpec::all(Kind::Lease);
+                lease_spec.namespace = Some("kube-node-lease".into());
+                self.leases = Informer::start(ctx, lease_spec).ok();
+                self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
+                ctx.after(self.cfg.node_monitor_period, Event::Timer(Timer::MonitorNodes));
+            }
+            Event::Timer(Timer::MonitorNodes) => {
+                self.monitor(ctx);
+                ctx.after(self.cfg.node_monitor_period, Event::Timer(Timer::MonitorNodes));
+            }
+            Event::Watch(ev) => {
+                if self.nodes.as_ref().is_some_and(|i| i.owns(&ev)) {
+                    self.nodes.as_mut().expect("checked").apply(&ev);
+                    if let (crate::apiserver::WatchEventType::Added | crate::apiserver::WatchEventType::Modified, Some(node)) =
+                        (ev.kind, ev.object.as_type::<Node>())
+                    {
+                        let node = node.clone();
+                        self.noschedule_taints(ctx, &node);
+                    }
+                } else if self.leases.as_ref().is_some_and(|i| i.owns(&ev)) {
+                    self.leases.as_mut().expect("checked").apply(&ev);
+                } else if self.pods.as_ref().is_some_and(|i| i.owns(&ev)) {
+                    self.pods.as_mut().expect("checked").apply(&ev);
+                }
+            }
+            _ => {}
+        }
+    }
+}

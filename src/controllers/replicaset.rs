@@ -1,0 +1,403 @@
+//! The ReplicaSet controller (pkg/controller/replicaset/replica_set.go).
+//!
+//! Keeps `spec.replicas` active pods for each ReplicaSet: adopts matching orphans and releases
+//! owned pods that stop matching, creates missing pods in slow-start batches (1, 2, 4, … at most
+//! 500 per sync) named `<rs>-xxxxx`, deletes surplus pods in upstream's victim order, waits for
+//! its own creations and deletions to be observed before acting again (expectations, 5-minute
+//! timeout), and reports replicas / readyReplicas / availableReplicas.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+use super::workqueue::{ObjectKey, WorkQueue};
+use crate::api::pod as podutil;
+use crate::api::{Kind, LabelSelector, Object};
+use crate::apiserver::{DeleteOptions, Reporter, WatchEventType, WatchSpec};
+use crate::client::{record_event, Informer};
+use crate::sim::{Component, Context, Event, SimDuration, SimTime, Timer};
+
+/// Most pods created or deleted in one sync (`burstReplicas`).
+pub const BURST_REPLICAS: usize = 500;
+/// Expectations expire after this long (ExpectationsTimeout).
+pub const EXPECTATIONS_TIMEOUT: SimDuration = SimDuration::from_mins(5);
+
+#[derive(Clone, Debug, Default)]
+struct Expectations {
+    adds: i64,
+    dels: i64,
+    set_at: SimTime,
+}
+
+/// The controller component.
+#[derive(Default)]
+pub struct ReplicaSetController {
+    sets: Option<Informer>,
+    pods: Option<Informer>,
+    queue: WorkQueue,
+    /// Keys to sync again at a later time (pods becoming available after minReadySeconds).
+    delayed: Vec<(SimTime, ObjectKey)>,
+    /// When the pending Reconcile timer fires, if one is pending.
+    armed_at: Option<SimTime>,
+    expectations: BTreeMap<ObjectKey, Expectations>,
+}
+
+fn reporter() -> Reporter<'static> {
+    Reporter { component: "replicaset-controller", host: None }
+}
+
+fn selector_of(rs: &ReplicaSet) -> LabelSelector {
+    // An invalid selector matches nothing (validation rejects it on create anyway).
+    rs.spec
+        .as_ref()
+        .and_then(|s| LabelSelector::from_k8s(&s.selector).ok())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| LabelSelector::parse("kubesim.invalid/never").expect("valid"))
+}
+
+impl ReplicaSetController {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn key_of(obj: &Object) -> ObjectKey {
+        (obj.namespace().unwrap_or("").to_string(), obj.name().to_string())
+    }
+
+    fn owner_key(pod: &Object) -> Option<ObjectKey> {
+        let owner = podutil::controller_of(pod.meta())?;
+        (owner.kind == "ReplicaSet").then(|| (pod.namespace().unwrap_or("").to_string(), owner.name.clone()))
+    }
+
+    fn on_pod(&mut self, kind: WatchEventType, obj: &Arc<Object>, old: Option<&Arc<Object>>) {
+        let terminating = obj.meta().deletion_timestamp.is_some();
+        if let Some(key) = Self::owner_key(obj) {
+            let e = self.expectations.entry(key.clone()).or_default();
+            match kind {
+                WatchEventType::Added if !terminating => e.adds -= 1,
+                WatchEventType::Deleted => {
+                    if !old.is_some_and(|o| o.meta().deletion_timestamp.is_some()) {
+                        e.dels -= 1;
+                    }
+                }
+                WatchEventType::Modified if terminating && !old.is_some_and(|o| o.meta().deletion_timestamp.is_some()) => {
+                    e.dels -= 1
+                }
+                _ => {}
+            }
+            self.queue.add(key);
+        } else if let Some(sets) = &self.sets {
+            // An orphan: every ReplicaSet that might adopt it syncs.
+            for rs in sets.in_namespace(obj.namespace().unwrap_or("")) {
+                if let Some(r) = rs.as_type::<ReplicaSet>() {
+                    if selector_of(r).matches(obj.labels()) {
+                        self.queue.add(Self::key_of(rs));
+                    }
+                }
+            }
+        }
+        // A pod released by its old owner: the old owner syncs too.
+        if let Some(old_key) = old.and_then(|o| Self::owner_key(o)) {
+            self.queue.add(old_key);
+        }
+    }
+
+    fn satisfied(&self, key: &ObjectKey, now: SimTime) -> bool {
+        match self.expectations.get(key) {
+            None => true,
+            Some(e) => (e.adds <= 0 && e.dels <= 0) || now.since(e.set_at) > EXPECTATIONS_TIMEOUT,
+        }
+    }
+
+    fn sync(&mut self, ctx: &mut Context<'_>, key: ObjectKey) {
+        let Some(rs_obj) = self.sets.as_ref().and_then(|s| s.get(&key.0, &key.1)).cloned() else {
+            self.expectations.remove(&key);
+            return;
+        };
+        let rs = rs_obj.as_type::<ReplicaSet>().expect("rs informer").clone();
+        let selector = selector_of(&rs);
+        let rs_uid = rs.metadata.uid.clone().unwrap_or_default();
+        // Claim pods: keep owned ones that match, adopt matching orphans, release the rest.
+        let mut owned: Vec<Pod> = Vec::new();
+        let candidates: Vec<Arc<Object>> = self.pods.iter().flat_map(|p| p.in_namespace(&key.0).cloned()).collect();
+        for obj in candidates {
+            let pod = obj.as_type::<Pod>().expect("pod informer");
+            let matches = selector.matches(pod.metadata.labels.as_ref());
+            match podutil::controller_of(&pod.metadata) {
+                Some(owner) if owner.uid == rs_uid => {
+                    if matches {
+                        owned.push(pod.clone());
+                    } else if rs.metadata.deletion_timestamp.is_none() {
+                        let mut released = pod.clone();
+                        if let Some(refs) = released.metadata.owner_references.as_mut() {
+                            refs.retain(|r| r.uid != rs_uid);
+                        }
+                        let _ = ctx.api.update_as(released);
+                    }
+                }
+                None if matches && pod.metadata.deletion_timestamp.is_none() && rs.metadata.deletion_timestamp.is_none() => {
+                    let mut adopted = pod.clone();
+                    adopted.metadata.owner_references.get_or_insert_with(Vec::new).push(controller_ref(&rs));
+                    if let Ok(updated) = ctx.api.update_as(adopted) {
+                        owned.push(updated.as_type::<Pod>().expect("pod").clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        let active: Vec<&Pod> = owned.iter().filter(|p| !podutil::is_terminal(p) && p.metadata.deletion_timestamp.is_none()).collect();
+        if self.satisfied(&key, ctx.now()) && rs.metadata.deletion_timestamp.is_none() {
+            self.manage(ctx, &key, &rs, &rs_obj, &active);
+        }
+        self.update_status(ctx, &rs, &active);
+    }
+
+    fn manage(&mut self, ctx: &mut Context<'_>, key: &ObjectKey, rs: &ReplicaSet, rs_obj: &Object, active: &[&Pod]) {
+        let want = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0) as usize;
+        let have = active.len();
+        let now = ctx.now();
+        if have < want {
+            let diff = (want - have).min(BURST_REPLICAS);
+            self.expectations.insert(key.clone(), Expectations { adds: diff as i64, dels: 0, set_at: now });
+            // slowStartBatch: 1, 2, 4, … stopping at the first batch with a failure.
+            let mut remaining = diff;
+            let mut batch = 1;
+            let mut failed = 0;
+            'batches: while remaining > 0 {
+                let size = batch.min(remaining);
+                for _ in 0..size {
+                    match ctx.api.create(Object::Pod(pod_from_template(rs))) {
+                        Ok(pod) => {
+                            let msg = format!("Created pod: {}", pod.name());
+                            record_event(ctx, reporter(), rs_obj, "Normal", "SuccessfulCreate", msg);
+                        }
+                        Err(e) => {
+                            failed += 1;
+                            record_event(ctx, reporter(), rs_obj, "Warning", "FailedCreate", format!("Error creating: {e}"));
+                        }
+                    }
+                }
+                remaining -= size;
+                if failed > 0 {
+                    break 'batches;
+                }
+                batch *= 2;
+            }
+            // Creations that failed or were skipped will never be observed.
+            if let Some(e) = self.expectations.get_mut(key) {
+                e.adds -= (failed + remaining) as i64;
+            }
+        } else if have > want {
+            let diff = (have - want).min(BURST_REPLICAS);
+            let victims = rank_for_deletion(active, now, ctx.api.epoch());
+            self.expectations.insert(key.clone(), Expectations { adds: 0, dels: diff as i64, set_at: now });
+            for pod in victims.into_iter().take(diff) {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                match ctx.api.delete(Kind::Pod, Some(&key.0), &name, DeleteOptions::default()) {
+                    Ok(_) => record_event(ctx, reporter(), rs_obj, "Normal", "SuccessfulDelete", format!("Deleted pod: {name}")),
+                    Err(_) => {
+                        if let Some(e) = self.expectations.get_mut(key) {
+                            e.dels -= 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn update_status(&mut self, ctx: &mut Context<'_>, rs: &ReplicaSet, active: &[&Pod]) {
+        let min_ready = rs.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0);
+        let template_labels = rs.spec.as_ref().and_then(|s| s.template.as_ref()).and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default();
+        let epoch = ctx.api.epoch();
+        let now = ctx.now();
+        let ready = active.iter().filter(|p| podutil::is_ready(p)).count() as i32;
+        let available = active.iter().filter(|p| is_available(p, min_ready, now, epoch)).count() as i32;
+        let fully_labeled = active
+            .iter()
+            .filter(|p| template_labels.iter().all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v)))
+            .count() as i32;
+        let status = ReplicaSetStatus {
+            replicas: active.len() as i32,
+            fully_labeled_replicas: Some(fully_labeled),
+            ready_replicas: Some(ready),
+            available_replicas: Some(available),
+            observed_generation: rs.metadata.generation,
+            conditions: rs.status.as_ref().and_then(|s| s.conditions.clone()),
+            terminating_replicas: None,
+        };
+        if rs.status.as_ref() != Some(&status) {
+            let mut next = rs.clone();
+            next.status = Some(status);
+            let _ = ctx.api.update_status_as(next);
+        }
+        // With minReadySeconds, availability changes without any event: look again when the
+        // next ready pod becomes available (upstream enqueues with AddAfter).
+        if min_ready > 0 && ready > available {
+            let next = active
+                .iter()
+                .filter(|p| podutil::is_ready(p) && !is_available(p, min_ready, now, epoch))
+                .filter_map(|p| podutil::pod_condition(p, "Ready")?.last_transition_time.as_ref().map(|t| epoch.sim_time(&t.0)))
+                .map(|since| since + SimDuration::from_secs(min_ready as u64))
+                .min();
+            if let Some(at) = next {
+                let key = (rs.metadata.namespace.clone().unwrap_or_default(), rs.metadata.name.clone().unwrap_or_default());
+                self.delayed.push((at.max(now + SimDuration::from_millis(1)), key));
+            }
+        }
+    }
+}
+
+/// Available: Ready for at least `min_ready_seconds` (podutil.IsPodAvailable).
+pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: SimTime, epoch: crate::api::time::Epoch) -> bool {
+    let Some(c) = podutil::pod_condition(pod, "Ready").filter(|c| c.status == "True") else { return false };
+    if min_ready_seconds <= 0 {
+        return true;
+    }
+    let since = c.last_transition_time.as_ref().map(|t| epoch.sim_time(&t.0)).unwrap_or(now);
+    now.since(since) >= SimDuration::from_secs(min_ready_seconds as u64)
+}
+
+fn controller_ref(rs: &ReplicaSet) -> OwnerReference {
+    OwnerReference {
+        api_version: "apps/v1".into(),
+        kind: "ReplicaSet".into(),
+        name: rs.metadata.name.clone().unwrap_or_default(),
+        uid: rs.metadata.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// A pod built from the ReplicaSet's template (controller.GetPodFromTemplate).
+pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
+    let template = rs.spec.as_ref().and_then(|s| s.template.clone()).unwrap_or_default();
+    let tmeta = template.metadata.unwrap_or_default();
+    Pod {
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{}-", rs.metadata.name.clone().unwrap_or_default())),
+            namespace: rs.metadata.namespace.clone(),
+            labels: tmeta.labels,
+            annotations: tmeta.annotations,
+            finalizers: tmeta.finalizers,
+            owner_references: Some(vec![controller_ref(rs)]),
+            ..Default::default()
+        },
+        spec: template.spec,
+        status: None,
+    }
+}
+
+/// Orders pods for scale-down, earliest deleted first (controller.ActivePodsWithRanks):
+/// unassigned, then Pending < Unknown < Running, not ready, lower deletion cost, more pods of
+/// the same owner on the node, ready more recently (log2 buckets), more restarts, newer.
+/// Ties keep name order (upstream's sort is unstable; kubesim's is deterministic).
+pub fn rank_for_deletion<'a>(pods: &[&'a Pod], now: SimTime, epoch: crate::api::time::Epoch) -> Vec<&'a Pod> {
+    let mut per_node: BTreeMap<&str, i64> = BTreeMap::new();
+    for p in pods {
+        if let Some(n) = podutil::node_name(p) {
+            *per_node.entry(n).or_default() += 1;
+        }
+    }
+    let phase_rank = |p: &Pod| match podutil::phase(p) {
+        "Pending" => 0,
+        "Unknown" => 1,
+        "Running" => 2,
+        _ => 3,
+    };
+    let cost = |p: &Pod| -> i64 {
+        p.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("controller.kubernetes.io/pod-deletion-cost"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let log_bucket = |since: Option<SimTime>| -> i64 {
+        // Seconds since the timestamp, rounded down to a power of two (LogarithmicScaleDown).
+        since.map_or(i64::MAX, |t| {
+            let secs = now.since(t).as_secs() as i64;
+            if secs <= 0 { 0 } else { 63 - secs.leading_zeros() as i64 }
+        })
+    };
+    let ready_since = |p: &Pod| {
+        podutil::pod_condition(p, "Ready")
+            .filter(|c| c.status == "True")
+            .and_then(|c| c.last_transition_time.as_ref())
+            .map(|t| epoch.sim_time(&t.0))
+    };
+    let created = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| epoch.sim_time(&t.0));
+    let mut ranked: Vec<&Pod> = pods.to_vec();
+    ranked.sort_by(|a, b| {
+        let assigned = |p: &Pod| podutil::node_name(p).is_some();
+        let ready = |p: &Pod| podutil::is_ready(p);
+        let rank = |p: &Pod| podutil::node_name(p).map_or(0, |n| per_node[n]);
+        assigned(a)
+            .cmp(&assigned(b))
+            .then(phase_rank(a).cmp(&phase_rank(b)))
+            .then(ready(a).cmp(&ready(b)))
+            .then(cost(a).cmp(&cost(b)))
+            .then(rank(b).cmp(&rank(a)))
+            .then_with(|| match (ready(a), ready(b)) {
+                // More recently ready (smaller bucket) first.
+                (true, true) => log_bucket(ready_since(a)).cmp(&log_bucket(ready_since(b))),
+                _ => std::cmp::Ordering::Equal,
+            })
+            .then(podutil::restarts(b).cmp(&podutil::restarts(a)))
+            .then(log_bucket(created(a)).cmp(&log_bucket(created(b))))
+            .then(a.metadata.name.cmp(&b.metadata.name))
+    });
+    ranked
+}
+
+impl Component for ReplicaSetController {
+    fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
+        match event {
+            Event::Start => {
+                self.sets = Informer::start(ctx, WatchSpec::all(Kind::ReplicaSet)).ok();
+                self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
+                let keys: Vec<ObjectKey> = self.sets.iter().flat_map(|s| s.iter().map(|o| Self::key_of(o))).collect();
+                for k in keys {
+                    self.queue.add(k);
+                }
+            }
+            Event::Watch(ev) => {
+                if self.sets.as_ref().is_some_and(|s| s.owns(&ev)) {
+                    self.sets.as_mut().expect("checked").apply(&ev);
+                    self.queue.add(Self::key_of(&ev.object));
+                } else if self.pods.as_ref().is_some_and(|p| p.owns(&ev)) {
+                    let old = self.pods.as_mut().expect("checked").apply(&ev);
+                    self.on_pod(ev.kind, &ev.object, old.as_ref());
+                }
+            }
+            Event::Timer(Timer::Reconcile) => {
+                if self.armed_at == Some(ctx.now()) {
+                    self.armed_at = None;
+                }
+                let now = ctx.now();
+                let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed).into_iter().partition(|(t, _)| *t <= now);
+                self.delayed = later;
+                for (_, key) in due {
+                    self.queue.add(key);
+                }
+                // Upstream runs 5 workers; one pass over the queue is equivalent here.
+                let mut budget = self.queue.len();
+                while budget > 0 {
+                    budget -= 1;
+                    let Some(key) = self.queue.pop() else { break };
+                    self.sync(ctx, key);
+                }
+            }
+            _ => {}
+        }
+        let wake = if self.queue.is_empty() { self.delayed.iter().map(|(t, _)| *t).min() } else { Some(ctx.now()) };
+        if let Some(at) = wake {
+            if self.armed_at.is_none_or(|armed| at < armed) {
+                self.armed_at = Some(at);
+                ctx.after(at.since(ctx.now()), Event::Timer(Timer::Reconcile));
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Invariant checkers, kept apart from the components they check (as TigerBeetle's VOPR does).
+//! They watch committed writes and delivered watch events and stop the run at the first
+//! violation:
+//! - the store revision strictly increases from write to write;
+//! - each watch stream delivers events in increasing resourceVersion order;
+//! - a pod, once bound, is never bound to another node;
+//! - the requests of the pods bound to a node never exceed its allocatable.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+use crate::api::pod::{self as podutil, Resources};
+use crate::api::Object;
+use crate::apiserver::{Change, WatchId};
+use crate::sim::engine::Delivered;
+use crate::sim::{ComponentId, Event};
+
+#[derive(Default)]
+pub struct InvariantChecker {
+    last_revision: i64,
+    last_watch_rv: BTreeMap<(ComponentId, WatchId), i64>,
+    bound: BTreeMap<Arc<str>, (String, Resources)>,
+    requested: BTreeMap<String, Resources>,
+    allocatable: BTreeMap<String, Resources>,
+}
+
+impl InvariantChecker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks one delivered event and the writes it caused.
+    pub fn check(&mut self, delivered: &Delivered, changes: &[Change]) -> Result<(), String> {
+        if let Event::Watch(w) = &delivered.event {
+            let rv = w.object.resource_version();
+            let last = self.last_watch_rv.entry((delivered.to, w.watch)).or_insert(0);
+            if rv <= *last {
+                return Err(format!(
+                    "watch {} of component #{} received resourceVersion {rv} after {last} ({} {})",
+                    w.watch.0,
+                    delivered.to.0,
+                    w.object.kind(),
+                    w.object.namespaced_name()
+                ));
+            }
+            *last = rv;
+        }
+        self.check_changes(changes)
+    }
+
+    /// Checks writes made outside any event (scenario setup).
+    pub fn check_changes(&mut self, changes: &[Change]) -> Result<(), String> {
+        for c in changes {
+            if c.revision <= self.last_revision {
+                return Err(format!("store revision went from {} to {}", self.last_revision, c.revision));
+            }
+            self.last_revision = c.revision;
+            match (c.new.as_deref(), c.old.as_deref()) {
+                (Some(Object::Pod(p)), _) => self.pod_changed(Arc::from(c.new.as_ref().expect("some").uid()), Some(p))?,
+                (None, Some(Object::Pod(_))) => self.pod_changed(Arc::from(c.old.as_ref().expect("some").uid()), None)?,
+                (Some(Object::Node(n)), _) => self.node_changed(n)?,
+                (None, Some(Object::Node(n))) => {
+                    self.allocatable.remove(n.metadata.name.as_deref().unwrap_or(""));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn pod_changed(&mut self, uid: Arc<str>, pod: Option<&Pod>) -> Result<(), String> {
+        let node = pod.and_then(podutil::node_name).map(str::to_string);
+        if let (Some((old_node, _)), Some(new_node)) = (self.bound.get(&uid), &node) {
+            if old_node != new_node {
+                let name = pod.and_then(|p| p.metadata.name.clone()).unwrap_or_default();
+                return Err(format!("pod {name} ({uid}) was bound to {old_node} and then to {new_node}"));
+            }
+        }
+        if let Some((old_node, req)) = self.bound.remove(&uid) {
+            if let Some(sum) = self.requested.get_mut(&old_node) {
+                sum.sub(&req);
+            }
+        }
+        let Some(pod) = pod else { return Ok(()) };
+        let Some(node) = node else { return Ok(()) };
+        if podutil::is_terminal(pod) {
+            // Terminal pods free their resources, but stay bound.
+            self.bound.insert(uid, (node, Resources::default()));
+            return Ok(());
+        }
+        let req = podutil::pod_requests(pod);
+        self.requested.entry(node.clone()).or_default().add(&req);
+        self.bound.insert(uid, (node.clone(), req));
+        self.check_node(&node)
+    }
+
+    fn node_changed(&mut self, node: &Node) -> Result<(), String> {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        self.allocatable.insert(name.clone(), podutil::node_allocatable(node));
+        self.check_node(&name)
+    }
+
+    fn check_node(&self, node: &str) -> Result<(), String> {
+        let (Some(req), Some(alloc)) = (self.requested.get(node), self.allocatable.get(node)) else { return Ok(()) };
+        let over = req.exceeding(alloc);
+        if over.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "node {node} is over-committed on {}: pods request cpu {}m, memory {} but allocatable is cpu {}m, memory {}",
+                over.join(", "),
+                req.milli_cpu,
+                req.memory,
+                alloc.milli_cpu,
+                alloc.memory
+            ))
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Records per-pod lifecycle times and node condition and taint changes from the stream of
+//! committed writes, for `pods.csv`, `node_conditions.csv` and `node_taints.csv`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+use crate::api::pod as podutil;
+use crate::api::Object;
+use crate::apiserver::Change;
+use crate::sim::SimTime;
+
+/// One pod's life, in virtual milliseconds.
+#[derive(Clone, Debug, Default)]
+pub struct PodRecord {
+    pub namespace: String,
+    pub name: String,
+    pub owner: String,
+    pub node: String,
+    pub created_ms: Option<u64>,
+    pub scheduled_ms: Option<u64>,
+    pub started_ms: Option<u64>,
+    pub ready_ms: Option<u64>,
+    pub deletion_ms: Option<u64>,
+    pub deleted_ms: Option<u64>,
+    pub phase: String,
+    pub restarts: i32,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConditionRow {
+    pub time_ms: u64,
+    pub node: String,
+    pub condition: String,
+    pub status: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct TaintRow {
+    pub time_ms: u64,
+    pub node: String,
+    pub op: &'static str,
+    pub key: String,
+    pub value: String,
+    pub effect: String,
+}
+
+#[derive(Default)]
+pub struct Recorder {
+    /// Pods in creation order (uid → index).
+    pub pods: Vec<PodRecord>,
+    index: BTreeMap<Arc<str>, usize>,
+    pub conditions: Vec<ConditionRow>,
+    pub taints: Vec<TaintRow>,
+}
+
+impl Recorder {
+    pub fn observe(&mut self, now: SimTime, changes: &[Change]) {
+        let t = now.as_millis();
+        for c in changes {
+            match (c.old.as_deref(), c.new.as_deref()) {
+                (_, Some(Object::Pod(p))) => self.pod(t, c.new.as_ref().expect("some").uid(), p, false),
+                (Some(Object::Pod(p)), None) => self.pod(t, c.old.as_ref().expect("some").uid(), p, true),
+                (old, Some(Object::Node(n))) => self.node(t, old.and_then(|o| o.as_type::<Node>()), Some(n)),
+                (Some(Object::Node(n)), None) => self.node(t, Some(n), None),
+                _ => {}
+            }
+        }
+    }
+
+    fn pod(&mut self, t: u64, uid: &str, pod: &Pod, deleted: bool) {
+        let idx = match self.index.get(uid) {
+            Some(i) => *i,
+            None => {
+                self.pods.push(PodRecord {
+                    namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+                    name: pod.metadata.name.clone().unwrap_or_default(),
+                    owner: podutil::controller_of(&pod.metadata).map(|o| format!("{}/{}", o.kind, o.name)).unwrap_or_default(),
+                    created_ms: Some(t),
+                    ..Default::default()
+                });
+                self.index.insert(Arc::from(uid), self.pods.len() - 1);
+                self.pods.len() - 1
+            }
+        };
+        let r = &mut self.pods[idx];
+        if let Some(n) = podutil::node_name(pod) {
+            if r.scheduled_ms.is_none() {
+                r.scheduled_ms = Some(t);
+            }
+            r.node = n.to_string();
+        }
+        if r.started_ms.is_none() && podutil::phase(pod) == "Running" {
+            r.started_ms = Some(t);
+        }
+        if r.ready_ms.is_none() && podutil::is_ready(pod) {
+            r.ready_ms = Some(t);
+        }
+        if r.deletion_ms.is_none() && pod.metadata.deletion_timestamp.is_some() {
+            r.deletion_ms = Some(t);
+        }
+        if deleted {
+            r.deleted_ms = Some(t);
+        }
+        r.phase = podutil::phase(pod).to_string();
+        r.restarts = podutil::restarts(pod);
+    }
+
+    fn node(&mut self, t: u64, old: Option<&Node>, new: Option<&Node>) {
+        let name = new.or(old).and_then(|n| n.metadata.name.clone()).unwrap_or_default();
+        let conds = |n: Option<&Node>| -> BTreeMap<String, (String, String)> {
+            n.and_then(|n| n.status.as_ref()?.conditions.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| (c.type_, (c.status, c.reason.unwrap_or_default())))
+                .collect()
+        };
+        let (before, after) = (conds(old), conds(new));
+        for (ty, (status, reason)) in &after {
+            if before.get(ty).map(|b| &b.0) != Some(status) {
+                self.conditions.push(ConditionRow { time_ms: t, node: name.clone(), condition: ty.clone(), status: status.clone(), reason: reason.clone() });
+            }
+        }
+        let taints = |n: Option<&Node>| -> Vec<(String, String, String)> {
+            n.map(|n| podutil::node_taints(n).iter().map(|t| (t.key.clone(), t.value.clone().unwrap_or_default(), t.effect.clone())).collect())
+                .unwrap_or_default()
+        };
+        let (tb, ta) = (taints(old), taints(new));
+        for t2 in &ta {
+            if !tb.contains(t2) {
+                self.taints.push(TaintRow { time_ms: t, node: name.clone(), op: "add", key: t2.0.clone(), value: t2.1.clone(), effect: t2.2.clone() });
+            }
+        }
+        for t1 in &tb {
+            if !ta.contains(t1) {
+                self.taints.push(TaintRow { time_ms: t, node: name.clone(), op: "remove", key: t1.0.clone(), value: t1.1.clone(), effect: t1.2.clone() });
+            }
+        }
+    }
+}

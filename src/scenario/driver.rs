@@ -1,0 +1,196 @@
+//! The scenario driver: the component that performs the timeline's actions at their times, the
+//! way a person at a terminal would (`kubectl apply`, `kubectl scale`, `kubectl cordon`, pulling
+//! a machine's power cord). Every action appears in the run's timeline with kubectl's wording.
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+use super::load::{Action, SourcedObject, TimedAction};
+use crate::api::pod as podutil;
+use crate::api::{Kind, Object};
+use crate::apiserver::{ApiError, DeleteOptions};
+use crate::sim::{Component, Context, Event, Fault, SimDuration, Timer, TraceEntry};
+
+pub struct ScenarioDriver {
+    timeline: Vec<TimedAction>,
+}
+
+impl ScenarioDriver {
+    pub fn new(timeline: Vec<TimedAction>) -> Self {
+        ScenarioDriver { timeline }
+    }
+}
+
+/// kubectl's object reference: `pod/nginx`, `deployment.apps/web`, `node/worker-1`.
+pub fn kubectl_ref(kind: Kind, name: &str) -> String {
+    match kind.api_version().split_once('/') {
+        Some((group, _)) => format!("{}.{group}/{name}", kind.singular()),
+        None => format!("{}/{name}", kind.singular()),
+    }
+}
+
+fn note(ctx: &mut Context<'_>, type_: &str, reason: &str, kind: Kind, namespace: Option<&str>, name: &str, message: String) {
+    let entry = TraceEntry {
+        time: ctx.now(),
+        source: "scenario".into(),
+        type_: type_.into(),
+        reason: reason.into(),
+        kind: kind.name().into(),
+        namespace: namespace.unwrap_or("").into(),
+        name: name.into(),
+        message,
+    };
+    ctx.trace(entry);
+}
+
+/// `kubectl apply` of one object: create it, or replace its labels, annotations and spec.
+pub fn apply_object(ctx: &mut Context<'_>, src: &SourcedObject) -> Result<&'static str, ApiError> {
+    let obj = src.object.clone();
+    let kind = obj.kind();
+    let ns = obj.namespace().map(str::to_string).or_else(|| kind.namespaced().then(|| "default".to_string()));
+    match ctx.api.get(kind, ns.as_deref(), obj.name()) {
+        Err(e) if e.is_not_found() => ctx.api.create(obj).map(|_| "created"),
+        Err(e) => Err(e),
+        Ok(current) => {
+            let mut next = obj;
+            {
+                let (cur, meta) = (current.meta(), next.meta_mut());
+                meta.resource_version = cur.resource_version.clone();
+                meta.owner_references = meta.owner_references.take().or(cur.owner_references.clone());
+                meta.finalizers = meta.finalizers.take().or(cur.finalizers.clone());
+                meta.namespace = ns.clone();
+            }
+            let written = ctx.api.update(next)?;
+            Ok(if written.resource_version() == current.resource_version() { "unchanged" } else { "configured" })
+        }
+    }
+}
+
+impl ScenarioDriver {
+    fn run(&mut self, ctx: &mut Context<'_>, action: Action) {
+        match action {
+            Action::Apply(objects) => {
+                for src in &objects {
+                    let (kind, name) = (src.object.kind(), src.object.name().to_string());
+                    let ns = src.object.namespace().map(str::to_string);
+                    match apply_object(ctx, src) {
+                        Ok(verb) => note(ctx, "Normal", "Apply", kind, ns.as_deref(), &name, format!("{} {verb}", kubectl_ref(kind, &name))),
+                        Err(e) => note(ctx, "Warning", "ApplyFailed", kind, ns.as_deref(), &name, format!("Error from server: error when applying {:?}: {e}", src.origin)),
+                    }
+                }
+            }
+            Action::Delete { kind, namespace, name, grace_period } => {
+                let ns = namespace.or_else(|| kind.namespaced().then(|| "default".to_string()));
+                let opts = DeleteOptions { grace_period_seconds: grace_period, uid: None };
+                match ctx.api.delete(kind, ns.as_deref(), &name, opts) {
+                    Ok(_) => note(ctx, "Normal", "Delete", kind, ns.as_deref(), &name, format!("{} {name:?} deleted", kind.singular())),
+                    Err(e) => note(ctx, "Warning", "DeleteFailed", kind, ns.as_deref(), &name, format!("Error from server: {e}")),
+                }
+            }
+            Action::Scale { kind, namespace, name, replicas } => {
+                let ns = namespace.unwrap_or_else(|| "default".into());
+                let result = ctx.api.get(kind, Some(&ns), &name).and_then(|obj| {
+                    let mut obj = (*obj).clone();
+                    match &mut obj {
+                        Object::Deployment(d) => d.spec.get_or_insert_with(Default::default).replicas = Some(replicas),
+                        Object::ReplicaSet(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(replicas),
+                        Object::StatefulSet(s) => s.spec.get_or_insert_with(Default::default).replicas = Some(replicas),
+                        _ => {}
+                    }
+                    ctx.api.update(obj)
+                });
+                match result {
+                    Ok(_) => note(ctx, "Normal", "Scale", kind, Some(&ns), &name, format!("{} scaled to {replicas}", kubectl_ref(kind, &name))),
+                    Err(e) => note(ctx, "Warning", "ScaleFailed", kind, Some(&ns), &name, format!("Error from server: {e}")),
+                }
+            }
+            Action::Cordon(node) => self.set_unschedulable(ctx, &node, true),
+            Action::Uncordon(node) => self.set_unschedulable(ctx, &node, false),
+            Action::Drain(node) => self.drain(ctx, &node),
+            Action::PowerOff(node) => {
+                note(ctx, "Warning", "PowerOff", Kind::Node, None, &node, format!("machine {node} loses power: its kubelet and containers stop"));
+                self.fault(ctx, &node, Fault::PowerOff);
+            }
+            Action::PowerOn(node) => {
+                note(ctx, "Normal", "PowerOn", Kind::Node, None, &node, format!("machine {node} powers on: its kubelet starts"));
+                self.fault(ctx, &node, Fault::PowerOn);
+            }
+            Action::AddNode(node) => {
+                note(ctx, "Normal", "AddNode", Kind::Node, None, &node, format!("machine {node} joins the cluster"));
+                self.fault(ctx, &node, Fault::PowerOn);
+            }
+            Action::RemoveNode(node) => {
+                self.fault(ctx, &node, Fault::PowerOff);
+                let msg = match ctx.api.delete(Kind::Node, None, &node, DeleteOptions::default()) {
+                    Ok(_) => format!("node {node:?} deleted and its machine removed"),
+                    Err(e) => format!("machine {node} removed; deleting the Node object failed: {e}"),
+                };
+                note(ctx, "Normal", "RemoveNode", Kind::Node, None, &node, msg);
+            }
+        }
+    }
+
+    fn fault(&self, ctx: &mut Context<'_>, node: &str, fault: Fault) {
+        if let Some(kubelet) = ctx.lookup(&format!("kubelet/{node}")) {
+            ctx.send(kubelet, SimDuration::ZERO, Event::Fault(fault));
+        }
+    }
+
+    fn set_unschedulable(&self, ctx: &mut Context<'_>, node: &str, unschedulable: bool) {
+        let verb = if unschedulable { "cordoned" } else { "uncordoned" };
+        let result = ctx.api.get_as::<Node>(None, node).and_then(|mut n| {
+            let spec = n.spec.get_or_insert_with(Default::default);
+            let already = spec.unschedulable.unwrap_or(false) == unschedulable;
+            spec.unschedulable = unschedulable.then_some(true);
+            ctx.api.update_as(n).map(|_| already)
+        });
+        match result {
+            Ok(already) => {
+                let msg = if already { format!("node/{node} already {verb}") } else { format!("node/{node} {verb}") };
+                note(ctx, "Normal", if unschedulable { "Cordon" } else { "Uncordon" }, Kind::Node, None, node, msg);
+            }
+            Err(e) => note(ctx, "Warning", "CordonFailed", Kind::Node, None, node, format!("Error from server: {e}")),
+        }
+    }
+
+    /// `kubectl drain --ignore-daemonsets`: cordon, then delete every pod on the node except
+    /// DaemonSet pods and mirror pods. PodDisruptionBudgets are not consulted yet.
+    fn drain(&self, ctx: &mut Context<'_>, node: &str) {
+        self.set_unschedulable(ctx, node, true);
+        let pods = ctx.api.list_all(Kind::Pod);
+        for obj in pods {
+            let Some(pod) = obj.as_type::<Pod>() else { continue };
+            if podutil::node_name(pod) != Some(node) || pod.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            let daemon = podutil::controller_of(&pod.metadata).is_some_and(|o| o.kind == "DaemonSet");
+            let mirror = pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
+            if daemon || mirror {
+                continue;
+            }
+            let ns = obj.namespace().unwrap_or("default").to_string();
+            if ctx.api.delete(Kind::Pod, Some(&ns), obj.name(), DeleteOptions::default()).is_ok() {
+                note(ctx, "Normal", "Evict", Kind::Pod, Some(&ns), obj.name(), format!("evicting pod {ns}/{}", obj.name()));
+            }
+        }
+        note(ctx, "Normal", "Drain", Kind::Node, None, node, format!("node/{node} drained"));
+    }
+}
+
+impl Component for ScenarioDriver {
+    fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
+        match event {
+            Event::Start => {
+                for (index, a) in self.timeline.iter().enumerate() {
+                    ctx.after(a.at.since(ctx.now()), Event::Timer(Timer::TimelineAction { index }));
+                }
+            }
+            Event::Timer(Timer::TimelineAction { index }) => {
+                if let Some(a) = self.timeline.get(index) {
+                    let action = a.action.clone();
+                    self.run(ctx, action);
+                }
+            }
+            _ => {}
+        }
+    }
+}

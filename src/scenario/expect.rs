@@ -1,0 +1,189 @@
+//! Checking expectations against the cluster as the run goes. Checks only read the API server's
+//! state and the timeline; they are not components and never change the run.
+//!
+//! An `at: T` expectation is checked against the state after every event at or before T; a
+//! `within` expectation passes at the first instant in its window at which it holds (checked
+//! whenever the store changed), and fails when the window closes.
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+use super::load::{Check, Expectation, Timing};
+use crate::api::pod as podutil;
+use crate::api::{FieldSelector, Kind};
+use crate::apiserver::ApiServer;
+use crate::sim::{SimTime, TraceEntry};
+
+/// The verdict on one expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pending,
+    Passed { at: SimTime },
+    Failed { found: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct ExpectationResult {
+    pub expectation: Expectation,
+    pub verdict: Verdict,
+    /// What the last check found (for messages).
+    pub last_found: String,
+}
+
+impl ExpectationResult {
+    pub fn passed(&self) -> bool {
+        matches!(self.verdict, Verdict::Passed { .. })
+    }
+}
+
+/// Evaluates one check; returns whether it holds and what was found.
+pub fn evaluate(check: &Check, api: &ApiServer, trace: &[TraceEntry], window: (SimTime, SimTime)) -> (bool, String) {
+    match check {
+        Check::NodeCondition { node, condition, status } => match api.get_as::<Node>(None, node) {
+            Err(_) => (false, format!("node {node} does not exist")),
+            Ok(n) => match podutil::node_condition(&n, condition) {
+                None => (false, format!("node {node} has no {condition} condition")),
+                Some(c) => (
+                    &c.status == status,
+                    format!("{condition}={}{}", c.status, c.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()),
+                ),
+            },
+        },
+        Check::NodeTaint { node, key, effect, present } => match api.get_as::<Node>(None, node) {
+            Err(_) => (!present, format!("node {node} does not exist")),
+            Ok(n) => {
+                let taints = podutil::node_taints(&n);
+                let has = taints.iter().any(|t| &t.key == key && effect.as_ref().is_none_or(|e| &t.effect == e));
+                let shown: Vec<String> = taints.iter().map(|t| format!("{}:{}", t.key, t.effect)).collect();
+                (has == *present, if shown.is_empty() { "no taints".into() } else { format!("taints {}", shown.join(", ")) })
+            }
+        },
+        Check::Pods { selector, namespace, phase, ready, on_node, not_on_node, include_terminating, count } => {
+            let pods = api.list(Kind::Pod, namespace.as_deref(), selector, &FieldSelector::everything()).map(|l| l.items).unwrap_or_default();
+            let mut matching = Vec::new();
+            for obj in &pods {
+                let pod = obj.as_type::<Pod>().expect("pods");
+                let node = podutil::node_name(pod);
+                let ok = (*include_terminating || pod.metadata.deletion_timestamp.is_none())
+                    && phase.as_ref().is_none_or(|p| podutil::phase(pod) == p)
+                    && ready.is_none_or(|r| podutil::is_ready(pod) == r)
+                    && on_node.as_ref().is_none_or(|n| node == Some(n.as_str()))
+                    && not_on_node.as_ref().is_none_or(|n| node != Some(n.as_str()));
+                if ok {
+                    matching.push(obj);
+                }
+            }
+            let listed: Vec<String> = pods
+                .iter()
+                .take(8)
+                .map(|o| {
+                    let p = o.as_type::<Pod>().expect("pods");
+                    let state = if p.metadata.deletion_timestamp.is_some() { "Terminating" } else { podutil::phase(p) };
+                    format!(
+                        "{} ({state}{}, {})",
+                        o.name(),
+                        if podutil::is_ready(p) { ", ready" } else { "" },
+                        podutil::node_name(p).unwrap_or("unscheduled")
+                    )
+                })
+                .collect();
+            let more = if pods.len() > 8 { format!(", … {} more", pods.len() - 8) } else { String::new() };
+            (matching.len() == *count, format!("{} matching of {} selected: {}{more}", matching.len(), pods.len(), listed.join(", ")))
+        }
+        Check::Objects { kind, namespace, selector, count } => {
+            let n = api.list(*kind, namespace.as_deref(), selector, &FieldSelector::everything()).map(|l| l.items.len()).unwrap_or(0);
+            (n == *count, format!("{n} {}", kind.resource()))
+        }
+        Check::Event { reason, kind, name, namespace, count } => {
+            let (from, to) = window;
+            let hits: Vec<&TraceEntry> = trace
+                .iter()
+                .filter(|e| e.time >= from && e.time <= to && &e.reason == reason)
+                .filter(|e| kind.as_ref().is_none_or(|k| e.kind.eq_ignore_ascii_case(k)))
+                .filter(|e| name.as_ref().is_none_or(|n| &e.name == n))
+                .filter(|e| namespace.as_ref().is_none_or(|n| &e.namespace == n))
+                .collect();
+            let first = hits.first().map(|e| format!(", first at {}", e.time)).unwrap_or_default();
+            (hits.len() >= *count, format!("{} matching event(s){first}", hits.len()))
+        }
+    }
+}
+
+/// Tracks every expectation of a run.
+pub struct Tracker {
+    results: Vec<ExpectationResult>,
+    last_revision: i64,
+}
+
+impl Tracker {
+    pub fn new(expectations: &[Expectation]) -> Self {
+        Tracker {
+            results: expectations
+                .iter()
+                .map(|e| ExpectationResult { expectation: e.clone(), verdict: Verdict::Pending, last_found: String::new() })
+                .collect(),
+            last_revision: -1,
+        }
+    }
+
+    pub fn results(&self) -> &[ExpectationResult] {
+        &self.results
+    }
+
+    /// Called when the clock is about to move from `now` to `next`: the state is final for
+    /// every instant in `[now, next)`.
+    pub fn observe(&mut self, now: SimTime, next: SimTime, api: &ApiServer, trace: &[TraceEntry]) {
+        let changed = api.revision() != self.last_revision;
+        self.last_revision = api.revision();
+        for r in self.results.iter_mut().filter(|r| r.verdict == Verdict::Pending) {
+            let exp = &r.expectation;
+            match (exp.timing, &exp.check) {
+                (Timing::Within { to, .. }, Check::Event { .. }) => {
+                    if next > to {
+                        let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
+                        r.last_found = found.clone();
+                        r.verdict = if ok { Verdict::Passed { at: to } } else { Verdict::Failed { found } };
+                    }
+                }
+                (Timing::At(t), _) => {
+                    if t >= now && t < next {
+                        let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
+                        r.last_found = found.clone();
+                        r.verdict = if ok { Verdict::Passed { at: t } } else { Verdict::Failed { found } };
+                    }
+                }
+                (Timing::Within { from, to }, _) => {
+                    let overlaps = from < next && to >= now;
+                    let opened = from >= now && from < next;
+                    if overlaps && (changed || opened || r.last_found.is_empty()) {
+                        let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
+                        r.last_found = found;
+                        if ok {
+                            r.verdict = Verdict::Passed { at: now.max(from) };
+                            continue;
+                        }
+                    }
+                    if next > to {
+                        r.verdict = Verdict::Failed { found: r.last_found.clone() };
+                    }
+                }
+            }
+        }
+    }
+
+    /// The run ended at `end` (`completed`: it reached `until`). Everything still pending is
+    /// decided now.
+    pub fn finish(&mut self, end: SimTime, completed: bool, api: &ApiServer, trace: &[TraceEntry]) {
+        self.observe(end, SimTime(end.as_millis() + 1), api, trace);
+        for r in self.results.iter_mut().filter(|r| r.verdict == Verdict::Pending) {
+            let found = if completed { r.last_found.clone() } else { format!("the run stopped at {end}; last found: {}", r.last_found) };
+            r.verdict = Verdict::Failed { found };
+        }
+    }
+}
+
+fn window(t: Timing) -> (SimTime, SimTime) {
+    match t {
+        Timing::At(t) => (t, t),
+        Timing::Within { from, to } => (from, to),
+    }
+}

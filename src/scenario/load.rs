@@ -1,0 +1,649 @@
+//! Loading a scenario file: YAML → checked [`Scenario`], with errors that name the file, the
+//! line and column, the field path and what was expected.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::Taint;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+use serde_yaml::Value;
+
+use super::locate::Positions;
+use super::schema::{ExpectEntry, NodeGroup, QuantityText, ScenarioFile, TimelineEntry};
+use crate::api::decode::{decode_documents, decode_object, DecodeError};
+use crate::api::quantity::Quantity;
+use crate::api::time::Epoch;
+use crate::api::{Kind, LabelSelector, Object};
+use crate::controllers::NodeLifecycleConfig;
+use crate::node::KubeletConfig;
+use crate::sim::{SimDuration, SimTime};
+
+/// Invalid scenario input. Displayed as `file:line:column: field: message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}", location(.file, .line, .column), .message)]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+fn location(file: &Path, line: &Option<usize>, column: &Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!("{}:{l}:{c}: ", file.display()),
+        (Some(l), None) => format!("{}:{l}: ", file.display()),
+        _ => format!("{}: ", file.display()),
+    }
+}
+
+/// A manifest and where it came from (for messages).
+#[derive(Debug, Clone)]
+pub struct SourcedObject {
+    pub origin: String,
+    pub object: Object,
+}
+
+/// A timeline action, checked.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Apply(Vec<SourcedObject>),
+    Delete { kind: Kind, namespace: Option<String>, name: String, grace_period: Option<i64> },
+    Scale { kind: Kind, namespace: Option<String>, name: String, replicas: i32 },
+    Cordon(String),
+    Uncordon(String),
+    Drain(String),
+    PowerOff(String),
+    PowerOn(String),
+    AddNode(String),
+    RemoveNode(String),
+}
+
+impl Action {
+    /// The action's name as written in scenario files.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Action::Apply(_) => "apply",
+            Action::Delete { .. } => "delete",
+            Action::Scale { .. } => "scale",
+            Action::Cordon(_) => "cordon",
+            Action::Uncordon(_) => "uncordon",
+            Action::Drain(_) => "drain",
+            Action::PowerOff(_) => "power-off",
+            Action::PowerOn(_) => "power-on",
+            Action::AddNode(_) => "add-node",
+            Action::RemoveNode(_) => "remove-node",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TimedAction {
+    pub at: SimTime,
+    pub action: Action,
+}
+
+/// When an expectation is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Holds at this instant.
+    At(SimTime),
+    /// Holds at some instant in `[from, to]` (events: happened in that window).
+    Within { from: SimTime, to: SimTime },
+}
+
+/// What an expectation checks.
+#[derive(Debug, Clone)]
+pub enum Check {
+    NodeCondition { node: String, condition: String, status: String },
+    NodeTaint { node: String, key: String, effect: Option<String>, present: bool },
+    Pods {
+        selector: LabelSelector,
+        namespace: Option<String>,
+        phase: Option<String>,
+        ready: Option<bool>,
+        on_node: Option<String>,
+        not_on_node: Option<String>,
+        include_terminating: bool,
+        count: usize,
+    },
+    Objects { kind: Kind, namespace: Option<String>, selector: LabelSelector, count: usize },
+    Event { reason: String, kind: Option<String>, name: Option<String>, namespace: Option<String>, count: usize },
+}
+
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub index: usize,
+    pub timing: Timing,
+    pub check: Check,
+    /// The expectation as the user wrote it, one line.
+    pub text: String,
+}
+
+/// A node the scenario runs.
+#[derive(Debug, Clone)]
+pub struct NodeSetup {
+    pub kubelet: KubeletConfig,
+}
+
+/// A loaded, checked scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub path: PathBuf,
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub until: SimTime,
+    pub max_events: u64,
+    pub epoch: Epoch,
+    pub nodes: Vec<NodeSetup>,
+    pub objects: Vec<SourcedObject>,
+    pub timeline: Vec<TimedAction>,
+    pub expectations: Vec<Expectation>,
+    pub node_lifecycle: NodeLifecycleConfig,
+    pub default_toleration_seconds: i64,
+    pub watch_latency: SimDuration,
+    pub compaction_interval: SimDuration,
+}
+
+/// Default bound on delivered events.
+pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000;
+
+struct Loader<'a> {
+    file: &'a Path,
+    positions: Positions,
+}
+
+impl Loader<'_> {
+    fn err(&self, path: &str, message: impl Into<String>) -> ScenarioError {
+        let pos = if path.is_empty() { None } else { self.positions.find(1, path) };
+        let message = if path.is_empty() { message.into() } else { format!("{path}: {}", message.into()) };
+        ScenarioError { file: self.file.to_path_buf(), line: pos.map(|p| p.0), column: pos.map(|p| p.1), message }
+    }
+}
+
+/// Reads and checks a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        column: None,
+        message: format!("cannot read scenario file: {e}"),
+    })?;
+    parse(&text, path)
+}
+
+/// Parses scenario text; `path` is used for messages and to resolve `file:` references.
+pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    let loader = Loader { file: path, positions: Positions::of(text) };
+    let mut unknown = Vec::new();
+    let de = serde_yaml::Deserializer::from_str(text);
+    let mut on_unknown = |p: serde_ignored::Path<'_>| unknown.push(p.to_string().replace(".?", "").replace("?.", ""));
+    let ignored = serde_ignored::Deserializer::new(de, &mut on_unknown);
+    let file: ScenarioFile = serde_path_to_error::deserialize(ignored).map_err(|e| {
+        let field = render_path(e.path());
+        let inner = e.into_inner();
+        let loc = inner.location();
+        let msg = strip_location(&inner.to_string());
+        ScenarioError {
+            file: path.to_path_buf(),
+            line: loc.as_ref().map(|l| l.line()),
+            column: loc.as_ref().map(|l| l.column()),
+            message: if field.is_empty() || field == "." { msg } else { format!("{field}: {msg}") },
+        }
+    })?;
+    if let Some(first) = unknown.first() {
+        let path = normalize_ignored_path(first);
+        return Err(loader.err(&path, format!("unknown field {:?}", path.rsplit('.').next().unwrap_or(&path))));
+    }
+    build(file, &loader, path)
+}
+
+/// serde_ignored renders `a.b.0.c`; kubesim renders `a.b[0].c`.
+fn normalize_ignored_path(p: &str) -> String {
+    let mut out = String::new();
+    for seg in p.split('.').filter(|s| !s.is_empty() && *s != "?") {
+        if seg.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
+}
+
+fn render_path(p: &serde_path_to_error::Path) -> String {
+    normalize_ignored_path(&p.to_string())
+}
+
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+fn quantity_map(loader: &Loader<'_>, at: &str, m: &BTreeMap<String, QuantityText>) -> Result<BTreeMap<String, K8sQuantity>, ScenarioError> {
+    let mut out = BTreeMap::new();
+    for (k, QuantityText(v)) in m {
+        match Quantity::parse(v) {
+            Ok(q) if !q.is_negative() => {
+                out.insert(k.clone(), K8sQuantity(v.clone()));
+            }
+            Ok(_) => return Err(loader.err(&format!("{at}.{k}"), format!("quantity {v:?} must not be negative"))),
+            Err(e) => return Err(loader.err(&format!("{at}.{k}"), format!("invalid quantity {v:?}: {e}"))),
+        }
+    }
+    Ok(out)
+}
+
+fn node_groups(loader: &Loader<'_>, groups: &[NodeGroup], extra: &[(String, NodeGroup)]) -> Result<Vec<NodeSetup>, ScenarioError> {
+    let mut out: Vec<NodeSetup> = Vec::new();
+    let all = groups.iter().enumerate().map(|(i, g)| (format!("nodes[{i}]"), g)).chain(extra.iter().map(|(p, g)| (p.clone(), g)));
+    for (at, g) in all {
+        if !crate::api::validation::is_dns1123_subdomain(&g.name) {
+            return Err(loader.err(&format!("{at}.name"), format!("{:?} is not a valid node name (lower-case letters, digits, '-' and '.')", g.name)));
+        }
+        let mut capacity = quantity_map(loader, &format!("{at}.capacity"), &g.capacity)?;
+        for (k, v) in [("cpu", "2"), ("memory", "4Gi"), ("pods", "110"), ("ephemeral-storage", "100Gi")] {
+            capacity.entry(k.to_string()).or_insert_with(|| K8sQuantity(v.to_string()));
+        }
+        let allocatable = match &g.allocatable {
+            Some(a) => {
+                let mut alloc = quantity_map(loader, &format!("{at}.allocatable"), a)?;
+                for (k, v) in &capacity {
+                    alloc.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                alloc
+            }
+            None => capacity.clone(),
+        };
+        let mut taints = Vec::new();
+        for (i, t) in g.taints.iter().enumerate() {
+            if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&t.effect.as_str()) {
+                return Err(loader.err(&format!("{at}.taints[{i}].effect"), format!("unsupported effect {:?}: expected NoSchedule, PreferNoSchedule or NoExecute", t.effect)));
+            }
+            taints.push(Taint { key: t.key.clone(), value: t.value.clone(), effect: t.effect.clone(), time_added: None });
+        }
+        let mut images = BTreeMap::new();
+        for (img, size) in &g.images {
+            let q = Quantity::parse(&size.0).map_err(|e| loader.err(&format!("{at}.images.{img}"), format!("invalid image size {:?}: {e}", size.0)))?;
+            images.insert(img.clone(), q.value());
+        }
+        let names: Vec<String> = match g.count {
+            None => vec![g.name.clone()],
+            Some(0) => return Err(loader.err(&format!("{at}.count"), "count must be at least 1")),
+            Some(n) => (1..=n).map(|i| format!("{}-{i}", g.name)).collect(),
+        };
+        for name in names {
+            if out.iter().any(|n| n.kubelet.node_name == name) {
+                return Err(loader.err(&at, format!("node {name:?} is defined twice")));
+            }
+            let mut k = KubeletConfig::new(&name, out.len());
+            k.capacity = capacity.clone();
+            k.allocatable = allocatable.clone();
+            k.labels = g.labels.clone();
+            k.taints = taints.clone();
+            k.images = images.clone();
+            k.powered_on = g.powered_on.unwrap_or(true);
+            out.push(NodeSetup { kubelet: k });
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes `objects` entries (inline manifests or `{file: path}`).
+fn manifests(loader: &Loader<'_>, at: &str, entries: &[Value], base: &Path) -> Result<Vec<SourcedObject>, ScenarioError> {
+    let mut out = Vec::new();
+    for (i, v) in entries.iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        if let Some(file) = v.as_mapping().filter(|m| m.len() == 1).and_then(|m| m.get("file")).and_then(Value::as_str) {
+            out.extend(manifest_file(&base.join(file))?);
+            continue;
+        }
+        let obj = decode_object(v.clone()).map_err(|e| decode_error(loader, &here, e))?;
+        out.push(SourcedObject { origin: format!("{} {here}", loader.file.display()), object: obj });
+    }
+    Ok(out)
+}
+
+fn decode_error(loader: &Loader<'_>, at: &str, e: DecodeError) -> ScenarioError {
+    match &e {
+        DecodeError::UnknownFields { fields } => loader.err(&format!("{at}.{}", fields[0]), e.to_string()),
+        DecodeError::BadField { path, .. } => loader.err(&format!("{at}.{path}"), e.to_string()),
+        _ => loader.err(at, e.to_string()),
+    }
+}
+
+/// Reads a manifest file (any number of documents).
+pub fn manifest_file(path: &Path) -> Result<Vec<SourcedObject>, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        column: None,
+        message: format!("cannot read manifest file: {e}"),
+    })?;
+    let objects = decode_documents(&text).map_err(|e| {
+        let positions = Positions::of(&text);
+        let field = match &e.error {
+            DecodeError::UnknownFields { fields } => Some(fields[0].clone()),
+            DecodeError::BadField { path, .. } => Some(path.clone()),
+            _ => None,
+        };
+        let pos = field.and_then(|f| positions.find(e.document, &f));
+        ScenarioError {
+            file: path.to_path_buf(),
+            line: Some(pos.map_or(e.line, |p| p.0)),
+            column: pos.map(|p| p.1),
+            message: format!("document {}: {}", e.document, e.error),
+        }
+    })?;
+    Ok(objects.into_iter().map(|object| SourcedObject { origin: path.display().to_string(), object }).collect())
+}
+
+fn node_name_of(loader: &Loader<'_>, at: &str, v: &Option<Value>) -> Result<String, ScenarioError> {
+    match v {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Mapping(m)) => m
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| loader.err(&format!("{at}.node.name"), "Required value: the new node's name")),
+        _ => Err(loader.err(&format!("{at}.node"), "Required value: the node's name")),
+    }
+}
+
+fn action(loader: &Loader<'_>, i: usize, e: &TimelineEntry, base: &Path, known_nodes: &[String]) -> Result<Action, ScenarioError> {
+    let at = format!("timeline[{i}]");
+    let allowed: &[&str] = match e.action.as_str() {
+        "apply" => &["objects", "file"],
+        "delete" => &["kind", "namespace", "name", "gracePeriod"],
+        "scale" => &["kind", "namespace", "name", "replicas"],
+        "cordon" | "uncordon" | "drain" | "power-off" | "power-on" | "add-node" | "remove-node" => &["node"],
+        other => {
+            return Err(loader.err(
+                &format!("{at}.action"),
+                format!("unknown action {other:?}: expected one of apply, delete, scale, cordon, uncordon, drain, power-off, power-on, add-node, remove-node"),
+            ))
+        }
+    };
+    let present = [
+        ("node", e.node.is_some()),
+        ("kind", e.kind.is_some()),
+        ("namespace", e.namespace.is_some()),
+        ("name", e.name.is_some()),
+        ("replicas", e.replicas.is_some()),
+        ("objects", e.objects.is_some()),
+        ("file", e.file.is_some()),
+        ("gracePeriod", e.grace_period.is_some()),
+    ];
+    for (field, is) in present {
+        if is && !allowed.contains(&field) {
+            return Err(loader.err(&format!("{at}.{field}"), format!("action {} does not take {field:?} (it takes {})", e.action, allowed.join(", "))));
+        }
+    }
+    let kind = |loader: &Loader<'_>| -> Result<Kind, ScenarioError> {
+        let k = e.kind.as_deref().ok_or_else(|| loader.err(&format!("{at}.kind"), "Required value"))?;
+        Kind::lookup(k).ok_or_else(|| loader.err(&format!("{at}.kind"), format!("unknown kind {k:?}")))
+    };
+    let name = |loader: &Loader<'_>| e.name.clone().ok_or_else(|| loader.err(&format!("{at}.name"), "Required value"));
+    let node = |loader: &Loader<'_>| -> Result<String, ScenarioError> {
+        let n = node_name_of(loader, &at, &e.node)?;
+        if !known_nodes.contains(&n) {
+            return Err(loader.err(&format!("{at}.node"), format!("no node named {n:?} in this scenario (nodes: {})", known_nodes.join(", "))));
+        }
+        Ok(n)
+    };
+    Ok(match e.action.as_str() {
+        "apply" => {
+            let mut objs = manifests(loader, &format!("{at}.objects"), e.objects.as_deref().unwrap_or(&[]), base)?;
+            if let Some(f) = &e.file {
+                objs.extend(manifest_file(&base.join(f))?);
+            }
+            if objs.is_empty() {
+                return Err(loader.err(&at, "apply needs objects or file"));
+            }
+            Action::Apply(objs)
+        }
+        "delete" => Action::Delete { kind: kind(loader)?, namespace: e.namespace.clone(), name: name(loader)?, grace_period: e.grace_period },
+        "scale" => {
+            let kind = kind(loader)?;
+            if !matches!(kind, Kind::ReplicaSet | Kind::Deployment | Kind::StatefulSet) {
+                return Err(loader.err(&format!("{at}.kind"), format!("cannot scale a {kind}: expected ReplicaSet, Deployment or StatefulSet")));
+            }
+            let replicas = e.replicas.ok_or_else(|| loader.err(&format!("{at}.replicas"), "Required value"))?;
+            if replicas < 0 {
+                return Err(loader.err(&format!("{at}.replicas"), "must be greater than or equal to 0"));
+            }
+            Action::Scale { kind, namespace: e.namespace.clone(), name: name(loader)?, replicas }
+        }
+        "cordon" => Action::Cordon(node(loader)?),
+        "uncordon" => Action::Uncordon(node(loader)?),
+        "drain" => Action::Drain(node(loader)?),
+        "power-off" => Action::PowerOff(node(loader)?),
+        "power-on" => Action::PowerOn(node(loader)?),
+        "add-node" => Action::AddNode(node(loader)?),
+        "remove-node" => Action::RemoveNode(node(loader)?),
+        _ => unreachable!("checked above"),
+    })
+}
+
+fn expectation(loader: &Loader<'_>, i: usize, e: &ExpectEntry, until: SimTime) -> Result<Expectation, ScenarioError> {
+    let at = format!("expect[{i}]");
+    let timing = match (e.at, e.within) {
+        (Some(t), None) if e.after.is_none() => Timing::At(SimTime(t.as_millis())),
+        (None, Some(w)) => Timing::Within { from: SimTime(e.after.map_or(0, |a| a.as_millis())), to: SimTime(w.as_millis()) },
+        (Some(_), Some(_)) => return Err(loader.err(&at, "give either `at` or `within`, not both")),
+        (Some(_), None) => return Err(loader.err(&format!("{at}.after"), "`after` goes with `within`")),
+        (None, None) => return Err(loader.err(&at, "Required value: `at: DURATION` or `within: DURATION`")),
+    };
+    let last = match timing {
+        Timing::At(t) => t,
+        Timing::Within { from, to } => {
+            if from > to {
+                return Err(loader.err(&format!("{at}.after"), "`after` must not be later than `within`"));
+            }
+            to
+        }
+    };
+    if last > until {
+        return Err(loader.err(&at, format!("checked at {last} but the scenario ends at {until}")));
+    }
+    let sel = |s: &Option<String>, field: &str| -> Result<LabelSelector, ScenarioError> {
+        LabelSelector::parse(s.as_deref().unwrap_or("")).map_err(|err| loader.err(&format!("{at}.{field}"), err.to_string()))
+    };
+    let subjects = [e.node.is_some(), e.pods.is_some(), e.objects.is_some(), e.event.is_some()].iter().filter(|b| **b).count();
+    if subjects != 1 {
+        return Err(loader.err(&at, "give exactly one of `node`, `pods`, `objects` or `event`"));
+    }
+    let check = if let Some(node) = &e.node {
+        match (&e.condition, &e.taint) {
+            (Some(c), None) => Check::NodeCondition {
+                node: node.clone(),
+                condition: c.clone(),
+                status: e.status.clone().ok_or_else(|| loader.err(&format!("{at}.status"), "Required value: True, False or Unknown"))?,
+            },
+            (None, Some(t)) => Check::NodeTaint { node: node.clone(), key: t.key.clone(), effect: t.effect.clone(), present: t.present.unwrap_or(true) },
+            _ => return Err(loader.err(&at, "a node expectation needs either `condition` (with `status`) or `taint`")),
+        }
+    } else if let Some(p) = &e.pods {
+        Check::Pods {
+            selector: sel(&p.selector, "pods.selector")?,
+            namespace: p.namespace.clone(),
+            phase: p.phase.clone(),
+            ready: p.ready,
+            on_node: p.on_node.clone(),
+            not_on_node: p.not_on_node.clone(),
+            include_terminating: p.include_terminating.unwrap_or(false),
+            count: p.count,
+        }
+    } else if let Some(o) = &e.objects {
+        let kind = Kind::lookup(&o.kind).ok_or_else(|| loader.err(&format!("{at}.objects.kind"), format!("unknown kind {:?}", o.kind)))?;
+        Check::Objects { kind, namespace: o.namespace.clone(), selector: sel(&o.selector, "objects.selector")?, count: o.count }
+    } else {
+        let ev = e.event.as_ref().expect("one subject");
+        if matches!(timing, Timing::At(_)) {
+            return Err(loader.err(&format!("{at}.at"), "event expectations take `within` (and optionally `after`), not `at`"));
+        }
+        Check::Event { reason: ev.reason.clone(), kind: ev.kind.clone(), name: ev.name.clone(), namespace: ev.namespace.clone(), count: ev.count.unwrap_or(1) }
+    };
+    Ok(Expectation { index: i, timing, text: describe(&timing, &check), check })
+}
+
+/// A one-line description of an expectation, for results.
+pub fn describe(timing: &Timing, check: &Check) -> String {
+    let when = match timing {
+        Timing::At(t) => format!("at {t}"),
+        Timing::Within { from, to } if from.as_millis() == 0 => format!("within {to}"),
+        Timing::Within { from, to } => format!("between {from} and {to}"),
+    };
+    let what = match check {
+        Check::NodeCondition { node, condition, status } => format!("node {node} {condition}={status}"),
+        Check::NodeTaint { node, key, effect, present } => {
+            format!("node {node} {} taint {key}{}", if *present { "has" } else { "has no" }, effect.as_ref().map(|e| format!(":{e}")).unwrap_or_default())
+        }
+        Check::Pods { selector, namespace, phase, ready, on_node, not_on_node, count, .. } => {
+            let mut parts = vec![format!("{count} pod(s)")];
+            if !selector.is_empty() {
+                parts.push(format!("matching {selector}"));
+            }
+            if let Some(ns) = namespace {
+                parts.push(format!("in {ns}"));
+            }
+            if let Some(p) = phase {
+                parts.push(p.clone());
+            }
+            if let Some(r) = ready {
+                parts.push(if *r { "ready".into() } else { "not ready".into() });
+            }
+            if let Some(n) = on_node {
+                parts.push(format!("on {n}"));
+            }
+            if let Some(n) = not_on_node {
+                parts.push(format!("not on {n}"));
+            }
+            parts.join(" ")
+        }
+        Check::Objects { kind, selector, count, .. } => {
+            format!("{count} {}{}", kind.resource(), if selector.is_empty() { String::new() } else { format!(" matching {selector}") })
+        }
+        Check::Event { reason, kind, name, count, .. } => {
+            let obj = match (kind, name) {
+                (Some(k), Some(n)) => format!(" for {}/{n}", k.to_ascii_lowercase()),
+                (None, Some(n)) => format!(" for {n}"),
+                _ => String::new(),
+            };
+            format!("event {reason}{obj}{}", if *count > 1 { format!(" at least {count} times") } else { String::new() })
+        }
+    };
+    format!("{when}: {what}")
+}
+
+fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenario, ScenarioError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    if file.name.trim().is_empty() {
+        return Err(loader.err("name", "Required value: a name for the scenario"));
+    }
+    let until = SimTime(file.until.as_millis());
+    if until == SimTime::ZERO {
+        return Err(loader.err("until", "must be greater than 0"));
+    }
+    let epoch = match &file.start_time {
+        Some(s) => Epoch::parse(s).map_err(|e| loader.err("startTime", e))?,
+        None => Epoch::default(),
+    };
+    // Nodes added by the timeline join powered off and are switched on by `add-node`.
+    let mut extra = Vec::new();
+    for (i, e) in file.timeline.iter().enumerate() {
+        if e.action == "add-node" {
+            if let Some(v @ Value::Mapping(_)) = &e.node {
+                let at = format!("timeline[{i}].node");
+                let mut g: NodeGroup = serde_yaml::from_value(v.clone()).map_err(|err| loader.err(&at, strip_location(&err.to_string())))?;
+                if g.count.is_some() {
+                    return Err(loader.err(&format!("{at}.count"), "add-node adds one node; give each its own action"));
+                }
+                g.powered_on = Some(false);
+                extra.push((at, g));
+            }
+        }
+    }
+    let mut nodes = node_groups(loader, &file.nodes, &extra)?;
+    let cfg = &file.config;
+    let known: Vec<String> = nodes.iter().map(|n| n.kubelet.node_name.clone()).collect();
+    for n in &mut nodes {
+        let k = &mut n.kubelet;
+        let ks = &cfg.kubelet;
+        if let Some(d) = ks.node_status_update_frequency {
+            k.node_status_update_frequency = d;
+        }
+        if let Some(d) = ks.node_status_report_frequency {
+            k.node_status_report_frequency = d;
+        }
+        if let Some(d) = ks.node_lease_renew_interval {
+            k.lease_renew_interval = d;
+        }
+        if let Some(s) = ks.node_lease_duration_seconds {
+            k.lease_duration_seconds = s;
+        }
+        if let Some(d) = ks.container_start_time {
+            k.container_start_time = d;
+        }
+        if let Some(bw) = &ks.image_pull_bandwidth {
+            let q = Quantity::parse(&bw.0).map_err(|e| loader.err("config.kubelet.imagePullBandwidth", format!("invalid quantity {:?}: {e}", bw.0)))?;
+            if q.value() <= 0 {
+                return Err(loader.err("config.kubelet.imagePullBandwidth", "must be greater than 0"));
+            }
+            k.image_pull_bytes_per_second = q.value();
+        }
+    }
+    for (field, d) in [
+        ("config.kubelet.nodeStatusUpdateFrequency", cfg.kubelet.node_status_update_frequency),
+        ("config.kubelet.nodeLeaseRenewInterval", cfg.kubelet.node_lease_renew_interval),
+        ("config.controllerManager.nodeMonitorPeriod", cfg.controller_manager.node_monitor_period),
+        ("config.apiserver.compactionInterval", cfg.apiserver.compaction_interval),
+    ] {
+        if d == Some(SimDuration::ZERO) {
+            return Err(loader.err(field, "must be greater than 0"));
+        }
+    }
+    let cm = &cfg.controller_manager;
+    let defaults = NodeLifecycleConfig::default();
+    let node_lifecycle = NodeLifecycleConfig {
+        node_monitor_period: cm.node_monitor_period.unwrap_or(defaults.node_monitor_period),
+        node_monitor_grace_period: cm.node_monitor_grace_period.unwrap_or(defaults.node_monitor_grace_period),
+        node_startup_grace_period: cm.node_startup_grace_period.unwrap_or(defaults.node_startup_grace_period),
+        node_eviction_rate: cm.node_eviction_rate.unwrap_or(defaults.node_eviction_rate),
+    };
+    if !(node_lifecycle.node_eviction_rate > 0.0) {
+        return Err(loader.err("config.controllerManager.nodeEvictionRate", "must be greater than 0"));
+    }
+    let objects = manifests(loader, "objects", &file.objects, base)?;
+    let mut timeline = Vec::new();
+    for (i, e) in file.timeline.iter().enumerate() {
+        let at = SimTime(e.at.as_millis());
+        if at > until {
+            return Err(loader.err(&format!("timeline[{i}].at"), format!("{} is after the end of the scenario ({until})", e.at)));
+        }
+        timeline.push(TimedAction { at, action: action(loader, i, e, base, &known)? });
+    }
+    let expectations = file.expect.iter().enumerate().map(|(i, e)| expectation(loader, i, e, until)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Scenario {
+        path: path.to_path_buf(),
+        name: file.name,
+        description: file.description,
+        seed: file.seed,
+        until,
+        max_events: file.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
+        epoch,
+        nodes,
+        objects,
+        timeline,
+        expectations,
+        node_lifecycle,
+        default_toleration_seconds: cm.pod_eviction_timeout.map_or(300, |d| d.as_secs() as i64),
+        watch_latency: cfg.apiserver.watch_latency.unwrap_or(SimDuration::from_millis(5)),
+        compaction_interval: cfg.apiserver.compaction_interval.unwrap_or(SimDuration::from_mins(5)),
+    })
+}

@@ -1,0 +1,258 @@
+//! The scenario file format, as serde structs. Field names are the YAML keys (camelCase, like
+//! Kubernetes). Unknown keys are collected by the loader and reported with line and column.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use crate::sim::SimDuration;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioFile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: u64,
+    /// Virtual end time.
+    pub until: SimDuration,
+    /// Upper bound on delivered events (default 10 million).
+    #[serde(default)]
+    pub max_events: Option<u64>,
+    /// Wall-clock instant of virtual time zero (RFC 3339, default 2025-01-01T00:00:00Z).
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub nodes: Vec<NodeGroup>,
+    /// Manifests applied at time zero: inline objects or `{file: path}` entries.
+    #[serde(default)]
+    pub objects: Vec<Value>,
+    #[serde(default)]
+    pub timeline: Vec<TimelineEntry>,
+    #[serde(default)]
+    pub expect: Vec<ExpectEntry>,
+    #[serde(default)]
+    pub config: Config,
+}
+
+/// A node, or `count` identical nodes named `<name>-1` … `<name>-<count>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeGroup {
+    pub name: String,
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// `cpu`, `memory`, `pods`, `ephemeral-storage`, extended resources (`nvidia.com/gpu`).
+    #[serde(default)]
+    pub capacity: BTreeMap<String, QuantityText>,
+    /// Defaults to `capacity` (no system reservations).
+    #[serde(default)]
+    pub allocatable: Option<BTreeMap<String, QuantityText>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub taints: Vec<TaintSpec>,
+    /// Images already on the node, with their size (`nginx:1.27: 70Mi`).
+    #[serde(default)]
+    pub images: BTreeMap<String, QuantityText>,
+    /// Whether the machine is on at time zero (default true; `add-node` powers it on later).
+    #[serde(default)]
+    pub powered_on: Option<bool>,
+}
+
+/// A quantity written as a string or a number (`"4"`, `4`, `8Gi`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantityText(pub String);
+
+impl<'de> Deserialize<'de> for QuantityText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        match v {
+            Value::String(s) => Ok(QuantityText(s)),
+            Value::Number(n) => Ok(QuantityText(n.to_string())),
+            other => Err(serde::de::Error::custom(format!("expected a quantity such as \"4\", 500m or 8Gi, found {other:?}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaintSpec {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    pub effect: String,
+}
+
+/// One timeline entry: `{at: 60s, action: power-off, node: worker-2}`. Which other keys are
+/// allowed depends on the action; the loader checks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEntry {
+    pub at: SimDuration,
+    pub action: String,
+    #[serde(default)]
+    pub node: Option<Value>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub replicas: Option<i32>,
+    #[serde(default)]
+    pub objects: Option<Vec<Value>>,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub grace_period: Option<i64>,
+}
+
+/// One expectation.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectEntry {
+    /// Must hold at this instant.
+    #[serde(default)]
+    pub at: Option<SimDuration>,
+    /// Must hold at some instant up to this one (for events: happen by then).
+    #[serde(default)]
+    pub within: Option<SimDuration>,
+    /// Start of the window for `within` (default 0).
+    #[serde(default)]
+    pub after: Option<SimDuration>,
+    #[serde(default)]
+    pub node: Option<String>,
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub taint: Option<TaintMatch>,
+    #[serde(default)]
+    pub pods: Option<PodsMatch>,
+    #[serde(default)]
+    pub objects: Option<ObjectsMatch>,
+    #[serde(default)]
+    pub event: Option<EventMatch>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaintMatch {
+    pub key: String,
+    #[serde(default)]
+    pub effect: Option<String>,
+    /// `true` (default): the taint is there; `false`: it is not.
+    #[serde(default)]
+    pub present: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PodsMatch {
+    #[serde(default)]
+    pub selector: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub ready: Option<bool>,
+    #[serde(default)]
+    pub on_node: Option<String>,
+    #[serde(default)]
+    pub not_on_node: Option<String>,
+    /// Count Terminating pods too (default false: pods being deleted are not counted).
+    #[serde(default)]
+    pub include_terminating: Option<bool>,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectsMatch {
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub selector: Option<String>,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventMatch {
+    pub reason: String,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Minimum number of matching events (default 1).
+    #[serde(default)]
+    pub count: Option<usize>,
+}
+
+/// Component settings; names follow the Kubernetes flags in camelCase.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    #[serde(default)]
+    pub controller_manager: ControllerManagerConfig,
+    #[serde(default)]
+    pub kubelet: KubeletSettings,
+    #[serde(default)]
+    pub apiserver: ApiServerSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ControllerManagerConfig {
+    #[serde(default)]
+    pub node_monitor_period: Option<SimDuration>,
+    #[serde(default)]
+    pub node_monitor_grace_period: Option<SimDuration>,
+    #[serde(default)]
+    pub node_startup_grace_period: Option<SimDuration>,
+    /// The classic 5m: the `tolerationSeconds` DefaultTolerationSeconds gives every pod for
+    /// the not-ready and unreachable taints.
+    #[serde(default)]
+    pub pod_eviction_timeout: Option<SimDuration>,
+    #[serde(default)]
+    pub node_eviction_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeletSettings {
+    #[serde(default)]
+    pub node_status_update_frequency: Option<SimDuration>,
+    #[serde(default)]
+    pub node_status_report_frequency: Option<SimDuration>,
+    #[serde(default)]
+    pub node_lease_renew_interval: Option<SimDuration>,
+    #[serde(default)]
+    pub node_lease_duration_seconds: Option<i32>,
+    /// Image pull bandwidth per node, as a quantity of bytes per second (`20Mi`).
+    #[serde(default)]
+    pub image_pull_bandwidth: Option<QuantityText>,
+    #[serde(default)]
+    pub container_start_time: Option<SimDuration>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiServerSettings {
+    /// Delay between a write and its watch events reaching watchers (default 5ms).
+    #[serde(default)]
+    pub watch_latency: Option<SimDuration>,
+    /// `--etcd-compaction-interval` (default 5m).
+    #[serde(default)]
+    pub compaction_interval: Option<SimDuration>,
+}

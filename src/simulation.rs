@@ -1,0 +1,236 @@
+//! The facade that builds a cluster from a scenario and runs it: bootstrap objects, component
+//! registration, the run loop with its bounds, observers (expectations, invariants, recorders)
+//! and the run's outcome.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Namespace, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::api::Object;
+use crate::apiserver::ApiServer;
+use crate::controllers::compactor::Compactor;
+use crate::controllers::{NodeLifecycleController, ReplicaSetController, TaintEvictionController};
+use crate::invariants::InvariantChecker;
+use crate::node::Kubelet;
+use crate::output::recorder::Recorder;
+use crate::scenario::driver::ScenarioDriver;
+use crate::scenario::expect::{ExpectationResult, Tracker};
+use crate::scenario::Scenario;
+use crate::scheduler::Scheduler;
+use crate::sim::{Engine, SimDuration, SimTime, TraceEntry};
+
+/// Command-line overrides for a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub seed: Option<u64>,
+    pub until: Option<SimDuration>,
+    pub max_events: Option<u64>,
+    /// Check invariants after every event (always on in debug builds).
+    pub check_invariants: bool,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Reached `until`.
+    Completed,
+    /// Hit the maximum number of events before `until`.
+    EventLimit { limit: u64 },
+    /// An invariant checker found a violation.
+    InvariantViolated { message: String },
+}
+
+/// Objects the scenario could not create at time zero.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{origin}: {kind} {name:?}: {message}")]
+pub struct SetupError {
+    pub origin: String,
+    pub kind: String,
+    pub name: String,
+    pub message: String,
+}
+
+/// A cluster built from a scenario, ready to run.
+pub struct Simulation {
+    pub scenario: Scenario,
+    engine: Engine,
+    tracker: Tracker,
+    invariants: Option<InvariantChecker>,
+    recorder: Recorder,
+    until: SimTime,
+    max_events: u64,
+    seed: u64,
+    outcome: Option<Outcome>,
+}
+
+fn bootstrap(api: &mut ApiServer) {
+    // What a fresh kubeadm cluster's API holds before any workload: the four namespaces, the
+    // `kubernetes` Service on the first address of the service CIDR and the two system
+    // PriorityClasses.
+    for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
+        let obj = Object::Namespace(Namespace { metadata: ObjectMeta { name: Some(ns.into()), ..Default::default() }, ..Default::default() });
+        api.create(obj).expect("bootstrap namespaces are valid");
+    }
+    let svc = Service {
+        metadata: ObjectMeta {
+            name: Some("kubernetes".into()),
+            namespace: Some("default".into()),
+            labels: Some(BTreeMap::from([("component".into(), "apiserver".into()), ("provider".into(), "kubernetes".into())])),
+            ..Default::default()
+        },
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("10.96.0.1".into()),
+            ports: Some(vec![ServicePort {
+                name: Some("https".into()),
+                port: 443,
+                protocol: Some("TCP".into()),
+                target_port: Some(IntOrString::Int(6443)),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        status: None,
+    };
+    api.create(Object::Service(svc)).expect("bootstrap service is valid");
+    for (name, value, description) in [
+        ("system-cluster-critical", 2_000_000_000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
+        ("system-node-critical", 2_000_001_000, "Used for system critical pods that must not be moved from their current node."),
+    ] {
+        let pc = PriorityClass {
+            metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+            value,
+            description: Some(description.into()),
+            preemption_policy: Some("PreemptLowerPriority".into()),
+            global_default: Some(false),
+        };
+        api.create(Object::PriorityClass(pc)).expect("bootstrap priority classes are valid");
+    }
+}
+
+impl Simulation {
+    /// Builds the cluster: bootstrap objects, the scenario's objects at time zero, then the
+    /// components (compactor, scheduler, controllers, one kubelet per node, scenario driver).
+    pub fn new(scenario: Scenario, opts: &RunOptions) -> Result<Simulation, SetupError> {
+        let seed = opts.seed.unwrap_or(scenario.seed);
+        let until = opts.until.map_or(scenario.until, |d| SimTime(d.as_millis()));
+        let max_events = opts.max_events.unwrap_or(scenario.max_events);
+        let mut api = ApiServer::new(scenario.epoch, seed);
+        api.set_default_toleration_seconds(scenario.default_toleration_seconds);
+        bootstrap(&mut api);
+        for src in &scenario.objects {
+            let obj = src.object.clone();
+            let (kind, name) = (obj.kind().name().to_string(), obj.name().to_string());
+            api.create(obj).map_err(|e| SetupError { origin: src.origin.clone(), kind, name, message: e.to_string() })?;
+        }
+        let mut engine = Engine::new(seed, api, scenario.watch_latency);
+        engine.register("kube-apiserver/compactor", Box::new(Compactor { interval: scenario.compaction_interval }));
+        engine.register("default-scheduler", Box::new(Scheduler::new("default-scheduler")));
+        engine.register("replicaset-controller", Box::new(ReplicaSetController::new()));
+        engine.register("node-lifecycle-controller", Box::new(NodeLifecycleController::new(scenario.node_lifecycle.clone())));
+        engine.register("taint-eviction-controller", Box::new(TaintEvictionController::new()));
+        for n in &scenario.nodes {
+            engine.register(format!("kubelet/{}", n.kubelet.node_name), Box::new(Kubelet::new(n.kubelet.clone())));
+        }
+        engine.register("scenario", Box::new(ScenarioDriver::new(scenario.timeline.clone())));
+        let mut recorder = Recorder::default();
+        let setup_changes = engine.api.take_journal();
+        recorder.observe(SimTime::ZERO, &setup_changes);
+        let mut invariants = (cfg!(debug_assertions) || opts.check_invariants).then(InvariantChecker::new);
+        let mut outcome = None;
+        if let Some(inv) = invariants.as_mut() {
+            if let Err(message) = inv.check_changes(&setup_changes) {
+                outcome = Some(Outcome::InvariantViolated { message });
+            }
+        }
+        Ok(Simulation { tracker: Tracker::new(&scenario.expectations), scenario, engine, invariants, recorder, until, max_events, seed, outcome })
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn until(&self) -> SimTime {
+        self.until
+    }
+    pub fn now(&self) -> SimTime {
+        self.engine.now()
+    }
+    pub fn api(&self) -> &ApiServer {
+        &self.engine.api
+    }
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+    pub fn trace(&self) -> &[TraceEntry] {
+        self.engine.trace()
+    }
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+    pub fn results(&self) -> &[ExpectationResult] {
+        self.tracker.results()
+    }
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+    pub fn event_hash(&self) -> u64 {
+        self.engine.event_hash()
+    }
+
+    /// Runs every event up to and including `t` (bounded by `until` and the event limit), then
+    /// sets the clock to `t`. Returns the outcome once the run has ended.
+    pub fn run_until(&mut self, t: SimTime) -> Option<&Outcome> {
+        if self.outcome.is_some() {
+            return self.outcome.as_ref();
+        }
+        let t = t.min(self.until);
+        while self.outcome.is_none() {
+            let Some(next) = self.engine.next_event_time().filter(|n| *n <= t) else { break };
+            if next > self.engine.now() {
+                self.tracker.observe(self.engine.now(), next, &self.engine.api, self.engine.trace());
+            }
+            if self.engine.events_delivered() >= self.max_events {
+                self.outcome = Some(Outcome::EventLimit { limit: self.max_events });
+                break;
+            }
+            let delivered = self.engine.step().expect("an event is pending");
+            let changes = self.engine.api.take_journal();
+            self.recorder.observe(delivered.time, &changes);
+            if let Some(inv) = self.invariants.as_mut() {
+                if let Err(message) = inv.check(&delivered, &changes) {
+                    self.outcome = Some(Outcome::InvariantViolated { message });
+                }
+            }
+        }
+        if self.outcome.is_none() {
+            self.engine.advance_clock(t);
+            if t >= self.until {
+                self.outcome = Some(Outcome::Completed);
+            }
+        }
+        if self.outcome.is_some() {
+            let completed = self.outcome == Some(Outcome::Completed);
+            self.tracker.finish(self.engine.now(), completed, &self.engine.api, self.engine.trace());
+        }
+        self.outcome.as_ref()
+    }
+
+    /// Runs to the end.
+    pub fn run(&mut self) -> &Outcome {
+        let until = self.until;
+        self.run_until(until);
+        self.outcome.as_ref().expect("a run to `until` always ends")
+    }
+
+    /// Whether the run completed and every expectation passed.
+    pub fn succeeded(&self) -> bool {
+        self.outcome == Some(Outcome::Completed) && self.results().iter().all(ExpectationResult::passed)
+    }
+
+    /// The command that reproduces this run.
+    pub fn reproduce_command(&self) -> String {
+        format!("kubesim run {} --seed {} --check-invariants", self.scenario.path.display(), self.seed)
+    }
+}
