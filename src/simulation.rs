@@ -64,6 +64,8 @@ pub struct Simulation {
     max_events: u64,
     seed: u64,
     outcome: Option<Outcome>,
+    /// Expectations have seen every instant before this one.
+    observed_to: SimTime,
 }
 
 fn bootstrap(api: &mut ApiServer) {
@@ -145,7 +147,7 @@ impl Simulation {
                 outcome = Some(Outcome::InvariantViolated { message });
             }
         }
-        Ok(Simulation { tracker: Tracker::new(&scenario.expectations), scenario, engine, invariants, recorder, until, max_events, seed, outcome })
+        Ok(Simulation { tracker: Tracker::new(&scenario.expectations), scenario, engine, invariants, recorder, until, max_events, seed, outcome, observed_to: SimTime::ZERO })
     }
 
     pub fn seed(&self) -> u64 {
@@ -188,9 +190,7 @@ impl Simulation {
         let t = t.min(self.until);
         while self.outcome.is_none() {
             let Some(next) = self.engine.next_event_time().filter(|n| *n <= t) else { break };
-            if next > self.engine.now() {
-                self.tracker.observe(self.engine.now(), next, &self.engine.api, self.engine.trace());
-            }
+            self.observe_to(next);
             if self.engine.events_delivered() >= self.max_events {
                 self.outcome = Some(Outcome::EventLimit { limit: self.max_events });
                 break;
@@ -205,6 +205,8 @@ impl Simulation {
             }
         }
         if self.outcome.is_none() {
+            // No event before `t`: the state is final up to and including `t`.
+            self.observe_to(SimTime(t.as_millis() + 1));
             self.engine.advance_clock(t);
             if t >= self.until {
                 self.outcome = Some(Outcome::Completed);
@@ -215,6 +217,15 @@ impl Simulation {
             self.tracker.finish(self.engine.now(), completed, &self.engine.api, self.engine.trace());
         }
         self.outcome.as_ref()
+    }
+
+    /// Lets expectations see the current state for every instant in `[observed_to, next)`.
+    fn observe_to(&mut self, next: SimTime) {
+        let from = self.observed_to.max(self.engine.now());
+        if next > from {
+            self.tracker.observe(from, next, &self.engine.api, self.engine.trace());
+            self.observed_to = next;
+        }
     }
 
     /// Runs to the end.
