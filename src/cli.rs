@@ -15,7 +15,11 @@ use crate::simulation::{Outcome, RunOptions, Simulation};
 use crate::store::KeyRange;
 
 #[derive(Parser, Debug)]
-#[command(name = "kubesim", version, about = "Deterministic discrete-event simulator of a Kubernetes cluster")]
+#[command(
+    name = "kubesim",
+    version,
+    about = "Deterministic discrete-event simulator of a Kubernetes cluster"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -91,7 +95,10 @@ struct Failure {
 }
 
 fn invalid(message: impl std::fmt::Display) -> Failure {
-    Failure { code: 2, message: format!("error: {message}") }
+    Failure {
+        code: 2,
+        message: format!("error: {message}"),
+    }
 }
 
 /// Entry point; returns the process exit status.
@@ -125,13 +132,36 @@ fn build(path: &Path, opts: &RunOptions) -> Result<Simulation, Failure> {
 }
 
 fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
-    let io = |e: std::io::Error| Failure { code: 1, message: format!("error: {e}") };
+    let io = |e: std::io::Error| Failure {
+        code: 1,
+        message: format!("error: {e}"),
+    };
     match cmd {
-        Command::Run { scenario, seed, until, out: dir, check_invariants, max_events, quiet } => {
-            let opts = RunOptions { seed, until, max_events, check_invariants };
+        Command::Run {
+            scenario,
+            seed,
+            until,
+            out: dir,
+            check_invariants,
+            max_events,
+            quiet,
+        } => {
+            let opts = RunOptions {
+                seed,
+                until,
+                max_events,
+                check_invariants,
+            };
             let mut sim = build(&scenario, &opts)?;
             if !quiet {
-                writeln!(out, "scenario: {} (seed {}, until {})", sim.scenario.name, sim.seed(), sim.until()).map_err(io)?;
+                writeln!(
+                    out,
+                    "scenario: {} (seed {}, until {})",
+                    sim.scenario.name,
+                    sim.seed(),
+                    sim.until()
+                )
+                .map_err(io)?;
                 if !sim.scenario.description.is_empty() {
                     writeln!(out, "{}", sim.scenario.description.trim()).map_err(io)?;
                 }
@@ -157,16 +187,37 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             write!(out, "{}", files::expectation_report(&sim)).map_err(io)?;
             let outcome = sim.outcome().cloned();
             if let Some(Outcome::InvariantViolated { message }) = &outcome {
-                writeln!(out, "\nINVARIANT VIOLATED at {}: {message}\nreproduce with: {}", sim.now(), sim.reproduce_command()).map_err(io)?;
+                writeln!(
+                    out,
+                    "\nINVARIANT VIOLATED at {}: {message}\nreproduce with: {}",
+                    sim.now(),
+                    sim.reproduce_command()
+                )
+                .map_err(io)?;
             }
             if let Some(Outcome::EventLimit { limit }) = &outcome {
-                writeln!(out, "\nSTOPPED: reached the event limit ({limit} events) at {} before {}", sim.now(), sim.until()).map_err(io)?;
+                writeln!(
+                    out,
+                    "\nSTOPPED: reached the event limit ({limit} events) at {} before {}",
+                    sim.now(),
+                    sim.until()
+                )
+                .map_err(io)?;
             }
-            writeln!(out, "\nevents: {}  virtual time: {}", sim.engine().events_delivered(), sim.now()).map_err(io)?;
+            writeln!(
+                out,
+                "\nevents: {}  virtual time: {}",
+                sim.engine().events_delivered(),
+                sim.now()
+            )
+            .map_err(io)?;
             writeln!(out, "event-hash: {:016x}", sim.event_hash()).map_err(io)?;
             if let Some(dir) = dir {
                 let rendered = files::render(&sim).map_err(io)?;
-                files::write_all(&dir, &rendered).map_err(|e| Failure { code: 1, message: format!("error: writing {}: {e}", dir.display()) })?;
+                files::write_all(&dir, &rendered).map_err(|e| Failure {
+                    code: 1,
+                    message: format!("error: writing {}: {e}", dir.display()),
+                })?;
             }
             Ok(if sim.succeeded() { 0 } else { 1 })
         }
@@ -185,31 +236,67 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             .map_err(io)?;
             Ok(0)
         }
-        Command::Get { args, at, output, namespace, all_namespaces, selector, field_selector } => {
+        Command::Get {
+            args,
+            at,
+            output,
+            namespace,
+            all_namespaces,
+            selector,
+            field_selector,
+        } => {
             let (kinds_arg, name, path) = match args.as_slice() {
                 [k, p] => (k.clone(), None, PathBuf::from(p)),
                 [k, n, p] => (k.clone(), Some(n.clone()), PathBuf::from(p)),
-                _ => return Err(invalid("usage: kubesim get KIND [NAME] SCENARIO --at DURATION")),
+                _ => {
+                    return Err(invalid(
+                        "usage: kubesim get KIND [NAME] SCENARIO --at DURATION",
+                    ))
+                }
             };
             let kinds = kinds_arg
                 .split(',')
-                .map(|k| Kind::lookup(k).ok_or_else(|| invalid(format!("the server doesn't have a resource type {k:?}"))))
+                .map(|k| {
+                    Kind::lookup(k).ok_or_else(|| {
+                        invalid(format!("the server doesn't have a resource type {k:?}"))
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?;
-            let labels = LabelSelector::parse(selector.as_deref().unwrap_or("")).map_err(invalid)?;
-            let fields = FieldSelector::parse(field_selector.as_deref().unwrap_or("")).map_err(invalid)?;
+            let labels =
+                LabelSelector::parse(selector.as_deref().unwrap_or("")).map_err(invalid)?;
+            let fields =
+                FieldSelector::parse(field_selector.as_deref().unwrap_or("")).map_err(invalid)?;
             let mut sim = build(&path, &RunOptions::default())?;
             let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
             sim.run_until(t);
             let api = sim.api();
-            let cx = tables::TableContext { now: sim.now(), epoch: api.epoch(), wide: output.as_deref() == Some("wide"), with_namespace: all_namespaces };
+            let cx = tables::TableContext {
+                now: sim.now(),
+                epoch: api.epoch(),
+                wide: output.as_deref() == Some("wide"),
+                with_namespace: all_namespaces,
+            };
             let mut first = true;
             for kind in kinds {
-                let ns = if all_namespaces || !kind.namespaced() { None } else { Some(namespace.clone().unwrap_or_else(|| "default".into())) };
-                let mut items = api.list(kind, ns.as_deref(), &labels, &fields).map_err(invalid)?.items;
+                let ns = if all_namespaces || !kind.namespaced() {
+                    None
+                } else {
+                    Some(namespace.clone().unwrap_or_else(|| "default".into()))
+                };
+                let mut items = api
+                    .list(kind, ns.as_deref(), &labels, &fields)
+                    .map_err(invalid)?
+                    .items;
                 if let Some(n) = &name {
                     items.retain(|o| o.name() == n);
                     if items.is_empty() {
-                        return Err(Failure { code: 1, message: format!("Error from server (NotFound): {} {n:?} not found", kind.resource()) });
+                        return Err(Failure {
+                            code: 1,
+                            message: format!(
+                                "Error from server (NotFound): {} {n:?} not found",
+                                kind.resource()
+                            ),
+                        });
                     }
                 }
                 match output.as_deref() {
@@ -243,21 +330,39 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             }
             Ok(0)
         }
-        Command::Etcdctl { scenario, at, verb, key, prefix, keys_only } => {
+        Command::Etcdctl {
+            scenario,
+            at,
+            verb,
+            key,
+            prefix,
+            keys_only,
+        } => {
             if verb != "get" {
-                return Err(invalid(format!("unsupported etcdctl command {verb:?}: only `get` is modelled")));
+                return Err(invalid(format!(
+                    "unsupported etcdctl command {verb:?}: only `get` is modelled"
+                )));
             }
             let mut sim = build(&scenario, &RunOptions::default())?;
             let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
             sim.run_until(t);
-            let range = if prefix { KeyRange::Prefix(key) } else { KeyRange::Key(key) };
+            let range = if prefix {
+                KeyRange::Prefix(key)
+            } else {
+                KeyRange::Key(key)
+            };
             let kvs = sim.api().store().range(&range, 0).map_err(invalid)?;
             for kv in kvs {
                 writeln!(out, "{}", kv.key).map_err(io)?;
                 if keys_only {
                     writeln!(out).map_err(io)?;
                 } else {
-                    writeln!(out, "{}", serde_json::to_string(&kv.value.to_json()).unwrap_or_default()).map_err(io)?;
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string(&kv.value.to_json()).unwrap_or_default()
+                    )
+                    .map_err(io)?;
                 }
             }
             Ok(0)

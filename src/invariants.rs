@@ -35,7 +35,10 @@ impl InvariantChecker {
     pub fn check(&mut self, delivered: &Delivered, changes: &[Change]) -> Result<(), String> {
         if let Event::Watch(w) = &delivered.event {
             let rv = w.object.resource_version();
-            let last = self.last_watch_rv.entry((delivered.to, w.watch)).or_insert(0);
+            let last = self
+                .last_watch_rv
+                .entry((delivered.to, w.watch))
+                .or_insert(0);
             if rv <= *last {
                 return Err(format!(
                     "watch {} of component #{} received resourceVersion {rv} after {last} ({} {})",
@@ -54,15 +57,23 @@ impl InvariantChecker {
     pub fn check_changes(&mut self, changes: &[Change]) -> Result<(), String> {
         for c in changes {
             if c.revision <= self.last_revision {
-                return Err(format!("store revision went from {} to {}", self.last_revision, c.revision));
+                return Err(format!(
+                    "store revision went from {} to {}",
+                    self.last_revision, c.revision
+                ));
             }
             self.last_revision = c.revision;
             match (c.new.as_deref(), c.old.as_deref()) {
-                (Some(Object::Pod(p)), _) => self.pod_changed(Arc::from(c.new.as_ref().expect("some").uid()), Some(p))?,
-                (None, Some(Object::Pod(_))) => self.pod_changed(Arc::from(c.old.as_ref().expect("some").uid()), None)?,
+                (Some(Object::Pod(p)), _) => {
+                    self.pod_changed(Arc::from(c.new.as_ref().expect("some").uid()), Some(p))?
+                }
+                (None, Some(Object::Pod(_))) => {
+                    self.pod_changed(Arc::from(c.old.as_ref().expect("some").uid()), None)?
+                }
                 (Some(Object::Node(n)), _) => self.node_changed(n)?,
                 (None, Some(Object::Node(n))) => {
-                    self.allocatable.remove(n.metadata.name.as_deref().unwrap_or(""));
+                    self.allocatable
+                        .remove(n.metadata.name.as_deref().unwrap_or(""));
                 }
                 _ => {}
             }
@@ -74,8 +85,12 @@ impl InvariantChecker {
         let node = pod.and_then(podutil::node_name).map(str::to_string);
         if let (Some((old_node, _)), Some(new_node)) = (self.bound.get(&uid), &node) {
             if old_node != new_node {
-                let name = pod.and_then(|p| p.metadata.name.clone()).unwrap_or_default();
-                return Err(format!("pod {name} ({uid}) was bound to {old_node} and then to {new_node}"));
+                let name = pod
+                    .and_then(|p| p.metadata.name.clone())
+                    .unwrap_or_default();
+                return Err(format!(
+                    "pod {name} ({uid}) was bound to {old_node} and then to {new_node}"
+                ));
             }
         }
         if let Some((old_node, req)) = self.bound.remove(&uid) {
@@ -98,12 +113,16 @@ impl InvariantChecker {
 
     fn node_changed(&mut self, node: &Node) -> Result<(), String> {
         let name = node.metadata.name.clone().unwrap_or_default();
-        self.allocatable.insert(name.clone(), podutil::node_allocatable(node));
+        self.allocatable
+            .insert(name.clone(), podutil::node_allocatable(node));
         self.check_node(&name)
     }
 
     fn check_node(&self, node: &str) -> Result<(), String> {
-        let (Some(req), Some(alloc)) = (self.requested.get(node), self.allocatable.get(node)) else { return Ok(()) };
+        let (Some(req), Some(alloc)) = (self.requested.get(node), self.allocatable.get(node))
+        else {
+            return Ok(());
+        };
         let over = req.exceeding(alloc);
         if over.is_empty() {
             Ok(())

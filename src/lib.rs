@@ -2,16 +2,16 @@
 
 pub mod api;
 pub mod apiserver;
-pub mod sim;
-pub mod store;
 pub mod client;
-pub mod node;
-pub mod scheduler;
 pub mod controllers;
 pub mod invariants;
+pub mod node;
 pub mod output;
 pub mod scenario;
+pub mod scheduler;
+pub mod sim;
 pub mod simulation;
+pub mod store;
 
 pub use simulation::{Outcome, RunOptions, Simulation};
 pub mod cli;

@@ -73,14 +73,23 @@ fn bootstrap(api: &mut ApiServer) {
     // `kubernetes` Service on the first address of the service CIDR and the two system
     // PriorityClasses.
     for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
-        let obj = Object::Namespace(Namespace { metadata: ObjectMeta { name: Some(ns.into()), ..Default::default() }, ..Default::default() });
+        let obj = Object::Namespace(Namespace {
+            metadata: ObjectMeta {
+                name: Some(ns.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
         api.create(obj).expect("bootstrap namespaces are valid");
     }
     let svc = Service {
         metadata: ObjectMeta {
             name: Some("kubernetes".into()),
             namespace: Some("default".into()),
-            labels: Some(BTreeMap::from([("component".into(), "apiserver".into()), ("provider".into(), "kubernetes".into())])),
+            labels: Some(BTreeMap::from([
+                ("component".into(), "apiserver".into()),
+                ("provider".into(), "kubernetes".into()),
+            ])),
             ..Default::default()
         },
         spec: Some(ServiceSpec {
@@ -96,7 +105,8 @@ fn bootstrap(api: &mut ApiServer) {
         }),
         status: None,
     };
-    api.create(Object::Service(svc)).expect("bootstrap service is valid");
+    api.create(Object::Service(svc))
+        .expect("bootstrap service is valid");
     for (name, value, description) in [
         ("system-cluster-critical", 2_000_000_000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
         ("system-node-critical", 2_000_001_000, "Used for system critical pods that must not be moved from their current node."),
@@ -117,7 +127,9 @@ impl Simulation {
     /// components (compactor, scheduler, controllers, one kubelet per node, scenario driver).
     pub fn new(scenario: Scenario, opts: &RunOptions) -> Result<Simulation, SetupError> {
         let seed = opts.seed.unwrap_or(scenario.seed);
-        let until = opts.until.map_or(scenario.until, |d| SimTime(d.as_millis()));
+        let until = opts
+            .until
+            .map_or(scenario.until, |d| SimTime(d.as_millis()));
         let max_events = opts.max_events.unwrap_or(scenario.max_events);
         let mut api = ApiServer::new(scenario.epoch, seed);
         api.set_default_toleration_seconds(scenario.default_toleration_seconds);
@@ -125,29 +137,71 @@ impl Simulation {
         for src in &scenario.objects {
             let obj = src.object.clone();
             let (kind, name) = (obj.kind().name().to_string(), obj.name().to_string());
-            api.create(obj).map_err(|e| SetupError { origin: src.origin.clone(), kind, name, message: e.to_string() })?;
+            api.create(obj).map_err(|e| SetupError {
+                origin: src.origin.clone(),
+                kind,
+                name,
+                message: e.to_string(),
+            })?;
         }
         let mut engine = Engine::new(seed, api, scenario.watch_latency);
-        engine.register("kube-apiserver/compactor", Box::new(Compactor { interval: scenario.compaction_interval }));
-        engine.register("default-scheduler", Box::new(Scheduler::new("default-scheduler")));
-        engine.register("replicaset-controller", Box::new(ReplicaSetController::new()));
-        engine.register("node-lifecycle-controller", Box::new(NodeLifecycleController::new(scenario.node_lifecycle.clone())));
-        engine.register("taint-eviction-controller", Box::new(TaintEvictionController::new()));
+        engine.register(
+            "kube-apiserver/compactor",
+            Box::new(Compactor {
+                interval: scenario.compaction_interval,
+            }),
+        );
+        engine.register(
+            "default-scheduler",
+            Box::new(Scheduler::new("default-scheduler")),
+        );
+        engine.register(
+            "replicaset-controller",
+            Box::new(ReplicaSetController::new()),
+        );
+        engine.register(
+            "node-lifecycle-controller",
+            Box::new(NodeLifecycleController::new(
+                scenario.node_lifecycle.clone(),
+            )),
+        );
+        engine.register(
+            "taint-eviction-controller",
+            Box::new(TaintEvictionController::new()),
+        );
         for n in &scenario.nodes {
-            engine.register(format!("kubelet/{}", n.kubelet.node_name), Box::new(Kubelet::new(n.kubelet.clone())));
+            engine.register(
+                format!("kubelet/{}", n.kubelet.node_name),
+                Box::new(Kubelet::new(n.kubelet.clone())),
+            );
         }
-        engine.register("scenario", Box::new(ScenarioDriver::new(scenario.timeline.clone())));
+        engine.register(
+            "scenario",
+            Box::new(ScenarioDriver::new(scenario.timeline.clone())),
+        );
         let mut recorder = Recorder::default();
         let setup_changes = engine.api.take_journal();
         recorder.observe(SimTime::ZERO, &setup_changes);
-        let mut invariants = (cfg!(debug_assertions) || opts.check_invariants).then(InvariantChecker::new);
+        let mut invariants =
+            (cfg!(debug_assertions) || opts.check_invariants).then(InvariantChecker::new);
         let mut outcome = None;
         if let Some(inv) = invariants.as_mut() {
             if let Err(message) = inv.check_changes(&setup_changes) {
                 outcome = Some(Outcome::InvariantViolated { message });
             }
         }
-        Ok(Simulation { tracker: Tracker::new(&scenario.expectations), scenario, engine, invariants, recorder, until, max_events, seed, outcome, observed_to: SimTime::ZERO })
+        Ok(Simulation {
+            tracker: Tracker::new(&scenario.expectations),
+            scenario,
+            engine,
+            invariants,
+            recorder,
+            until,
+            max_events,
+            seed,
+            outcome,
+            observed_to: SimTime::ZERO,
+        })
     }
 
     pub fn seed(&self) -> u64 {
@@ -189,10 +243,14 @@ impl Simulation {
         }
         let t = t.min(self.until);
         while self.outcome.is_none() {
-            let Some(next) = self.engine.next_event_time().filter(|n| *n <= t) else { break };
+            let Some(next) = self.engine.next_event_time().filter(|n| *n <= t) else {
+                break;
+            };
             self.observe_to(next);
             if self.engine.events_delivered() >= self.max_events {
-                self.outcome = Some(Outcome::EventLimit { limit: self.max_events });
+                self.outcome = Some(Outcome::EventLimit {
+                    limit: self.max_events,
+                });
                 break;
             }
             let delivered = self.engine.step().expect("an event is pending");
@@ -214,7 +272,12 @@ impl Simulation {
         }
         if self.outcome.is_some() {
             let completed = self.outcome == Some(Outcome::Completed);
-            self.tracker.finish(self.engine.now(), completed, &self.engine.api, self.engine.trace());
+            self.tracker.finish(
+                self.engine.now(),
+                completed,
+                &self.engine.api,
+                self.engine.trace(),
+            );
         }
         self.outcome.as_ref()
     }
@@ -223,7 +286,8 @@ impl Simulation {
     fn observe_to(&mut self, next: SimTime) {
         let from = self.observed_to.max(self.engine.now());
         if next > from {
-            self.tracker.observe(from, next, &self.engine.api, self.engine.trace());
+            self.tracker
+                .observe(from, next, &self.engine.api, self.engine.trace());
             self.observed_to = next;
         }
     }
@@ -237,11 +301,16 @@ impl Simulation {
 
     /// Whether the run completed and every expectation passed.
     pub fn succeeded(&self) -> bool {
-        self.outcome == Some(Outcome::Completed) && self.results().iter().all(ExpectationResult::passed)
+        self.outcome == Some(Outcome::Completed)
+            && self.results().iter().all(ExpectationResult::passed)
     }
 
     /// The command that reproduces this run.
     pub fn reproduce_command(&self) -> String {
-        format!("kubesim run {} --seed {} --check-invariants", self.scenario.path.display(), self.seed)
+        format!(
+            "kubesim run {} --seed {} --check-invariants",
+            self.scenario.path.display(),
+            self.seed
+        )
     }
 }

@@ -38,7 +38,9 @@ macro_rules! kinds {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Kind { $($variant),* }
 
-        /// An API object: one of the k8s-openapi types, tagged with its kind.
+        /// An API object: one of the k8s-openapi types, tagged with its kind. Variants differ in
+        /// size; objects live behind `Arc`s in the store, so the enum is not boxed per variant.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug, PartialEq)]
         pub enum Object { $($variant($ty)),* }
 
@@ -143,13 +145,18 @@ impl Kind {
     pub fn lookup(name: &str) -> Option<Kind> {
         let n = name.to_ascii_lowercase();
         Kind::ALL.iter().copied().find(|k| {
-            k.name().eq_ignore_ascii_case(&n) || k.resource() == n || k.short_names().contains(&n.as_str())
+            k.name().eq_ignore_ascii_case(&n)
+                || k.resource() == n
+                || k.short_names().contains(&n.as_str())
         })
     }
 
     /// The kind a manifest's `apiVersion` and `kind` name.
     pub fn from_manifest(api_version: &str, kind: &str) -> Option<Kind> {
-        Kind::ALL.iter().copied().find(|k| k.api_version() == api_version && k.name() == kind)
+        Kind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.api_version() == api_version && k.name() == kind)
     }
 
     /// `/registry/<prefix>/<namespace>/<name>` or `/registry/<prefix>/<name>`.
@@ -196,7 +203,11 @@ impl Object {
     }
     /// `metadata.resourceVersion` as a number (0 when unset).
     pub fn resource_version(&self) -> i64 {
-        self.meta().resource_version.as_deref().and_then(|rv| rv.parse().ok()).unwrap_or(0)
+        self.meta()
+            .resource_version
+            .as_deref()
+            .and_then(|rv| rv.parse().ok())
+            .unwrap_or(0)
     }
     /// `pod/web-x` style reference.
     pub fn reference(&self) -> String {
@@ -234,7 +245,10 @@ mod tests {
         assert!(Kind::Pod.namespaced());
         assert!(!Kind::Node.namespaced());
         assert!(!Kind::PriorityClass.namespaced());
-        assert_eq!(Kind::Node.etcd_key(None, "worker-1"), "/registry/minions/worker-1");
+        assert_eq!(
+            Kind::Node.etcd_key(None, "worker-1"),
+            "/registry/minions/worker-1"
+        );
         assert_eq!(
             Kind::Service.etcd_key(Some("default"), "kubernetes"),
             "/registry/services/specs/default/kubernetes"
@@ -247,8 +261,16 @@ mod tests {
 
     #[test]
     fn lookup_accepts_kubectl_spellings() {
-        for (name, kind) in [("po", Kind::Pod), ("pods", Kind::Pod), ("Pod", Kind::Pod), ("deploy", Kind::Deployment),
-            ("rs", Kind::ReplicaSet), ("nodes", Kind::Node), ("svc", Kind::Service), ("ev", Kind::Event)] {
+        for (name, kind) in [
+            ("po", Kind::Pod),
+            ("pods", Kind::Pod),
+            ("Pod", Kind::Pod),
+            ("deploy", Kind::Deployment),
+            ("rs", Kind::ReplicaSet),
+            ("nodes", Kind::Node),
+            ("svc", Kind::Service),
+            ("ev", Kind::Event),
+        ] {
             assert_eq!(Kind::lookup(name), Some(kind), "{name}");
         }
         assert_eq!(Kind::lookup("gadgets"), None);

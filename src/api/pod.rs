@@ -25,7 +25,9 @@ impl Resources {
     pub fn from_list(list: Option<&BTreeMap<String, K8sQuantity>>) -> Resources {
         let mut r = Resources::default();
         for (name, q) in list.into_iter().flatten() {
-            let Ok(q) = Quantity::parse(&q.0) else { continue };
+            let Ok(q) = Quantity::parse(&q.0) else {
+                continue;
+            };
             match name.as_str() {
                 "cpu" => r.milli_cpu = q.milli_value(),
                 "memory" => r.memory = q.value(),
@@ -93,13 +95,19 @@ impl Resources {
 /// The pod's effective request as the scheduler computes it (pkg/api/v1/resource
 /// `PodRequests`): sum over containers, then the max with each init container, plus overhead.
 pub fn pod_requests(pod: &Pod) -> Resources {
-    let Some(spec) = &pod.spec else { return Resources::default() };
+    let Some(spec) = &pod.spec else {
+        return Resources::default();
+    };
     let mut sum = Resources::default();
     for c in &spec.containers {
-        sum.add(&Resources::from_list(c.resources.as_ref().and_then(|r| r.requests.as_ref())));
+        sum.add(&Resources::from_list(
+            c.resources.as_ref().and_then(|r| r.requests.as_ref()),
+        ));
     }
     for c in spec.init_containers.iter().flatten() {
-        sum.max_with(&Resources::from_list(c.resources.as_ref().and_then(|r| r.requests.as_ref())));
+        sum.max_with(&Resources::from_list(
+            c.resources.as_ref().and_then(|r| r.requests.as_ref()),
+        ));
     }
     sum.add(&Resources::from_list(spec.overhead.as_ref()));
     sum
@@ -108,16 +116,24 @@ pub fn pod_requests(pod: &Pod) -> Resources {
 /// Node allocatable (falls back to capacity, as the scheduler does when allocatable is unset).
 pub fn node_allocatable(node: &Node) -> Resources {
     let status = node.status.as_ref();
-    let list = status.and_then(|s| s.allocatable.as_ref()).or_else(|| status.and_then(|s| s.capacity.as_ref()));
+    let list = status
+        .and_then(|s| s.allocatable.as_ref())
+        .or_else(|| status.and_then(|s| s.capacity.as_ref()));
     Resources::from_list(list)
 }
 
 pub fn phase(pod: &Pod) -> &str {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending")
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("Pending")
 }
 
 pub fn node_name(pod: &Pod) -> Option<&str> {
-    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .filter(|n| !n.is_empty())
 }
 
 pub fn is_terminal(pod: &Pod) -> bool {
@@ -129,7 +145,12 @@ pub fn is_terminating(meta: &ObjectMeta) -> bool {
 }
 
 pub fn pod_condition<'a>(pod: &'a Pod, ty: &str) -> Option<&'a PodCondition> {
-    pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == ty)
+    pod.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == ty)
 }
 
 /// `Ready=True` (what endpoints and kubectl's READY column use).
@@ -140,10 +161,17 @@ pub fn is_ready(pod: &Pod) -> bool {
 /// Sets (or replaces) a pod condition; returns whether anything changed. `lastTransitionTime`
 /// only moves when the status changes, as upstream's `podutil.UpdatePodCondition`.
 pub fn set_pod_condition(pod: &mut Pod, mut cond: PodCondition) -> bool {
-    let conditions = pod.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
+    let conditions = pod
+        .status
+        .get_or_insert_with(Default::default)
+        .conditions
+        .get_or_insert_with(Vec::new);
     match conditions.iter_mut().find(|c| c.type_ == cond.type_) {
         Some(existing) => {
-            if existing.status == cond.status && existing.reason == cond.reason && existing.message == cond.message {
+            if existing.status == cond.status
+                && existing.reason == cond.reason
+                && existing.message == cond.message
+            {
                 return false;
             }
             if existing.status == cond.status {
@@ -160,15 +188,26 @@ pub fn set_pod_condition(pod: &mut Pod, mut cond: PodCondition) -> bool {
 }
 
 pub fn node_condition<'a>(node: &'a Node, ty: &str) -> Option<&'a NodeCondition> {
-    node.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == ty)
+    node.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == ty)
 }
 
 pub fn node_taints(node: &Node) -> &[Taint] {
-    node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[])
+    node.spec
+        .as_ref()
+        .and_then(|s| s.taints.as_deref())
+        .unwrap_or(&[])
 }
 
 pub fn is_unschedulable(node: &Node) -> bool {
-    node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false)
+    node.spec
+        .as_ref()
+        .and_then(|s| s.unschedulable)
+        .unwrap_or(false)
 }
 
 /// Upstream `Toleration.ToleratesTaint` (k8s.io/api/core/v1/toleration.go): keys equal (an empty
@@ -192,11 +231,18 @@ pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
 }
 
 pub fn tolerations(pod: &Pod) -> &[Toleration] {
-    pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or(&[])
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.tolerations.as_deref())
+        .unwrap_or(&[])
 }
 
 /// The first NoSchedule/NoExecute taint (of those passing `filter`) no toleration tolerates.
-pub fn untolerated_taint<'a>(taints: &'a [Taint], tols: &[Toleration], effects: &[&str]) -> Option<&'a Taint> {
+pub fn untolerated_taint<'a>(
+    taints: &'a [Taint],
+    tols: &[Toleration],
+    effects: &[&str],
+) -> Option<&'a Taint> {
     taints
         .iter()
         .filter(|t| effects.contains(&t.effect.as_str()))
@@ -205,12 +251,18 @@ pub fn untolerated_taint<'a>(taints: &'a [Taint], tols: &[Toleration], effects: 
 
 /// The controlling owner (`controller: true`), if any.
 pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))
+    meta.owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))
 }
 
 /// Restarts summed over containers (kubectl's RESTARTS column).
 pub fn restarts(pod: &Pod) -> i32 {
-    pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
 }
 
 #[cfg(test)]
@@ -226,7 +278,9 @@ mod tests {
         Container {
             name: "c".into(),
             resources: Some(ResourceRequirements {
-                requests: Some([("cpu".to_string(), q(cpu)), ("memory".to_string(), q(mem))].into()),
+                requests: Some(
+                    [("cpu".to_string(), q(cpu)), ("memory".to_string(), q(mem))].into(),
+                ),
                 ..Default::default()
             }),
             ..Default::default()
@@ -250,7 +304,12 @@ mod tests {
 
     #[test]
     fn toleration_matching() {
-        let taint = Taint { key: "k".into(), value: Some("v".into()), effect: "NoSchedule".into(), ..Default::default() };
+        let taint = Taint {
+            key: "k".into(),
+            value: Some("v".into()),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        };
         let tol = |key: &str, op: &str, value: &str, effect: &str| Toleration {
             key: Some(key.into()),
             operator: Some(op.into()),

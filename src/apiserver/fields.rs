@@ -40,7 +40,9 @@ pub fn supported_fields(kind: Kind) -> &'static [&'static str] {
 
 /// Whether `kind` can be selected by `field`.
 pub fn supports_field(kind: Kind, field: &str) -> bool {
-    field == "metadata.name" || (field == "metadata.namespace" && kind.namespaced()) || supported_fields(kind).contains(&field)
+    field == "metadata.name"
+        || (field == "metadata.namespace" && kind.namespaced())
+        || supported_fields(kind).contains(&field)
 }
 
 /// The value of a selectable field ("" when the field is unset, as upstream).
@@ -56,7 +58,9 @@ pub fn field_value(obj: &Object, field: &str) -> Option<String> {
         Object::Node(n) => node_field(n, field),
         Object::Event(e) => event_field(e, field),
         Object::Secret(sec) if field == "type" => s(sec.type_.as_deref()),
-        Object::Namespace(ns) if field == "status.phase" => s(ns.status.as_ref().and_then(|st| st.phase.as_deref())),
+        Object::Namespace(ns) if field == "status.phase" => {
+            s(ns.status.as_ref().and_then(|st| st.phase.as_deref()))
+        }
         _ => None,
     }
 }
@@ -70,7 +74,11 @@ fn pod_field(p: &Pod, field: &str) -> Option<String> {
         "spec.restartPolicy" => s(spec.and_then(|x| x.restart_policy.as_deref())),
         "spec.schedulerName" => s(spec.and_then(|x| x.scheduler_name.as_deref())),
         "spec.serviceAccountName" => s(spec.and_then(|x| x.service_account_name.as_deref())),
-        "spec.hostNetwork" => Some(spec.and_then(|x| x.host_network).unwrap_or(false).to_string()),
+        "spec.hostNetwork" => Some(
+            spec.and_then(|x| x.host_network)
+                .unwrap_or(false)
+                .to_string(),
+        ),
         "status.phase" => s(status.and_then(|x| x.phase.as_deref())),
         "status.podIP" => s(status.and_then(|x| x.pod_ip.as_deref())),
         "status.nominatedNodeName" => s(status.and_then(|x| x.nominated_node_name.as_deref())),
@@ -80,7 +88,13 @@ fn pod_field(p: &Pod, field: &str) -> Option<String> {
 
 fn node_field(n: &Node, field: &str) -> Option<String> {
     match field {
-        "spec.unschedulable" => Some(n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false).to_string()),
+        "spec.unschedulable" => Some(
+            n.spec
+                .as_ref()
+                .and_then(|s| s.unschedulable)
+                .unwrap_or(false)
+                .to_string(),
+        ),
         _ => None,
     }
 }

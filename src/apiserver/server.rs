@@ -14,7 +14,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Event as K8sEvent, EventSource, ObjectReference, Pod, Toleration};
+use k8s_openapi::api::core::v1::{
+    Event as K8sEvent, EventSource, ObjectReference, Pod, Toleration,
+};
 use rand::Rng;
 
 use super::errors::ApiError;
@@ -22,7 +24,9 @@ use super::fields::supports_field;
 use super::watch::{WatchEventType, WatchId, WatchSpec, Watchers};
 use super::WatchEvent;
 use crate::api::time::Epoch;
-use crate::api::{defaults, pod as podutil, validation, FieldSelector, Kind, KindOf, LabelSelector, Object};
+use crate::api::{
+    defaults, pod as podutil, validation, FieldSelector, Kind, KindOf, LabelSelector, Object,
+};
 use crate::sim::engine::ComponentId;
 use crate::sim::rng::{component_rng, SimRng};
 use crate::sim::{SimDuration, SimTime};
@@ -57,7 +61,10 @@ pub struct DeleteOptions {
 
 impl DeleteOptions {
     pub fn now() -> Self {
-        DeleteOptions { grace_period_seconds: Some(0), uid: None }
+        DeleteOptions {
+            grace_period_seconds: Some(0),
+            uid: None,
+        }
     }
 }
 
@@ -155,15 +162,26 @@ impl ApiServer {
 
     // ---------------------------------------------------------------- reads
 
-    pub fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Arc<Object>, ApiError> {
+    pub fn get(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Arc<Object>, ApiError> {
         let key = kind.etcd_key(namespace, name);
-        self.store.get(&key).map(|kv| kv.value).ok_or_else(|| ApiError::not_found(kind, name))
+        self.store
+            .get(&key)
+            .map(|kv| kv.value)
+            .ok_or_else(|| ApiError::not_found(kind, name))
     }
 
     /// Typed get, cloning the object so the caller can modify and update it.
     pub fn get_as<T: KindOf>(&self, namespace: Option<&str>, name: &str) -> Result<T, ApiError> {
         let obj = self.get(<T as KindOf>::KIND, namespace, name)?;
-        Ok(obj.as_type::<T>().expect("store keys hold their kind").clone())
+        Ok(obj
+            .as_type::<T>()
+            .expect("store keys hold their kind")
+            .clone())
     }
 
     /// Lists objects of a kind (all namespaces when `namespace` is `None`).
@@ -190,16 +208,26 @@ impl ApiServer {
             .expect("current revision is always readable")
             .into_iter()
             .map(|kv| kv.value)
-            .filter(|o| labels.matches(o.labels()) && fields.matches(|f| super::fields::field_value(o, f)))
+            .filter(|o| {
+                labels.matches(o.labels()) && fields.matches(|f| super::fields::field_value(o, f))
+            })
             .collect();
-        Ok(ObjectList { items, revision: self.store.revision() })
+        Ok(ObjectList {
+            items,
+            revision: self.store.revision(),
+        })
     }
 
     /// Every object of a kind, in key order.
     pub fn list_all(&self, kind: Kind) -> Vec<Arc<Object>> {
-        self.list(kind, None, &LabelSelector::everything(), &FieldSelector::everything())
-            .map(|l| l.items)
-            .unwrap_or_default()
+        self.list(
+            kind,
+            None,
+            &LabelSelector::everything(),
+            &FieldSelector::everything(),
+        )
+        .map(|l| l.items)
+        .unwrap_or_default()
     }
 
     // ---------------------------------------------------------------- writes
@@ -225,8 +253,15 @@ impl ApiServer {
         self.admit_create(&mut obj)?;
         let errors = validation::validate(&obj);
         if !errors.is_empty() {
-            let name = obj.meta().name.clone().or(obj.meta().generate_name.clone()).unwrap_or_default();
-            return Err(ApiError::Invalid(validation::invalid_message(kind, &name, &errors)));
+            let name = obj
+                .meta()
+                .name
+                .clone()
+                .or(obj.meta().generate_name.clone())
+                .unwrap_or_default();
+            return Err(ApiError::Invalid(validation::invalid_message(
+                kind, &name, &errors,
+            )));
         }
         let generated = obj.meta().name.as_deref().is_none_or(str::is_empty);
         for _attempt in 0..8 {
@@ -246,7 +281,10 @@ impl ApiServer {
             obj.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
             let value = Arc::new(obj.clone());
             let result = self.store.txn(
-                &[Compare { key: key.clone(), mod_revision: 0 }],
+                &[Compare {
+                    key: key.clone(),
+                    mod_revision: 0,
+                }],
                 vec![Op::Put(key, value.clone())],
                 vec![],
             );
@@ -282,7 +320,11 @@ impl ApiServer {
         self.update_status(obj.into_object())
     }
 
-    fn write_existing(&mut self, mut obj: Object, status_only: bool) -> Result<Arc<Object>, ApiError> {
+    fn write_existing(
+        &mut self,
+        mut obj: Object,
+        status_only: bool,
+    ) -> Result<Arc<Object>, ApiError> {
         let kind = obj.kind();
         if kind.namespaced() && obj.meta().namespace.as_deref().is_none_or(str::is_empty) {
             obj.meta_mut().namespace = Some("default".into());
@@ -300,7 +342,11 @@ impl ApiServer {
             defaults::apply(&mut next);
             let errors = validation::validate(&next);
             if !errors.is_empty() {
-                return Err(ApiError::Invalid(validation::invalid_message(kind, next.name(), &errors)));
+                return Err(ApiError::Invalid(validation::invalid_message(
+                    kind,
+                    next.name(),
+                    &errors,
+                )));
             }
             next
         };
@@ -329,7 +375,10 @@ impl ApiServer {
         next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
         let value = Arc::new(next);
         let result = self.store.txn(
-            &[Compare { key: key.clone(), mod_revision: current.resource_version() }],
+            &[Compare {
+                key: key.clone(),
+                mod_revision: current.resource_version(),
+            }],
             vec![Op::Put(key, value.clone())],
             vec![],
         );
@@ -364,7 +413,11 @@ impl ApiServer {
             }
         }
         let grace = self.grace_period(&current, &opts);
-        let has_finalizers = current.meta().finalizers.as_ref().is_some_and(|f| !f.is_empty());
+        let has_finalizers = current
+            .meta()
+            .finalizers
+            .as_ref()
+            .is_some_and(|f| !f.is_empty());
         if grace > 0 || has_finalizers {
             let mut next = (*current).clone();
             let meta = next.meta_mut();
@@ -373,7 +426,10 @@ impl ApiServer {
             if meta.deletion_timestamp.is_some() && existing.is_some_and(|g| g <= grace) {
                 return Ok(current);
             }
-            meta.deletion_timestamp = Some(self.epoch.time(self.now + SimDuration::from_secs(grace as u64)));
+            meta.deletion_timestamp = Some(
+                self.epoch
+                    .time(self.now + SimDuration::from_secs(grace as u64)),
+            );
             meta.deletion_grace_period_seconds = Some(grace);
             if meta.generation.is_some() {
                 meta.generation = Some(meta.generation.unwrap_or(0) + 1);
@@ -381,7 +437,9 @@ impl ApiServer {
             let key = next.etcd_key();
             next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
             let value = Arc::new(next);
-            let result = self.store.txn(&[], vec![Op::Put(key, value.clone())], vec![]);
+            let result = self
+                .store
+                .txn(&[], vec![Op::Put(key, value.clone())], vec![]);
             self.commit(kind, Some(current), Some(value.clone()), result.revision);
             return Ok(value);
         }
@@ -391,11 +449,17 @@ impl ApiServer {
     /// The grace period a delete gets (upstream `CheckGracefulDelete` for pods: unscheduled or
     /// terminated pods go at once).
     fn grace_period(&self, obj: &Object, opts: &DeleteOptions) -> i64 {
-        let Some(pod) = obj.as_type::<Pod>() else { return 0 };
+        let Some(pod) = obj.as_type::<Pod>() else {
+            return 0;
+        };
         if podutil::node_name(pod).is_none() || podutil::is_terminal(pod) {
             return 0;
         }
-        let spec_grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+        let spec_grace = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.termination_grace_period_seconds)
+            .unwrap_or(30);
         opts.grace_period_seconds.unwrap_or(spec_grace).max(0)
     }
 
@@ -413,7 +477,12 @@ impl ApiServer {
     }
 
     /// POST pods/binding: assigns a pod to a node (409 if it is already bound).
-    pub fn bind(&mut self, namespace: &str, name: &str, node: &str) -> Result<Arc<Object>, ApiError> {
+    pub fn bind(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        node: &str,
+    ) -> Result<Arc<Object>, ApiError> {
         let mut pod: Pod = self.get_as(Some(namespace), name)?;
         if pod.metadata.deletion_timestamp.is_some() {
             return Err(ApiError::Conflict {
@@ -447,14 +516,22 @@ impl ApiServer {
         next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
         let value = Arc::new(next);
         let result = self.store.txn(
-            &[Compare { key: key.clone(), mod_revision: current.resource_version() }],
+            &[Compare {
+                key: key.clone(),
+                mod_revision: current.resource_version(),
+            }],
             vec![Op::Put(key, value.clone())],
             vec![],
         );
         if !result.succeeded {
             return Err(ApiError::conflict(Kind::Pod, name));
         }
-        self.commit(Kind::Pod, Some(current), Some(value.clone()), result.revision);
+        self.commit(
+            Kind::Pod,
+            Some(current),
+            Some(value.clone()),
+            result.revision,
+        );
         Ok(value)
     }
 
@@ -462,10 +539,18 @@ impl ApiServer {
 
     /// Opens a watch for `owner`. With [`WatchStart::After`], changes since that
     /// resourceVersion are replayed first (410 Gone if they were compacted away).
-    pub fn watch(&mut self, owner: ComponentId, spec: WatchSpec, start: WatchStart) -> Result<WatchId, ApiError> {
+    pub fn watch(
+        &mut self,
+        owner: ComponentId,
+        spec: WatchSpec,
+        start: WatchStart,
+    ) -> Result<WatchId, ApiError> {
         for r in &spec.fields.requirements {
             if !supports_field(spec.kind, &r.field) {
-                return Err(ApiError::BadRequest(format!("field label not supported: {}", r.field)));
+                return Err(ApiError::BadRequest(format!(
+                    "field label not supported: {}",
+                    r.field
+                )));
             }
         }
         let replay = match start {
@@ -473,12 +558,18 @@ impl ApiServer {
             WatchStart::After(rv) => {
                 let compacted = self.store.compacted_revision();
                 if rv + 1 < compacted {
-                    return Err(ApiError::Gone { requested: rv, compacted });
+                    return Err(ApiError::Gone {
+                        requested: rv,
+                        compacted,
+                    });
                 }
                 let prefix = KeyRange::Prefix(spec.kind.etcd_prefix_key(spec.namespace.as_deref()));
                 self.store
                     .watch_history(&prefix, rv + 1)
-                    .map_err(|_| ApiError::Gone { requested: rv, compacted })?
+                    .map_err(|_| ApiError::Gone {
+                        requested: rv,
+                        compacted,
+                    })?
             }
         };
         let id = self.watchers.add(owner, spec);
@@ -498,7 +589,14 @@ impl ApiServer {
                 _ => None,
             };
             if let Some((kind, object)) = event {
-                self.deliveries.push((owner, WatchEvent { watch: id, kind, object }));
+                self.deliveries.push((
+                    owner,
+                    WatchEvent {
+                        watch: id,
+                        kind,
+                        object,
+                    },
+                ));
             }
         }
         Ok(id)
@@ -518,7 +616,9 @@ impl ApiServer {
     pub fn compaction_tick(&mut self) {
         let target = self.compact_candidate;
         if target > self.store.compacted_revision() {
-            self.store.compact(target).expect("target is an observed past revision");
+            self.store
+                .compact(target)
+                .expect("target is an observed past revision");
         }
         self.compact_candidate = self.store.revision();
     }
@@ -580,20 +680,39 @@ impl ApiServer {
 
     // ---------------------------------------------------------------- internals
 
-    fn commit(&mut self, kind: Kind, old: Option<Arc<Object>>, new: Option<Arc<Object>>, revision: Revision) {
+    fn commit(
+        &mut self,
+        kind: Kind,
+        old: Option<Arc<Object>>,
+        new: Option<Arc<Object>>,
+        revision: Revision,
+    ) {
         let deleted = match (&old, &new) {
             (Some(o), None) => Some(stamp(o, revision)),
             _ => None,
         };
-        self.watchers.fan_out(kind, old.as_ref(), new.as_ref(), deleted.as_ref(), &mut self.deliveries);
-        self.journal.push(Change { revision, kind, old, new });
+        self.watchers.fan_out(
+            kind,
+            old.as_ref(),
+            new.as_ref(),
+            deleted.as_ref(),
+            &mut self.deliveries,
+        );
+        self.journal.push(Change {
+            revision,
+            kind,
+            old,
+            new,
+        });
     }
 
     fn random_suffix(&mut self) -> String {
         // k8s.io/apiserver/pkg/storage/names: 5 characters from an alphabet without vowels
         // (and without 0, 1, 3) so generated names never spell words.
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        (0..5).map(|_| ALPHABET[self.rng.gen_range(0..ALPHABET.len())] as char).collect()
+        (0..5)
+            .map(|_| ALPHABET[self.rng.gen_range(0..ALPHABET.len())] as char)
+            .collect()
     }
 
     fn random_uid(&mut self) -> String {
@@ -601,7 +720,14 @@ impl ApiServer {
         b[6] = (b[6] & 0x0f) | 0x40; // version 4
         b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
         let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 
     /// Admission on create: NamespaceLifecycle, DefaultTolerationSeconds, Priority, the pod's
@@ -617,7 +743,8 @@ impl ApiServer {
             Object::Service(svc) => self.allocate_service(svc),
             Object::Namespace(ns) => {
                 ns.status.get_or_insert_with(Default::default).phase = Some("Active".into());
-                ns.spec.get_or_insert_with(Default::default).finalizers = Some(vec!["kubernetes".into()]);
+                ns.spec.get_or_insert_with(Default::default).finalizers =
+                    Some(vec!["kubernetes".into()]);
                 Ok(())
             }
             _ => Ok(()),
@@ -625,48 +752,80 @@ impl ApiServer {
     }
 
     fn admit_pod(&mut self, pod: &mut Pod) -> Result<(), ApiError> {
-        let name = pod.metadata.name.clone().or(pod.metadata.generate_name.clone()).unwrap_or_default();
+        let name = pod
+            .metadata
+            .name
+            .clone()
+            .or(pod.metadata.generate_name.clone())
+            .unwrap_or_default();
         // Priority admission: resolve priorityClassName (or the global default) to a number.
-        let class = pod.spec.as_ref().and_then(|s| s.priority_class_name.clone());
+        let class = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.priority_class_name.clone());
         let resolved = match class.as_deref() {
-            Some(c @ ("system-node-critical" | "system-cluster-critical")) => {
-                Some((c.to_string(), if c == "system-node-critical" { 2_000_001_000 } else { 2_000_000_000 }, None))
-            }
-            Some(c) => match self.get_as::<k8s_openapi::api::scheduling::v1::PriorityClass>(None, c) {
-                Ok(pc) => Some((c.to_string(), pc.value, pc.preemption_policy)),
-                Err(_) => {
-                    return Err(ApiError::Forbidden(format!(
-                        "pods {name:?} is forbidden: no PriorityClass with name {c} was found"
-                    )))
+            Some(c @ ("system-node-critical" | "system-cluster-critical")) => Some((
+                c.to_string(),
+                if c == "system-node-critical" {
+                    2_000_001_000
+                } else {
+                    2_000_000_000
+                },
+                None,
+            )),
+            Some(c) => {
+                match self.get_as::<k8s_openapi::api::scheduling::v1::PriorityClass>(None, c) {
+                    Ok(pc) => Some((c.to_string(), pc.value, pc.preemption_policy)),
+                    Err(_) => {
+                        return Err(ApiError::Forbidden(format!(
+                            "pods {name:?} is forbidden: no PriorityClass with name {c} was found"
+                        )))
+                    }
                 }
-            },
+            }
             None => self
                 .list_all(Kind::PriorityClass)
                 .iter()
                 .filter_map(|o| o.as_type::<k8s_openapi::api::scheduling::v1::PriorityClass>())
                 .find(|pc| pc.global_default == Some(true))
-                .map(|pc| (pc.metadata.name.clone().unwrap_or_default(), pc.value, pc.preemption_policy.clone())),
+                .map(|pc| {
+                    (
+                        pc.metadata.name.clone().unwrap_or_default(),
+                        pc.value,
+                        pc.preemption_policy.clone(),
+                    )
+                }),
         };
         let spec = pod.spec.get_or_insert_with(Default::default);
         match resolved {
             Some((class, value, policy)) => {
                 spec.priority_class_name = Some(class);
                 spec.priority = Some(value);
-                spec.preemption_policy = Some(policy.unwrap_or_else(|| "PreemptLowerPriority".into()));
+                spec.preemption_policy =
+                    Some(policy.unwrap_or_else(|| "PreemptLowerPriority".into()));
             }
             None => {
                 spec.priority.get_or_insert(0);
-                spec.preemption_policy.get_or_insert_with(|| "PreemptLowerPriority".into());
+                spec.preemption_policy
+                    .get_or_insert_with(|| "PreemptLowerPriority".into());
             }
         }
-        spec.service_account_name.get_or_insert_with(|| "default".into());
+        spec.service_account_name
+            .get_or_insert_with(|| "default".into());
         // DefaultTolerationSeconds (plugin/pkg/admission/defaulttolerationseconds): 300s
         // tolerations for not-ready and unreachable unless the pod already has them.
         let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
-        for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
             let has = tolerations.iter().any(|t| {
-                (t.key.as_deref() == Some(key) || t.key.as_deref().is_none_or(str::is_empty) && t.operator.as_deref() == Some("Exists"))
-                    && t.effect.as_deref().is_none_or(|e| e.is_empty() || e == "NoExecute")
+                (t.key.as_deref() == Some(key)
+                    || t.key.as_deref().is_none_or(str::is_empty)
+                        && t.operator.as_deref() == Some("Exists"))
+                    && t.effect
+                        .as_deref()
+                        .is_none_or(|e| e.is_empty() || e == "NoExecute")
             });
             if !has {
                 tolerations.push(Toleration {
@@ -685,8 +844,13 @@ impl ApiServer {
         Ok(())
     }
 
-    fn allocate_service(&mut self, svc: &mut k8s_openapi::api::core::v1::Service) -> Result<(), ApiError> {
-        let Some(spec) = svc.spec.as_mut() else { return Ok(()) };
+    fn allocate_service(
+        &mut self,
+        svc: &mut k8s_openapi::api::core::v1::Service,
+    ) -> Result<(), ApiError> {
+        let Some(spec) = svc.spec.as_mut() else {
+            return Ok(());
+        };
         let ty = spec.type_.clone().unwrap_or_default();
         if ty == "ExternalName" {
             return Ok(());
@@ -707,7 +871,9 @@ impl ApiServer {
             }
             _ => {
                 let offset = loop {
-                    let candidate = self.rng.gen_range(SERVICE_STATIC_BAND..SERVICE_CIDR_SIZE - 1);
+                    let candidate = self
+                        .rng
+                        .gen_range(SERVICE_STATIC_BAND..SERVICE_CIDR_SIZE - 1);
                     if self.cluster_ips.insert(candidate) {
                         break candidate;
                     }
@@ -721,9 +887,11 @@ impl ApiServer {
             spec.cluster_ips = spec.cluster_ip.clone().map(|ip| vec![ip]);
         }
         spec.ip_families.get_or_insert_with(|| vec!["IPv4".into()]);
-        spec.ip_family_policy.get_or_insert_with(|| "SingleStack".into());
+        spec.ip_family_policy
+            .get_or_insert_with(|| "SingleStack".into());
         if ty == "NodePort" || ty == "LoadBalancer" {
-            spec.external_traffic_policy.get_or_insert_with(|| "Cluster".into());
+            spec.external_traffic_policy
+                .get_or_insert_with(|| "Cluster".into());
             for port in spec.ports.iter_mut().flatten() {
                 if port.node_port.is_none() {
                     let np = loop {
@@ -742,11 +910,19 @@ impl ApiServer {
     }
 
     fn on_service_deleted(&mut self, obj: &Object) {
-        let Some(spec) = obj.as_type::<k8s_openapi::api::core::v1::Service>().and_then(|s| s.spec.as_ref()) else {
+        let Some(spec) = obj
+            .as_type::<k8s_openapi::api::core::v1::Service>()
+            .and_then(|s| s.spec.as_ref())
+        else {
             return;
         };
-        if let Some(ip) = spec.cluster_ip.as_deref().and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok()) {
-            self.cluster_ips.remove(&u32::from(ip).wrapping_sub(SERVICE_CIDR_BASE));
+        if let Some(ip) = spec
+            .cluster_ip
+            .as_deref()
+            .and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok())
+        {
+            self.cluster_ips
+                .remove(&u32::from(ip).wrapping_sub(SERVICE_CIDR_BASE));
         }
         for p in spec.ports.iter().flatten() {
             if let Some(np) = p.node_port {
@@ -766,24 +942,39 @@ fn stamp(obj: &Arc<Object>, revision: Revision) -> Arc<Object> {
 /// The pod's QoS class (pkg/apis/core/helper/qos): Guaranteed when every container sets cpu
 /// and memory limits equal to its requests, BestEffort when none sets any, else Burstable.
 pub fn qos_class(pod: &Pod) -> &'static str {
-    let Some(spec) = &pod.spec else { return "BestEffort" };
-    let containers = spec.containers.iter().chain(spec.init_containers.iter().flatten());
+    let Some(spec) = &pod.spec else {
+        return "BestEffort";
+    };
+    let containers = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten());
     let mut any = false;
     let mut guaranteed = true;
     for c in containers {
         let res = c.resources.as_ref();
         let req = res.and_then(|r| r.requests.as_ref());
         let lim = res.and_then(|r| r.limits.as_ref());
-        let relevant = |m: Option<&std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
-            m.is_some_and(|m| m.keys().any(|k| k == "cpu" || k == "memory"))
-        };
+        let relevant =
+            |m: Option<
+                &std::collections::BTreeMap<
+                    String,
+                    k8s_openapi::apimachinery::pkg::api::resource::Quantity,
+                >,
+            >| { m.is_some_and(|m| m.keys().any(|k| k == "cpu" || k == "memory")) };
         any |= relevant(req) || relevant(lim);
         for r in ["cpu", "memory"] {
             let l = lim.and_then(|m| m.get(r));
             let q = req.and_then(|m| m.get(r));
             let same = match (l, q) {
-                (Some(l), Some(q)) => crate::api::quantity::Quantity::parse(&l.0).ok().map(|x| x.milli_value())
-                    == crate::api::quantity::Quantity::parse(&q.0).ok().map(|x| x.milli_value()),
+                (Some(l), Some(q)) => {
+                    crate::api::quantity::Quantity::parse(&l.0)
+                        .ok()
+                        .map(|x| x.milli_value())
+                        == crate::api::quantity::Quantity::parse(&q.0)
+                            .ok()
+                            .map(|x| x.milli_value())
+                }
                 _ => false,
             };
             guaranteed &= same;
@@ -800,7 +991,20 @@ pub fn qos_class(pod: &Pod) -> &'static str {
 
 macro_rules! with_status_kinds {
     ($mac:ident) => {
-        $mac!(Pod, Node, Namespace, Service, ReplicaSet, Deployment, DaemonSet, StatefulSet, Job, CronJob, PodDisruptionBudget, ResourceQuota)
+        $mac!(
+            Pod,
+            Node,
+            Namespace,
+            Service,
+            ReplicaSet,
+            Deployment,
+            DaemonSet,
+            StatefulSet,
+            Job,
+            CronJob,
+            PodDisruptionBudget,
+            ResourceQuota
+        )
     };
 }
 
@@ -836,7 +1040,21 @@ fn keep_status(next: &mut Object, current: &Object) {
 
 macro_rules! spec_kinds {
     ($mac:ident) => {
-        $mac!(Pod, Node, Namespace, Service, ReplicaSet, Deployment, DaemonSet, StatefulSet, Job, CronJob, PodDisruptionBudget, ResourceQuota, LimitRange)
+        $mac!(
+            Pod,
+            Node,
+            Namespace,
+            Service,
+            ReplicaSet,
+            Deployment,
+            DaemonSet,
+            StatefulSet,
+            Job,
+            CronJob,
+            PodDisruptionBudget,
+            ResourceQuota,
+            LimitRange
+        )
     };
 }
 

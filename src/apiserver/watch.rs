@@ -47,11 +47,20 @@ pub struct WatchSpec {
 
 impl WatchSpec {
     pub fn all(kind: Kind) -> Self {
-        WatchSpec { kind, namespace: None, labels: LabelSelector::everything(), fields: FieldSelector::everything() }
+        WatchSpec {
+            kind,
+            namespace: None,
+            labels: LabelSelector::everything(),
+            fields: FieldSelector::everything(),
+        }
     }
     pub fn with_fields(kind: Kind, fields: &str) -> Self {
-        let fields = FieldSelector::parse(fields).expect("component field selectors are well-formed");
-        WatchSpec { fields, ..WatchSpec::all(kind) }
+        let fields =
+            FieldSelector::parse(fields).expect("component field selectors are well-formed");
+        WatchSpec {
+            fields,
+            ..WatchSpec::all(kind)
+        }
     }
 
     pub fn matches(&self, obj: &Object) -> bool {
@@ -60,12 +69,15 @@ impl WatchSpec {
                 return false;
             }
         }
-        self.labels.matches(obj.labels()) && self.fields.matches(|f| super::fields::field_value(obj, f))
+        self.labels.matches(obj.labels())
+            && self.fields.matches(|f| super::fields::field_value(obj, f))
     }
 
     /// The `spec.nodeName` this watcher is indexed under, for pod watchers that select one.
     fn node_index(&self) -> Option<&str> {
-        (self.kind == Kind::Pod).then(|| self.fields.equality_value("spec.nodeName")).flatten()
+        (self.kind == Kind::Pod)
+            .then(|| self.fields.equality_value("spec.nodeName"))
+            .flatten()
     }
 }
 
@@ -113,7 +125,12 @@ impl Watchers {
 
     /// Removes every watch a component holds (its process died).
     pub fn remove_owner(&mut self, owner: ComponentId) {
-        let ids: Vec<WatchId> = self.watchers.iter().filter(|(_, w)| w.owner == owner).map(|(id, _)| *id).collect();
+        let ids: Vec<WatchId> = self
+            .watchers
+            .iter()
+            .filter(|(_, w)| w.owner == owner)
+            .map(|(id, _)| *id)
+            .collect();
         for id in ids {
             self.remove(id);
         }
@@ -142,7 +159,9 @@ impl Watchers {
         deleted: Option<&Arc<Object>>,
         out: &mut Vec<(ComponentId, WatchEvent)>,
     ) {
-        let Some(idx) = self.index.get(&kind) else { return };
+        let Some(idx) = self.index.get(&kind) else {
+            return;
+        };
         let node_of = |o: Option<&Arc<Object>>| -> Option<String> {
             o.and_then(|o| o.as_type::<k8s_openapi::api::core::v1::Pod>())
                 .and_then(crate::api::pod::node_name)
@@ -172,7 +191,14 @@ impl Watchers {
                 _ => None,
             };
             if let Some((kind, object)) = event {
-                out.push((w.owner, WatchEvent { watch: id, kind, object }));
+                out.push((
+                    w.owner,
+                    WatchEvent {
+                        watch: id,
+                        kind,
+                        object,
+                    },
+                ));
             }
         }
     }

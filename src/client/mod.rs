@@ -11,8 +11,17 @@ use crate::sim::{Context, TraceEntry};
 
 /// Records a Kubernetes Event (an `Event` object through the API server) and adds it to the
 /// run's timeline. Failing to record an event never fails the caller, as in client-go.
-pub fn record_event(ctx: &mut Context<'_>, reporter: Reporter<'_>, involved: &Object, type_: &str, reason: &str, message: String) {
-    let _ = ctx.api.record_event(involved, &reporter, type_, reason, &message);
+pub fn record_event(
+    ctx: &mut Context<'_>,
+    reporter: Reporter<'_>,
+    involved: &Object,
+    type_: &str,
+    reason: &str,
+    message: String,
+) {
+    let _ = ctx
+        .api
+        .record_event(involved, &reporter, type_, reason, &message);
     let source = match reporter.host {
         Some(host) => format!("{}/{}", reporter.component, host),
         None => reporter.component.to_string(),

@@ -10,7 +10,9 @@ pub struct Compactor {
 
 impl Default for Compactor {
     fn default() -> Self {
-        Compactor { interval: SimDuration::from_mins(5) }
+        Compactor {
+            interval: SimDuration::from_mins(5),
+        }
     }
 }
 

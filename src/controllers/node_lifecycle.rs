@@ -76,13 +76,20 @@ pub struct NodeLifecycleController {
 }
 
 fn reporter() -> Reporter<'static> {
-    Reporter { component: "node-controller", host: None }
+    Reporter {
+        component: "node-controller",
+        host: None,
+    }
 }
 
 fn zone_of(node: &Node) -> String {
     let labels = node.metadata.labels.as_ref();
     let get = |k: &str| labels.and_then(|l| l.get(k)).cloned().unwrap_or_default();
-    format!("{}:\u{0}:{}", get("topology.kubernetes.io/region"), get("topology.kubernetes.io/zone"))
+    format!(
+        "{}:\u{0}:{}",
+        get("topology.kubernetes.io/region"),
+        get("topology.kubernetes.io/zone")
+    )
 }
 
 impl NodeLifecycleController {
@@ -100,33 +107,64 @@ impl NodeLifecycleController {
 
     fn monitor(&mut self, ctx: &mut Context<'_>) {
         let now = ctx.now();
-        let nodes: Vec<Node> = self.nodes.iter().flat_map(|i| i.iter_as::<Node>().cloned()).collect();
-        self.health.retain(|name, _| nodes.iter().any(|n| n.metadata.name.as_deref() == Some(name)));
+        let nodes: Vec<Node> = self
+            .nodes
+            .iter()
+            .flat_map(|i| i.iter_as::<Node>().cloned())
+            .collect();
+        self.health.retain(|name, _| {
+            nodes
+                .iter()
+                .any(|n| n.metadata.name.as_deref() == Some(name))
+        });
         for node in nodes {
             let name = node.metadata.name.clone().unwrap_or_default();
             let observed_ready = podutil::node_condition(&node, "Ready").map(|c| c.status.clone());
-            let ready_hb = podutil::node_condition(&node, "Ready").and_then(|c| c.last_heartbeat_time.clone());
-            let lease = self.leases.as_ref().and_then(|l| l.get_as::<Lease>("kube-node-lease", &name)).and_then(|l| l.spec.as_ref()?.renew_time.clone());
-            let h = self.health.entry(name.clone()).or_insert(Health { probe_time: now, ready_heartbeat: ready_hb.clone(), lease_renew: lease.clone() });
+            let ready_hb =
+                podutil::node_condition(&node, "Ready").and_then(|c| c.last_heartbeat_time.clone());
+            let lease = self
+                .leases
+                .as_ref()
+                .and_then(|l| l.get_as::<Lease>("kube-node-lease", &name))
+                .and_then(|l| l.spec.as_ref()?.renew_time.clone());
+            let h = self.health.entry(name.clone()).or_insert(Health {
+                probe_time: now,
+                ready_heartbeat: ready_hb.clone(),
+                lease_renew: lease.clone(),
+            });
             if h.ready_heartbeat != ready_hb {
                 h.ready_heartbeat = ready_hb;
                 h.probe_time = now;
             }
-            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0) {
+            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0)
+            {
                 h.lease_renew = lease;
                 h.probe_time = now;
             }
-            let grace = if observed_ready.is_none() { self.cfg.node_startup_grace_period } else { self.cfg.node_monitor_grace_period };
+            let grace = if observed_ready.is_none() {
+                self.cfg.node_startup_grace_period
+            } else {
+                self.cfg.node_monitor_grace_period
+            };
             let mut current_ready = observed_ready.clone();
             if now > h.probe_time + grace {
                 if let Some(updated) = self.mark_unknown(ctx, &node) {
-                    current_ready = podutil::node_condition(&updated, "Ready").map(|c| c.status.clone());
+                    current_ready =
+                        podutil::node_condition(&updated, "Ready").map(|c| c.status.clone());
                 }
             }
             // NodeNotReady: Ready left True in this pass.
-            if observed_ready.as_deref() == Some("True") && current_ready.as_deref() != Some("True") {
+            if observed_ready.as_deref() == Some("True") && current_ready.as_deref() != Some("True")
+            {
                 let obj = Object::Node(node.clone());
-                record_event(ctx, reporter(), &obj, "Normal", "NodeNotReady", format!("Node {name} status is now: NodeNotReady"));
+                record_event(
+                    ctx,
+                    reporter(),
+                    &obj,
+                    "Normal",
+                    "NodeNotReady",
+                    format!("Node {name} status is now: NodeNotReady"),
+                );
                 self.mark_pods_not_ready(ctx, &name);
             }
             self.process_noexecute(ctx, &node, observed_ready.as_deref());
@@ -138,7 +176,11 @@ impl NodeLifecycleController {
     fn mark_unknown(&mut self, ctx: &mut Context<'_>, node: &Node) -> Option<Node> {
         let mut next = node.clone();
         let now_ts = ctx.api.epoch().time(ctx.now());
-        let conditions = next.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
+        let conditions = next
+            .status
+            .get_or_insert_with(Default::default)
+            .conditions
+            .get_or_insert_with(Vec::new);
         let mut changed = false;
         for ty in ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"] {
             match conditions.iter_mut().find(|c| c.type_ == ty) {
@@ -166,7 +208,10 @@ impl NodeLifecycleController {
         if !changed {
             return None;
         }
-        ctx.api.update_status_as(next).ok().and_then(|o| o.as_type::<Node>().cloned())
+        ctx.api
+            .update_status_as(next)
+            .ok()
+            .and_then(|o| o.as_type::<Node>().cloned())
     }
 
     /// MarkPodsNotReady: every pod on the node gets Ready=False.
@@ -174,7 +219,11 @@ impl NodeLifecycleController {
         let pods: Vec<Pod> = self
             .pods
             .iter()
-            .flat_map(|i| i.iter_as::<Pod>().filter(|p| podutil::node_name(p) == Some(node)).cloned())
+            .flat_map(|i| {
+                i.iter_as::<Pod>()
+                    .filter(|p| podutil::node_name(p) == Some(node))
+                    .cloned()
+            })
             .collect();
         let ts = ctx.api.epoch().time(ctx.now());
         for mut pod in pods {
@@ -186,13 +235,25 @@ impl NodeLifecycleController {
                 if podutil::pod_condition(&pod, ty).is_some_and(|c| c.status != "False") {
                     changed |= podutil::set_pod_condition(
                         &mut pod,
-                        PodCondition { type_: ty.into(), status: "False".into(), last_transition_time: Some(ts.clone()), ..Default::default() },
+                        PodCondition {
+                            type_: ty.into(),
+                            status: "False".into(),
+                            last_transition_time: Some(ts.clone()),
+                            ..Default::default()
+                        },
                     );
                 }
             }
             if changed {
                 if let Ok(updated) = ctx.api.update_status_as(pod) {
-                    record_event(ctx, reporter(), &updated, "Warning", "NodeNotReady", "Node is not ready".into());
+                    record_event(
+                        ctx,
+                        reporter(),
+                        &updated,
+                        "Warning",
+                        "NodeNotReady",
+                        "Node is not ready".into(),
+                    );
                 }
             }
         }
@@ -203,13 +264,23 @@ impl NodeLifecycleController {
     fn process_noexecute(&mut self, ctx: &mut Context<'_>, node: &Node, observed: Option<&str>) {
         let name = node.metadata.name.clone().unwrap_or_default();
         let zone = zone_of(node);
-        let has = |key: &str| podutil::node_taints(node).iter().any(|t| t.key == key && t.effect == "NoExecute");
+        let has = |key: &str| {
+            podutil::node_taints(node)
+                .iter()
+                .any(|t| t.key == key && t.effect == "NoExecute")
+        };
         match observed {
             Some("False") if !has(TAINT_NOT_READY) => {
-                self.pending_noexecute.entry(zone).or_default().insert(name, TAINT_NOT_READY);
+                self.pending_noexecute
+                    .entry(zone)
+                    .or_default()
+                    .insert(name, TAINT_NOT_READY);
             }
             Some("Unknown") if !has(TAINT_UNREACHABLE) => {
-                self.pending_noexecute.entry(zone).or_default().insert(name, TAINT_UNREACHABLE);
+                self.pending_noexecute
+                    .entry(zone)
+                    .or_default()
+                    .insert(name, TAINT_UNREACHABLE);
             }
             Some("True") => {
                 if let Some(q) = self.pending_noexecute.get_mut(&zone) {
@@ -217,7 +288,10 @@ impl NodeLifecycleController {
                 }
                 if has(TAINT_NOT_READY) || has(TAINT_UNREACHABLE) {
                     self.set_taints(ctx, &name, |taints| {
-                        taints.retain(|t| !(t.effect == "NoExecute" && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE)))
+                        taints.retain(|t| {
+                            !(t.effect == "NoExecute"
+                                && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE))
+                        })
                     });
                 }
             }
@@ -230,11 +304,16 @@ impl NodeLifecycleController {
         let now = ctx.now();
         let zones: Vec<String> = self.pending_noexecute.keys().cloned().collect();
         for zone in zones {
-            loop {
-                let Some((node, key)) = self.pending_noexecute.get(&zone).and_then(|q| q.iter().next()).map(|(n, k)| (n.clone(), *k)) else {
-                    break;
-                };
-                let bucket = self.buckets.entry(zone.clone()).or_insert(Bucket { tokens: 1.0, last: now });
+            while let Some((node, key)) = self
+                .pending_noexecute
+                .get(&zone)
+                .and_then(|q| q.iter().next())
+                .map(|(n, k)| (n.clone(), *k))
+            {
+                let bucket = self.buckets.entry(zone.clone()).or_insert(Bucket {
+                    tokens: 1.0,
+                    last: now,
+                });
                 let elapsed = now.since(bucket.last).as_millis() as f64 / 1000.0;
                 bucket.tokens = (bucket.tokens + elapsed * self.cfg.node_eviction_rate).min(1.0);
                 bucket.last = now;
@@ -242,13 +321,28 @@ impl NodeLifecycleController {
                     break;
                 }
                 bucket.tokens -= 1.0;
-                self.pending_noexecute.get_mut(&zone).expect("present").remove(&node);
-                let other = if key == TAINT_UNREACHABLE { TAINT_NOT_READY } else { TAINT_UNREACHABLE };
+                self.pending_noexecute
+                    .get_mut(&zone)
+                    .expect("present")
+                    .remove(&node);
+                let other = if key == TAINT_UNREACHABLE {
+                    TAINT_NOT_READY
+                } else {
+                    TAINT_UNREACHABLE
+                };
                 let ts = ctx.api.epoch().time(now);
                 self.set_taints(ctx, &node, |taints| {
                     taints.retain(|t| !(t.effect == "NoExecute" && t.key == other));
-                    if !taints.iter().any(|t| t.key == key && t.effect == "NoExecute") {
-                        taints.push(Taint { key: key.into(), effect: "NoExecute".into(), time_added: Some(ts.clone()), value: None });
+                    if !taints
+                        .iter()
+                        .any(|t| t.key == key && t.effect == "NoExecute")
+                    {
+                        taints.push(Taint {
+                            key: key.into(),
+                            effect: "NoExecute".into(),
+                            time_added: Some(ts.clone()),
+                            value: None,
+                        });
                     }
                 });
             }
@@ -270,7 +364,10 @@ impl NodeLifecycleController {
             ("MemoryPressure", "node.kubernetes.io/memory-pressure"),
             ("DiskPressure", "node.kubernetes.io/disk-pressure"),
             ("PIDPressure", "node.kubernetes.io/pid-pressure"),
-            ("NetworkUnavailable", "node.kubernetes.io/network-unavailable"),
+            (
+                "NetworkUnavailable",
+                "node.kubernetes.io/network-unavailable",
+            ),
         ] {
             if cond(ty) == Some("True") {
                 wanted.push(key);
@@ -303,17 +400,36 @@ impl NodeLifecycleController {
         let name = node.metadata.name.clone().unwrap_or_default();
         let ts = ctx.api.epoch().time(ctx.now());
         self.set_taints(ctx, &name, |taints| {
-            taints.retain(|t| !(t.effect == "NoSchedule" && managed.contains(&t.key.as_str()) && !wanted.contains(&t.key.as_str())));
+            taints.retain(|t| {
+                !(t.effect == "NoSchedule"
+                    && managed.contains(&t.key.as_str())
+                    && !wanted.contains(&t.key.as_str()))
+            });
             for key in &wanted {
-                if !taints.iter().any(|t| t.key == *key && t.effect == "NoSchedule") {
-                    taints.push(Taint { key: key.to_string(), effect: "NoSchedule".into(), time_added: Some(ts.clone()), value: None });
+                if !taints
+                    .iter()
+                    .any(|t| t.key == *key && t.effect == "NoSchedule")
+                {
+                    taints.push(Taint {
+                        key: key.to_string(),
+                        effect: "NoSchedule".into(),
+                        time_added: Some(ts.clone()),
+                        value: None,
+                    });
                 }
             }
         });
     }
 
-    fn set_taints(&mut self, ctx: &mut Context<'_>, node: &str, edit: impl FnOnce(&mut Vec<Taint>)) {
-        let Ok(mut n) = ctx.api.get_as::<Node>(None, node) else { return };
+    fn set_taints(
+        &mut self,
+        ctx: &mut Context<'_>,
+        node: &str,
+        edit: impl FnOnce(&mut Vec<Taint>),
+    ) {
+        let Ok(mut n) = ctx.api.get_as::<Node>(None, node) else {
+            return;
+        };
         let spec = n.spec.get_or_insert_with(Default::default);
         let mut taints = spec.taints.clone().unwrap_or_default();
         edit(&mut taints);
@@ -331,17 +447,26 @@ impl Component for NodeLifecycleController {
                 lease_spec.namespace = Some("kube-node-lease".into());
                 self.leases = Informer::start(ctx, lease_spec).ok();
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
-                ctx.after(self.cfg.node_monitor_period, Event::Timer(Timer::MonitorNodes));
+                ctx.after(
+                    self.cfg.node_monitor_period,
+                    Event::Timer(Timer::MonitorNodes),
+                );
             }
             Event::Timer(Timer::MonitorNodes) => {
                 self.monitor(ctx);
-                ctx.after(self.cfg.node_monitor_period, Event::Timer(Timer::MonitorNodes));
+                ctx.after(
+                    self.cfg.node_monitor_period,
+                    Event::Timer(Timer::MonitorNodes),
+                );
             }
             Event::Watch(ev) => {
                 if self.nodes.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.nodes.as_mut().expect("checked").apply(&ev);
-                    if let (crate::apiserver::WatchEventType::Added | crate::apiserver::WatchEventType::Modified, Some(node)) =
-                        (ev.kind, ev.object.as_type::<Node>())
+                    if let (
+                        crate::apiserver::WatchEventType::Added
+                        | crate::apiserver::WatchEventType::Modified,
+                        Some(node),
+                    ) = (ev.kind, ev.object.as_type::<Node>())
                     {
                         let node = node.clone();
                         self.noschedule_taints(ctx, &node);

@@ -28,7 +28,10 @@ pub struct TaintEvictionController {
 }
 
 fn reporter() -> Reporter<'static> {
-    Reporter { component: "taint-eviction-controller", host: None }
+    Reporter {
+        component: "taint-eviction-controller",
+        host: None,
+    }
 }
 
 /// `None`: tolerated forever; `Some(0)`: evict now; `Some(s)`: evict after s seconds.
@@ -41,7 +44,10 @@ pub fn eviction_delay(pod: &Pod, taints: &[Taint]) -> Option<u64> {
     let mut min: Option<i64> = None;
     let mut forever = true;
     for taint in noexec {
-        let matching: Vec<_> = tols.iter().filter(|t| podutil::tolerates(t, taint)).collect();
+        let matching: Vec<_> = tols
+            .iter()
+            .filter(|t| podutil::tolerates(t, taint))
+            .collect();
         if matching.is_empty() {
             return Some(0);
         }
@@ -65,13 +71,21 @@ impl TaintEvictionController {
     }
 
     fn node_taints(&self, node: &str) -> Vec<Taint> {
-        self.nodes.as_ref().and_then(|n| n.get_as::<Node>("", node)).map(|n| podutil::node_taints(n).to_vec()).unwrap_or_default()
+        self.nodes
+            .as_ref()
+            .and_then(|n| n.get_as::<Node>("", node))
+            .map(|n| podutil::node_taints(n).to_vec())
+            .unwrap_or_default()
     }
 
     fn process_pod(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>) {
-        let Some(pod) = obj.as_type::<Pod>() else { return };
+        let Some(pod) = obj.as_type::<Pod>() else {
+            return;
+        };
         let uid: Arc<str> = Arc::from(obj.uid());
-        let Some(node) = podutil::node_name(pod) else { return };
+        let Some(node) = podutil::node_name(pod) else {
+            return;
+        };
         if pod.metadata.deletion_timestamp.is_some() {
             self.scheduled.remove(&uid);
             return;
@@ -86,21 +100,40 @@ impl TaintEvictionController {
                 self.evict(ctx, obj);
             }
             Some(secs) => {
-                let (ns, name) = (obj.namespace().unwrap_or("").to_string(), obj.name().to_string());
+                let (ns, name) = (
+                    obj.namespace().unwrap_or("").to_string(),
+                    obj.name().to_string(),
+                );
                 let created = self.scheduled.get(&uid).map_or(now, |s| s.2);
                 let fire = created + SimDuration::from_secs(secs);
                 if self.scheduled.get(&uid).map(|s| s.3) != Some(fire) {
-                    self.scheduled.insert(uid.clone(), (ns, name, created, fire));
-                    ctx.after(fire.since(now), Event::Timer(Timer::TaintEviction { pod_uid: uid }));
+                    self.scheduled
+                        .insert(uid.clone(), (ns, name, created, fire));
+                    ctx.after(
+                        fire.since(now),
+                        Event::Timer(Timer::TaintEviction { pod_uid: uid }),
+                    );
                 }
             }
         }
     }
 
     fn evict(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>) {
-        let Some(mut pod) = obj.as_type::<Pod>().cloned() else { return };
-        let (ns, name) = (obj.namespace().unwrap_or("").to_string(), obj.name().to_string());
-        record_event(ctx, reporter(), obj, "Normal", "TaintManagerEviction", format!("Marking for deletion Pod {ns}/{name}"));
+        let Some(mut pod) = obj.as_type::<Pod>().cloned() else {
+            return;
+        };
+        let (ns, name) = (
+            obj.namespace().unwrap_or("").to_string(),
+            obj.name().to_string(),
+        );
+        record_event(
+            ctx,
+            reporter(),
+            obj,
+            "Normal",
+            "TaintManagerEviction",
+            format!("Marking for deletion Pod {ns}/{name}"),
+        );
         podutil::set_pod_condition(
             &mut pod,
             PodCondition {
@@ -113,7 +146,15 @@ impl TaintEvictionController {
             },
         );
         let _ = ctx.api.update_status_as(pod);
-        let _ = ctx.api.delete(Kind::Pod, Some(&ns), &name, DeleteOptions { grace_period_seconds: None, uid: Some(obj.uid().to_string()) });
+        let _ = ctx.api.delete(
+            Kind::Pod,
+            Some(&ns),
+            &name,
+            DeleteOptions {
+                grace_period_seconds: None,
+                uid: Some(obj.uid().to_string()),
+            },
+        );
     }
 }
 
@@ -129,16 +170,33 @@ impl Component for TaintEvictionController {
                     let old = self.nodes.as_mut().expect("checked").apply(&ev);
                     let noexec = |o: Option<&Arc<Object>>| -> Vec<Taint> {
                         o.and_then(|o| o.as_type::<Node>())
-                            .map(|n| podutil::node_taints(n).iter().filter(|t| t.effect == "NoExecute").cloned().collect())
+                            .map(|n| {
+                                podutil::node_taints(n)
+                                    .iter()
+                                    .filter(|t| t.effect == "NoExecute")
+                                    .cloned()
+                                    .collect()
+                            })
                             .unwrap_or_default()
                     };
-                    let after = if ev.kind == WatchEventType::Deleted { Vec::new() } else { noexec(Some(&ev.object)) };
+                    let after = if ev.kind == WatchEventType::Deleted {
+                        Vec::new()
+                    } else {
+                        noexec(Some(&ev.object))
+                    };
                     if noexec(old.as_ref()) != after {
                         let node = ev.object.name().to_string();
                         let pods: Vec<Arc<Object>> = self
                             .pods
                             .iter()
-                            .flat_map(|p| p.iter().filter(|o| o.as_type::<Pod>().and_then(podutil::node_name) == Some(node.as_str())).cloned())
+                            .flat_map(|p| {
+                                p.iter()
+                                    .filter(|o| {
+                                        o.as_type::<Pod>().and_then(podutil::node_name)
+                                            == Some(node.as_str())
+                                    })
+                                    .cloned()
+                            })
                             .collect();
                         for p in pods {
                             self.process_pod(ctx, &p);
@@ -154,7 +212,10 @@ impl Component for TaintEvictionController {
                 }
             }
             Event::Timer(Timer::TaintEviction { pod_uid }) => {
-                let due = self.scheduled.get(&pod_uid).is_some_and(|s| s.3 == ctx.now());
+                let due = self
+                    .scheduled
+                    .get(&pod_uid)
+                    .is_some_and(|s| s.3 == ctx.now());
                 if due {
                     let (ns, name, _, _) = self.scheduled.remove(&pod_uid).expect("checked");
                     if let Some(obj) = self.pods.as_ref().and_then(|p| p.get(&ns, &name)).cloned() {
@@ -175,19 +236,41 @@ mod tests {
     use k8s_openapi::api::core::v1::{PodSpec, Toleration};
 
     fn taint(key: &str) -> Taint {
-        Taint { key: key.into(), effect: "NoExecute".into(), ..Default::default() }
+        Taint {
+            key: key.into(),
+            effect: "NoExecute".into(),
+            ..Default::default()
+        }
     }
 
     fn pod(tols: Vec<Toleration>) -> Pod {
-        Pod { spec: Some(PodSpec { tolerations: Some(tols), ..Default::default() }), ..Default::default() }
+        Pod {
+            spec: Some(PodSpec {
+                tolerations: Some(tols),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn eviction_delays() {
-        let t300 = Toleration { key: Some("k".into()), operator: Some("Exists".into()), effect: Some("NoExecute".into()), toleration_seconds: Some(300), value: None };
-        let forever = Toleration { toleration_seconds: None, ..t300.clone() };
+        let t300 = Toleration {
+            key: Some("k".into()),
+            operator: Some("Exists".into()),
+            effect: Some("NoExecute".into()),
+            toleration_seconds: Some(300),
+            value: None,
+        };
+        let forever = Toleration {
+            toleration_seconds: None,
+            ..t300.clone()
+        };
         assert_eq!(eviction_delay(&pod(vec![]), &[taint("k")]), Some(0));
-        assert_eq!(eviction_delay(&pod(vec![t300.clone()]), &[taint("k")]), Some(300));
+        assert_eq!(
+            eviction_delay(&pod(vec![t300.clone()]), &[taint("k")]),
+            Some(300)
+        );
         assert_eq!(eviction_delay(&pod(vec![forever]), &[taint("k")]), None);
         assert_eq!(eviction_delay(&pod(vec![t300]), &[]), None);
     }

@@ -18,7 +18,11 @@ impl PodCidr {
     /// in registration order).
     pub fn nth(index: usize) -> PodCidr {
         let base = u32::from(Ipv4Addr::new(10, 244, 0, 0)) + ((index as u32 % 256) << 8);
-        PodCidr { base, used: BTreeSet::new(), last: 1 }
+        PodCidr {
+            base,
+            used: BTreeSet::new(),
+            last: 1,
+        }
     }
 
     pub fn cidr(&self) -> String {
@@ -28,7 +32,8 @@ impl PodCidr {
     /// The next free address, or `None` when all 253 are taken.
     pub fn allocate(&mut self) -> Option<Ipv4Addr> {
         for step in 1..=253 {
-            let host = (self.last - 2 + step) % 253 + 2;
+            // Hosts .2 … .254, starting after the last one handed out.
+            let host = (self.last - 1 + step - 1) % 253 + 2;
             if self.used.insert(host) {
                 self.last = host;
                 return Some(Ipv4Addr::from(self.base + host));
@@ -52,13 +57,17 @@ mod tests {
         assert_eq!(c.cidr(), "10.244.1.0/24");
         let a = c.allocate().unwrap();
         let b = c.allocate().unwrap();
-        assert_eq!((a.to_string(), b.to_string()), ("10.244.1.2".into(), "10.244.1.3".into()));
+        assert_eq!(
+            (a.to_string(), b.to_string()),
+            ("10.244.1.2".into(), "10.244.1.3".into())
+        );
         c.release(a);
         // host-local continues after the last reservation rather than reusing at once.
         assert_eq!(c.allocate().unwrap().to_string(), "10.244.1.4");
         for _ in 0..250 {
-            c.allocate().unwrap();
+            c.allocate().unwrap(); // .5 … .254
         }
+        assert_eq!(c.allocate(), Some(a), "wraps around to the released .2");
         assert_eq!(c.allocate(), None);
         c.release(b);
         assert_eq!(c.allocate(), Some(b));

@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{
-    ContainerImage, ContainerState, ContainerStateRunning, ContainerStateWaiting, ContainerStatus, Node,
-    NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus, NodeSystemInfo, Pod, PodCondition, PodIP,
-    HostIP, Taint, DaemonEndpoint,
+    ContainerImage, ContainerState, ContainerStateRunning, ContainerStateWaiting, ContainerStatus,
+    DaemonEndpoint, HostIP, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec,
+    NodeStatus, NodeSystemInfo, Pod, PodCondition, PodIP, Taint,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -120,7 +120,11 @@ pub struct Kubelet {
 impl Kubelet {
     pub fn new(cfg: KubeletConfig) -> Self {
         let cidr = PodCidr::nth(cfg.index);
-        let images = cfg.images.iter().map(|(k, v)| (normalize_image(k), *v)).collect();
+        let images = cfg
+            .images
+            .iter()
+            .map(|(k, v)| (normalize_image(k), *v))
+            .collect();
         Kubelet {
             cfg,
             boot: 0,
@@ -135,7 +139,10 @@ impl Kubelet {
     }
 
     fn reporter(&self) -> Reporter<'_> {
-        Reporter { component: "kubelet", host: Some(&self.cfg.node_name) }
+        Reporter {
+            component: "kubelet",
+            host: Some(&self.cfg.node_name),
+        }
     }
 
     fn internal_ip(&self) -> String {
@@ -148,14 +155,21 @@ impl Kubelet {
         self.running = true;
         self.register_node(ctx);
         self.renew_lease(ctx);
-        let spec = WatchSpec::with_fields(Kind::Pod, &format!("spec.nodeName={}", self.cfg.node_name));
+        let spec =
+            WatchSpec::with_fields(Kind::Pod, &format!("spec.nodeName={}", self.cfg.node_name));
         match Informer::start(ctx, spec) {
             Ok(inf) => self.pods = Some(inf),
             Err(_) => self.pods = None,
         }
         let boot = self.boot;
-        ctx.after(self.cfg.lease_renew_interval, Event::Timer(Timer::LeaseRenew { boot }));
-        ctx.after(self.cfg.node_status_update_frequency, Event::Timer(Timer::NodeStatus { boot }));
+        ctx.after(
+            self.cfg.lease_renew_interval,
+            Event::Timer(Timer::LeaseRenew { boot }),
+        );
+        ctx.after(
+            self.cfg.node_status_update_frequency,
+            Event::Timer(Timer::NodeStatus { boot }),
+        );
         let existing: Vec<Arc<Object>> = self.pods.iter().flat_map(|p| p.iter().cloned()).collect();
         for pod in existing {
             self.sync_pod(ctx, &pod);
@@ -184,10 +198,30 @@ impl Kubelet {
             last_transition_time: Some(now.clone()),
         };
         vec![
-            cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-            cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-            cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-            cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+            cond(
+                "MemoryPressure",
+                "False",
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+            ),
+            cond(
+                "DiskPressure",
+                "False",
+                "KubeletHasNoDiskPressure",
+                "kubelet has no disk pressure",
+            ),
+            cond(
+                "PIDPressure",
+                "False",
+                "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available",
+            ),
+            cond(
+                "Ready",
+                "True",
+                "KubeletReady",
+                "kubelet is posting ready status",
+            ),
         ]
     }
 
@@ -198,10 +232,18 @@ impl Kubelet {
             allocatable: Some(self.cfg.allocatable.clone()),
             conditions: Some(self.node_conditions(ctx)),
             addresses: Some(vec![
-                NodeAddress { type_: "InternalIP".into(), address: self.internal_ip() },
-                NodeAddress { type_: "Hostname".into(), address: name.clone() },
+                NodeAddress {
+                    type_: "InternalIP".into(),
+                    address: self.internal_ip(),
+                },
+                NodeAddress {
+                    type_: "Hostname".into(),
+                    address: name.clone(),
+                },
             ]),
-            daemon_endpoints: Some(NodeDaemonEndpoints { kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }) }),
+            daemon_endpoints: Some(NodeDaemonEndpoints {
+                kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }),
+            }),
             node_info: Some(NodeSystemInfo {
                 architecture: "amd64".into(),
                 boot_id: format!("boot-{}-{}", name, self.boot),
@@ -218,7 +260,10 @@ impl Kubelet {
             images: Some(
                 self.images
                     .iter()
-                    .map(|(n, size)| ContainerImage { names: Some(vec![n.clone()]), size_bytes: Some(*size) })
+                    .map(|(n, size)| ContainerImage {
+                        names: Some(vec![n.clone()]),
+                        size_bytes: Some(*size),
+                    })
                     .collect(),
             ),
             ..Default::default()
@@ -254,7 +299,11 @@ impl Kubelet {
                         annotations: Some(
                             [
                                 ("node.alpha.kubernetes.io/ttl".to_string(), "0".to_string()),
-                                ("volumes.kubernetes.io/controller-managed-attach-detach".to_string(), "true".to_string()),
+                                (
+                                    "volumes.kubernetes.io/controller-managed-attach-detach"
+                                        .to_string(),
+                                    "true".to_string(),
+                                ),
                             ]
                             .into(),
                         ),
@@ -276,8 +325,20 @@ impl Kubelet {
         self.last_status_post = ctx.now();
         self.last_conditions = condition_summary(&self.node_conditions(ctx));
         if let Ok(node) = ctx.api.get(Kind::Node, None, &reporter_name) {
-            record_event(ctx, self.reporter(), &node, "Normal", "Starting", "Starting kubelet.".into());
-            for reason in ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"] {
+            record_event(
+                ctx,
+                self.reporter(),
+                &node,
+                "Normal",
+                "Starting",
+                "Starting kubelet.".into(),
+            );
+            for reason in [
+                "NodeHasSufficientMemory",
+                "NodeHasNoDiskPressure",
+                "NodeHasSufficientPID",
+                "NodeReady",
+            ] {
                 let msg = format!("Node {reporter_name} status is now: {reason}");
                 record_event(ctx, self.reporter(), &node, "Normal", reason, msg);
             }
@@ -293,19 +354,25 @@ impl Kubelet {
                 let _ = ctx.api.update_as(lease);
             }
             Err(_) => {
-                let node_uid = ctx.api.get(Kind::Node, None, &name).ok().map(|n| n.uid().to_string());
+                let node_uid = ctx
+                    .api
+                    .get(Kind::Node, None, &name)
+                    .ok()
+                    .map(|n| n.uid().to_string());
                 let lease = Lease {
                     metadata: ObjectMeta {
                         name: Some(name.clone()),
                         namespace: Some("kube-node-lease".into()),
                         owner_references: node_uid.map(|uid| {
-                            vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-                                api_version: "v1".into(),
-                                kind: "Node".into(),
-                                name: name.clone(),
-                                uid,
-                                ..Default::default()
-                            }]
+                            vec![
+                                k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                                    api_version: "v1".into(),
+                                    kind: "Node".into(),
+                                    name: name.clone(),
+                                    uid,
+                                    ..Default::default()
+                                },
+                            ]
                         }),
                         ..Default::default()
                     },
@@ -337,9 +404,15 @@ impl Kubelet {
         };
         let mut status = self.node_status(ctx);
         // Keep transition times of conditions whose status did not change.
-        if let (Some(old), Some(new)) = (node.status.as_ref().and_then(|s| s.conditions.as_ref()), status.conditions.as_mut()) {
+        if let (Some(old), Some(new)) = (
+            node.status.as_ref().and_then(|s| s.conditions.as_ref()),
+            status.conditions.as_mut(),
+        ) {
             for c in new.iter_mut() {
-                if let Some(o) = old.iter().find(|o| o.type_ == c.type_ && o.status == c.status) {
+                if let Some(o) = old
+                    .iter()
+                    .find(|o| o.type_ == c.type_ && o.status == c.status)
+                {
                     c.last_transition_time = o.last_transition_time.clone();
                 }
             }
@@ -352,7 +425,9 @@ impl Kubelet {
     }
 
     fn sync_pod(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>) {
-        let Some(pod) = obj.as_type::<Pod>() else { return };
+        let Some(pod) = obj.as_type::<Pod>() else {
+            return;
+        };
         let uid: Arc<str> = Arc::from(obj.uid());
         if pod.metadata.deletion_timestamp.is_some() {
             self.begin_termination(ctx, uid, pod);
@@ -365,32 +440,80 @@ impl Kubelet {
             return; // no address left: the pod stays Pending, as with an exhausted CNI range
         };
         let mut pulled = Vec::new();
-        for c in &pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default() {
+        for c in &pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.clone())
+            .unwrap_or_default()
+        {
             let image = c.image.clone().unwrap_or_default();
             let present = self.images.contains_key(&normalize_image(&image));
             let policy = c.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
             if present && policy != "Always" {
-                record_event(ctx, self.reporter(), obj, "Normal", "Pulled", format!("Container image {image:?} already present on machine"));
+                record_event(
+                    ctx,
+                    self.reporter(),
+                    obj,
+                    "Normal",
+                    "Pulled",
+                    format!("Container image {image:?} already present on machine"),
+                );
             } else {
-                let size = self.images.get(&normalize_image(&image)).copied().unwrap_or(self.cfg.default_image_size);
-                let pull = SimDuration::from_millis((size as u64 * 1000) / self.cfg.image_pull_bytes_per_second.max(1) as u64);
-                record_event(ctx, self.reporter(), obj, "Normal", "Pulling", format!("Pulling image {image:?}"));
+                let size = self
+                    .images
+                    .get(&normalize_image(&image))
+                    .copied()
+                    .unwrap_or(self.cfg.default_image_size);
+                let pull = SimDuration::from_millis(
+                    (size as u64 * 1000) / self.cfg.image_pull_bytes_per_second.max(1) as u64,
+                );
+                record_event(
+                    ctx,
+                    self.reporter(),
+                    obj,
+                    "Normal",
+                    "Pulling",
+                    format!("Pulling image {image:?}"),
+                );
                 pulled.push((image, pull, size));
             }
         }
-        let pull_time = pulled.iter().map(|(_, d, _)| *d).fold(SimDuration::ZERO, |a, b| a + b);
+        let pull_time = pulled
+            .iter()
+            .map(|(_, d, _)| *d)
+            .fold(SimDuration::ZERO, |a, b| a + b);
         self.local.insert(
             uid.clone(),
-            LocalPod { namespace: obj.namespace().unwrap_or("").into(), name: obj.name().into(), stage: Stage::Pulling, ip, pulled },
+            LocalPod {
+                namespace: obj.namespace().unwrap_or("").into(),
+                name: obj.name().into(),
+                stage: Stage::Pulling,
+                ip,
+                pulled,
+            },
         );
         self.post_pod_status(ctx, &uid);
         let boot = self.boot;
-        ctx.after(pull_time, Event::Timer(Timer::PodStep { uid, step: PodStep::ImagesPulled, boot }));
+        ctx.after(
+            pull_time,
+            Event::Timer(Timer::PodStep {
+                uid,
+                step: PodStep::ImagesPulled,
+                boot,
+            }),
+        );
     }
 
     fn begin_termination(&mut self, ctx: &mut Context<'_>, uid: Arc<str>, pod: &Pod) {
-        let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0).max(0) as u64;
-        let stop = self.cfg.container_stop_time.min(SimDuration::from_secs(grace));
+        let grace = pod
+            .metadata
+            .deletion_grace_period_seconds
+            .unwrap_or(0)
+            .max(0) as u64;
+        let stop = self
+            .cfg
+            .container_stop_time
+            .min(SimDuration::from_secs(grace));
         let boot = self.boot;
         match self.local.get_mut(&uid) {
             Some(local) if local.stage == Stage::Terminating => {}
@@ -398,9 +521,23 @@ impl Kubelet {
                 local.stage = Stage::Terminating;
                 let obj = Object::Pod(pod.clone());
                 for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
-                    record_event(ctx, self.reporter(), &obj, "Normal", "Killing", format!("Stopping container {}", c.name));
+                    record_event(
+                        ctx,
+                        self.reporter(),
+                        &obj,
+                        "Normal",
+                        "Killing",
+                        format!("Stopping container {}", c.name),
+                    );
                 }
-                ctx.after(stop, Event::Timer(Timer::PodStep { uid, step: PodStep::Terminated, boot }));
+                ctx.after(
+                    stop,
+                    Event::Timer(Timer::PodStep {
+                        uid,
+                        step: PodStep::Terminated,
+                        boot,
+                    }),
+                );
             }
             None => {
                 // Nothing runs here for this pod (e.g. after a reboot): finish the delete now.
@@ -408,16 +545,23 @@ impl Kubelet {
                     Kind::Pod,
                     pod.metadata.namespace.as_deref(),
                     pod.metadata.name.as_deref().unwrap_or(""),
-                    DeleteOptions { grace_period_seconds: Some(0), uid: Some(uid.to_string()) },
+                    DeleteOptions {
+                        grace_period_seconds: Some(0),
+                        uid: Some(uid.to_string()),
+                    },
                 );
             }
         }
     }
 
     fn pod_step(&mut self, ctx: &mut Context<'_>, uid: Arc<str>, step: PodStep) {
-        let Some(local) = self.local.get_mut(&uid) else { return };
+        let Some(local) = self.local.get_mut(&uid) else {
+            return;
+        };
         let (ns, name) = (local.namespace.clone(), local.name.clone());
-        let Ok(obj) = ctx.api.get(Kind::Pod, Some(&ns), &name) else { return };
+        let Ok(obj) = ctx.api.get(Kind::Pod, Some(&ns), &name) else {
+            return;
+        };
         if obj.uid() != &*uid {
             return;
         }
@@ -432,14 +576,39 @@ impl Kubelet {
                     let msg = format!("Successfully pulled image {image:?} in {secs}s ({secs}s including waiting). Image size: {size} bytes.");
                     record_event(ctx, self.reporter(), &obj, "Normal", "Pulled", msg);
                 }
-                ctx.after(self.cfg.container_start_time, Event::Timer(Timer::PodStep { uid, step: PodStep::ContainersStarted, boot }));
+                ctx.after(
+                    self.cfg.container_start_time,
+                    Event::Timer(Timer::PodStep {
+                        uid,
+                        step: PodStep::ContainersStarted,
+                        boot,
+                    }),
+                );
             }
             PodStep::ContainersStarted if local.stage == Stage::Starting => {
                 local.stage = Stage::Running;
-                let names: Vec<String> = obj.as_type::<Pod>().and_then(|p| p.spec.as_ref()).map(|s| s.containers.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+                let names: Vec<String> = obj
+                    .as_type::<Pod>()
+                    .and_then(|p| p.spec.as_ref())
+                    .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+                    .unwrap_or_default();
                 for c in names {
-                    record_event(ctx, self.reporter(), &obj, "Normal", "Created", format!("Created container: {c}"));
-                    record_event(ctx, self.reporter(), &obj, "Normal", "Started", format!("Started container {c}"));
+                    record_event(
+                        ctx,
+                        self.reporter(),
+                        &obj,
+                        "Normal",
+                        "Created",
+                        format!("Created container: {c}"),
+                    );
+                    record_event(
+                        ctx,
+                        self.reporter(),
+                        &obj,
+                        "Normal",
+                        "Started",
+                        format!("Started container {c}"),
+                    );
                 }
                 self.post_pod_status(ctx, &uid);
             }
@@ -448,7 +617,15 @@ impl Kubelet {
                 self.local.remove(&uid);
                 self.cidr.release(ip);
                 // The final delete: grace 0, guarded by UID (status_manager.go).
-                let _ = ctx.api.delete(Kind::Pod, Some(&ns), &name, DeleteOptions { grace_period_seconds: Some(0), uid: Some(uid.to_string()) });
+                let _ = ctx.api.delete(
+                    Kind::Pod,
+                    Some(&ns),
+                    &name,
+                    DeleteOptions {
+                        grace_period_seconds: Some(0),
+                        uid: Some(uid.to_string()),
+                    },
+                );
             }
             _ => {}
         }
@@ -456,8 +633,12 @@ impl Kubelet {
 
     /// Writes the pod's status for its current local stage (the status manager).
     fn post_pod_status(&mut self, ctx: &mut Context<'_>, uid: &Arc<str>) {
-        let Some(local) = self.local.get(uid) else { return };
-        let Ok(mut pod) = ctx.api.get_as::<Pod>(Some(&local.namespace), &local.name) else { return };
+        let Some(local) = self.local.get(uid) else {
+            return;
+        };
+        let Ok(mut pod) = ctx.api.get_as::<Pod>(Some(&local.namespace), &local.name) else {
+            return;
+        };
         let epoch = ctx.api.epoch();
         let now = epoch.time(ctx.now());
         let running = local.stage == Stage::Running;
@@ -468,8 +649,16 @@ impl Kubelet {
             reason: reason.map(Into::into),
             ..Default::default()
         };
-        let started_at: Time = pod.status.as_ref().and_then(|s| s.start_time.clone()).unwrap_or_else(|| now.clone());
-        let containers = pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
+        let started_at: Time = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.clone())
+            .unwrap_or_else(|| now.clone());
+        let containers = pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.clone())
+            .unwrap_or_default();
         let statuses = containers
             .iter()
             .map(|c| {
@@ -477,15 +666,40 @@ impl Kubelet {
                 ContainerStatus {
                     name: c.name.clone(),
                     image: normalize_image(&image),
-                    image_id: if running { format!("{}@sha256:{:064x}", strip_tag(&normalize_image(&image)), crate::sim::hash::hash_str(&image)) } else { String::new() },
-                    container_id: running.then(|| format!("containerd://{:016x}{:016x}", crate::sim::hash::hash_str(uid), crate::sim::hash::hash_str(&c.name))),
+                    image_id: if running {
+                        format!(
+                            "{}@sha256:{:064x}",
+                            strip_tag(&normalize_image(&image)),
+                            crate::sim::hash::hash_str(&image)
+                        )
+                    } else {
+                        String::new()
+                    },
+                    container_id: running.then(|| {
+                        format!(
+                            "containerd://{:016x}{:016x}",
+                            crate::sim::hash::hash_str(uid),
+                            crate::sim::hash::hash_str(&c.name)
+                        )
+                    }),
                     ready: running,
                     started: Some(running),
                     restart_count: 0,
                     state: Some(if running {
-                        ContainerState { running: Some(ContainerStateRunning { started_at: Some(now.clone()) }), ..Default::default() }
+                        ContainerState {
+                            running: Some(ContainerStateRunning {
+                                started_at: Some(now.clone()),
+                            }),
+                            ..Default::default()
+                        }
                     } else {
-                        ContainerState { waiting: Some(ContainerStateWaiting { reason: Some("ContainerCreating".into()), message: None }), ..Default::default() }
+                        ContainerState {
+                            waiting: Some(ContainerStateWaiting {
+                                reason: Some("ContainerCreating".into()),
+                                message: None,
+                            }),
+                            ..Default::default()
+                        }
                     }),
                     ..Default::default()
                 }
@@ -503,14 +717,27 @@ impl Kubelet {
         status.container_statuses = Some(statuses);
         podutil::set_pod_condition(&mut pod, cond("PodReadyToStartContainers", true, None));
         podutil::set_pod_condition(&mut pod, cond("Initialized", true, None));
-        podutil::set_pod_condition(&mut pod, cond("Ready", running, (!running).then_some("ContainersNotReady")));
-        podutil::set_pod_condition(&mut pod, cond("ContainersReady", running, (!running).then_some("ContainersNotReady")));
+        podutil::set_pod_condition(
+            &mut pod,
+            cond("Ready", running, (!running).then_some("ContainersNotReady")),
+        );
+        podutil::set_pod_condition(
+            &mut pod,
+            cond(
+                "ContainersReady",
+                running,
+                (!running).then_some("ContainersNotReady"),
+            ),
+        );
         let _ = ctx.api.update_status_as(pod);
     }
 }
 
 fn condition_summary(conditions: &[NodeCondition]) -> Vec<(String, String)> {
-    conditions.iter().map(|c| (c.type_.clone(), c.status.clone())).collect()
+    conditions
+        .iter()
+        .map(|c| (c.type_.clone(), c.status.clone()))
+        .collect()
 }
 
 /// `nginx:1.27` → `docker.io/library/nginx:1.27`; adds `:latest` to untagged names, as the
@@ -518,9 +745,14 @@ fn condition_summary(conditions: &[NodeCondition]) -> Vec<(String, String)> {
 pub fn normalize_image(image: &str) -> String {
     let mut name = image.to_string();
     let first = name.split('/').next().unwrap_or("");
-    let has_registry = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let has_registry =
+        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     if !has_registry {
-        name = if name.contains('/') { format!("docker.io/{name}") } else { format!("docker.io/library/{name}") };
+        name = if name.contains('/') {
+            format!("docker.io/{name}")
+        } else {
+            format!("docker.io/library/{name}")
+        };
     }
     if crate::api::defaults::image_tag(&name).is_none() {
         name.push_str(":latest");
@@ -538,34 +770,38 @@ fn strip_tag(image: &str) -> &str {
 impl Component for Kubelet {
     fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
         match event {
-            Event::Start => {
-                if self.cfg.powered_on {
-                    self.start(ctx);
-                }
+            Event::Start if self.cfg.powered_on => {
+                self.start(ctx);
             }
-            Event::Fault(Fault::PowerOff) => {
-                if self.running {
-                    self.stop(ctx);
-                }
+            Event::Fault(Fault::PowerOff) if self.running => {
+                self.stop(ctx);
             }
-            Event::Fault(Fault::PowerOn) => {
-                if !self.running {
-                    self.start(ctx);
-                }
+            Event::Fault(Fault::PowerOn) if !self.running => {
+                self.start(ctx);
             }
             Event::Timer(Timer::LeaseRenew { boot }) if boot == self.boot && self.running => {
                 self.renew_lease(ctx);
-                ctx.after(self.cfg.lease_renew_interval, Event::Timer(Timer::LeaseRenew { boot }));
+                ctx.after(
+                    self.cfg.lease_renew_interval,
+                    Event::Timer(Timer::LeaseRenew { boot }),
+                );
             }
             Event::Timer(Timer::NodeStatus { boot }) if boot == self.boot && self.running => {
                 self.maybe_post_status(ctx);
-                ctx.after(self.cfg.node_status_update_frequency, Event::Timer(Timer::NodeStatus { boot }));
+                ctx.after(
+                    self.cfg.node_status_update_frequency,
+                    Event::Timer(Timer::NodeStatus { boot }),
+                );
             }
-            Event::Timer(Timer::PodStep { uid, step, boot }) if boot == self.boot && self.running => {
+            Event::Timer(Timer::PodStep { uid, step, boot })
+                if boot == self.boot && self.running =>
+            {
                 self.pod_step(ctx, uid, step);
             }
             Event::Watch(ev) if self.running => {
-                let Some(inf) = self.pods.as_mut() else { return };
+                let Some(inf) = self.pods.as_mut() else {
+                    return;
+                };
                 if !inf.owns(&ev) {
                     return;
                 }
@@ -586,7 +822,13 @@ impl Component for Kubelet {
 
 /// Images named in a set of pods (helper for scenarios that preload images).
 pub fn images_of(pods: &[Pod]) -> BTreeSet<String> {
-    pods.iter().flat_map(|p| p.spec.iter().flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))).collect()
+    pods.iter()
+        .flat_map(|p| {
+            p.spec
+                .iter()
+                .flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -595,10 +837,22 @@ mod tests {
 
     #[test]
     fn image_names_are_normalized_like_containerd() {
-        assert_eq!(normalize_image("nginx:1.27"), "docker.io/library/nginx:1.27");
+        assert_eq!(
+            normalize_image("nginx:1.27"),
+            "docker.io/library/nginx:1.27"
+        );
         assert_eq!(normalize_image("nginx"), "docker.io/library/nginx:latest");
-        assert_eq!(normalize_image("bitnami/redis:7"), "docker.io/bitnami/redis:7");
-        assert_eq!(normalize_image("registry.k8s.io/pause:3.10"), "registry.k8s.io/pause:3.10");
-        assert_eq!(normalize_image("localhost:5000/app"), "localhost:5000/app:latest");
+        assert_eq!(
+            normalize_image("bitnami/redis:7"),
+            "docker.io/bitnami/redis:7"
+        );
+        assert_eq!(
+            normalize_image("registry.k8s.io/pause:3.10"),
+            "registry.k8s.io/pause:3.10"
+        );
+        assert_eq!(
+            normalize_image("localhost:5000/app"),
+            "localhost:5000/app:latest"
+        );
     }
 }

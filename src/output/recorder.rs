@@ -61,9 +61,15 @@ impl Recorder {
         let t = now.as_millis();
         for c in changes {
             match (c.old.as_deref(), c.new.as_deref()) {
-                (_, Some(Object::Pod(p))) => self.pod(t, c.new.as_ref().expect("some").uid(), p, false),
-                (Some(Object::Pod(p)), None) => self.pod(t, c.old.as_ref().expect("some").uid(), p, true),
-                (old, Some(Object::Node(n))) => self.node(t, old.and_then(|o| o.as_type::<Node>()), Some(n)),
+                (_, Some(Object::Pod(p))) => {
+                    self.pod(t, c.new.as_ref().expect("some").uid(), p, false)
+                }
+                (Some(Object::Pod(p)), None) => {
+                    self.pod(t, c.old.as_ref().expect("some").uid(), p, true)
+                }
+                (old, Some(Object::Node(n))) => {
+                    self.node(t, old.and_then(|o| o.as_type::<Node>()), Some(n))
+                }
                 (Some(Object::Node(n)), None) => self.node(t, Some(n), None),
                 _ => {}
             }
@@ -77,7 +83,9 @@ impl Recorder {
                 self.pods.push(PodRecord {
                     namespace: pod.metadata.namespace.clone().unwrap_or_default(),
                     name: pod.metadata.name.clone().unwrap_or_default(),
-                    owner: podutil::controller_of(&pod.metadata).map(|o| format!("{}/{}", o.kind, o.name)).unwrap_or_default(),
+                    owner: podutil::controller_of(&pod.metadata)
+                        .map(|o| format!("{}/{}", o.kind, o.name))
+                        .unwrap_or_default(),
                     created_ms: Some(t),
                     ..Default::default()
                 });
@@ -109,7 +117,10 @@ impl Recorder {
     }
 
     fn node(&mut self, t: u64, old: Option<&Node>, new: Option<&Node>) {
-        let name = new.or(old).and_then(|n| n.metadata.name.clone()).unwrap_or_default();
+        let name = new
+            .or(old)
+            .and_then(|n| n.metadata.name.clone())
+            .unwrap_or_default();
         let conds = |n: Option<&Node>| -> BTreeMap<String, (String, String)> {
             n.and_then(|n| n.status.as_ref()?.conditions.clone())
                 .unwrap_or_default()
@@ -120,22 +131,53 @@ impl Recorder {
         let (before, after) = (conds(old), conds(new));
         for (ty, (status, reason)) in &after {
             if before.get(ty).map(|b| &b.0) != Some(status) {
-                self.conditions.push(ConditionRow { time_ms: t, node: name.clone(), condition: ty.clone(), status: status.clone(), reason: reason.clone() });
+                self.conditions.push(ConditionRow {
+                    time_ms: t,
+                    node: name.clone(),
+                    condition: ty.clone(),
+                    status: status.clone(),
+                    reason: reason.clone(),
+                });
             }
         }
         let taints = |n: Option<&Node>| -> Vec<(String, String, String)> {
-            n.map(|n| podutil::node_taints(n).iter().map(|t| (t.key.clone(), t.value.clone().unwrap_or_default(), t.effect.clone())).collect())
-                .unwrap_or_default()
+            n.map(|n| {
+                podutil::node_taints(n)
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key.clone(),
+                            t.value.clone().unwrap_or_default(),
+                            t.effect.clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
         };
         let (tb, ta) = (taints(old), taints(new));
         for t2 in &ta {
             if !tb.contains(t2) {
-                self.taints.push(TaintRow { time_ms: t, node: name.clone(), op: "add", key: t2.0.clone(), value: t2.1.clone(), effect: t2.2.clone() });
+                self.taints.push(TaintRow {
+                    time_ms: t,
+                    node: name.clone(),
+                    op: "add",
+                    key: t2.0.clone(),
+                    value: t2.1.clone(),
+                    effect: t2.2.clone(),
+                });
             }
         }
         for t1 in &tb {
             if !ta.contains(t1) {
-                self.taints.push(TaintRow { time_ms: t, node: name.clone(), op: "remove", key: t1.0.clone(), value: t1.1.clone(), effect: t1.2.clone() });
+                self.taints.push(TaintRow {
+                    time_ms: t,
+                    node: name.clone(),
+                    op: "remove",
+                    key: t1.0.clone(),
+                    value: t1.1.clone(),
+                    effect: t1.2.clone(),
+                });
             }
         }
     }

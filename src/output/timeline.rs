@@ -4,11 +4,22 @@ use crate::sim::TraceEntry;
 
 /// The header line.
 pub fn header() -> String {
-    format!("{:<12}  {:<28} {:<8} {:<24} {:<36} {}", "TIME", "SOURCE", "TYPE", "REASON", "OBJECT", "MESSAGE")
+    format!(
+        "{:<12}  {:<28} {:<8} {:<24} {:<36} {}",
+        "TIME", "SOURCE", "TYPE", "REASON", "OBJECT", "MESSAGE"
+    )
 }
 
 /// One line per entry.
 pub fn line(e: &TraceEntry) -> String {
     let object = format!("{}/{}", e.kind.to_ascii_lowercase(), e.name);
-    format!("{:<12}  {:<28} {:<8} {:<24} {:<36} {}", e.time.clock(), e.source, e.type_, e.reason, object, e.message)
+    format!(
+        "{:<12}  {:<28} {:<8} {:<24} {:<36} {}",
+        e.time.clock(),
+        e.source,
+        e.type_,
+        e.reason,
+        object,
+        e.message
+    )
 }

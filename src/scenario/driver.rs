@@ -28,7 +28,15 @@ pub fn kubectl_ref(kind: Kind, name: &str) -> String {
     }
 }
 
-fn note(ctx: &mut Context<'_>, type_: &str, reason: &str, kind: Kind, namespace: Option<&str>, name: &str, message: String) {
+fn note(
+    ctx: &mut Context<'_>,
+    type_: &str,
+    reason: &str,
+    kind: Kind,
+    namespace: Option<&str>,
+    name: &str,
+    message: String,
+) {
     let entry = TraceEntry {
         time: ctx.now(),
         source: "scenario".into(),
@@ -46,7 +54,10 @@ fn note(ctx: &mut Context<'_>, type_: &str, reason: &str, kind: Kind, namespace:
 pub fn apply_object(ctx: &mut Context<'_>, src: &SourcedObject) -> Result<&'static str, ApiError> {
     let obj = src.object.clone();
     let kind = obj.kind();
-    let ns = obj.namespace().map(str::to_string).or_else(|| kind.namespaced().then(|| "default".to_string()));
+    let ns = obj
+        .namespace()
+        .map(str::to_string)
+        .or_else(|| kind.namespaced().then(|| "default".to_string()));
     match ctx.api.get(kind, ns.as_deref(), obj.name()) {
         Err(e) if e.is_not_found() => ctx.api.create(obj).map(|_| "created"),
         Err(e) => Err(e),
@@ -55,12 +66,21 @@ pub fn apply_object(ctx: &mut Context<'_>, src: &SourcedObject) -> Result<&'stat
             {
                 let (cur, meta) = (current.meta(), next.meta_mut());
                 meta.resource_version = cur.resource_version.clone();
-                meta.owner_references = meta.owner_references.take().or(cur.owner_references.clone());
+                meta.owner_references = meta
+                    .owner_references
+                    .take()
+                    .or(cur.owner_references.clone());
                 meta.finalizers = meta.finalizers.take().or(cur.finalizers.clone());
                 meta.namespace = ns.clone();
             }
             let written = ctx.api.update(next)?;
-            Ok(if written.resource_version() == current.resource_version() { "unchanged" } else { "configured" })
+            Ok(
+                if written.resource_version() == current.resource_version() {
+                    "unchanged"
+                } else {
+                    "configured"
+                },
+            )
         }
     }
 }
@@ -73,56 +93,155 @@ impl ScenarioDriver {
                     let (kind, name) = (src.object.kind(), src.object.name().to_string());
                     let ns = src.object.namespace().map(str::to_string);
                     match apply_object(ctx, src) {
-                        Ok(verb) => note(ctx, "Normal", "Apply", kind, ns.as_deref(), &name, format!("{} {verb}", kubectl_ref(kind, &name))),
-                        Err(e) => note(ctx, "Warning", "ApplyFailed", kind, ns.as_deref(), &name, format!("Error from server: error when applying {:?}: {e}", src.origin)),
+                        Ok(verb) => note(
+                            ctx,
+                            "Normal",
+                            "Apply",
+                            kind,
+                            ns.as_deref(),
+                            &name,
+                            format!("{} {verb}", kubectl_ref(kind, &name)),
+                        ),
+                        Err(e) => note(
+                            ctx,
+                            "Warning",
+                            "ApplyFailed",
+                            kind,
+                            ns.as_deref(),
+                            &name,
+                            format!(
+                                "Error from server: error when applying {:?}: {e}",
+                                src.origin
+                            ),
+                        ),
                     }
                 }
             }
-            Action::Delete { kind, namespace, name, grace_period } => {
+            Action::Delete {
+                kind,
+                namespace,
+                name,
+                grace_period,
+            } => {
                 let ns = namespace.or_else(|| kind.namespaced().then(|| "default".to_string()));
-                let opts = DeleteOptions { grace_period_seconds: grace_period, uid: None };
+                let opts = DeleteOptions {
+                    grace_period_seconds: grace_period,
+                    uid: None,
+                };
                 match ctx.api.delete(kind, ns.as_deref(), &name, opts) {
-                    Ok(_) => note(ctx, "Normal", "Delete", kind, ns.as_deref(), &name, format!("{} {name:?} deleted", kind.singular())),
-                    Err(e) => note(ctx, "Warning", "DeleteFailed", kind, ns.as_deref(), &name, format!("Error from server: {e}")),
+                    Ok(_) => note(
+                        ctx,
+                        "Normal",
+                        "Delete",
+                        kind,
+                        ns.as_deref(),
+                        &name,
+                        format!("{} {name:?} deleted", kind.singular()),
+                    ),
+                    Err(e) => note(
+                        ctx,
+                        "Warning",
+                        "DeleteFailed",
+                        kind,
+                        ns.as_deref(),
+                        &name,
+                        format!("Error from server: {e}"),
+                    ),
                 }
             }
-            Action::Scale { kind, namespace, name, replicas } => {
+            Action::Scale {
+                kind,
+                namespace,
+                name,
+                replicas,
+            } => {
                 let ns = namespace.unwrap_or_else(|| "default".into());
                 let result = ctx.api.get(kind, Some(&ns), &name).and_then(|obj| {
                     let mut obj = (*obj).clone();
                     match &mut obj {
-                        Object::Deployment(d) => d.spec.get_or_insert_with(Default::default).replicas = Some(replicas),
-                        Object::ReplicaSet(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(replicas),
-                        Object::StatefulSet(s) => s.spec.get_or_insert_with(Default::default).replicas = Some(replicas),
+                        Object::Deployment(d) => {
+                            d.spec.get_or_insert_with(Default::default).replicas = Some(replicas)
+                        }
+                        Object::ReplicaSet(r) => {
+                            r.spec.get_or_insert_with(Default::default).replicas = Some(replicas)
+                        }
+                        Object::StatefulSet(s) => {
+                            s.spec.get_or_insert_with(Default::default).replicas = Some(replicas)
+                        }
                         _ => {}
                     }
                     ctx.api.update(obj)
                 });
                 match result {
-                    Ok(_) => note(ctx, "Normal", "Scale", kind, Some(&ns), &name, format!("{} scaled to {replicas}", kubectl_ref(kind, &name))),
-                    Err(e) => note(ctx, "Warning", "ScaleFailed", kind, Some(&ns), &name, format!("Error from server: {e}")),
+                    Ok(_) => note(
+                        ctx,
+                        "Normal",
+                        "Scale",
+                        kind,
+                        Some(&ns),
+                        &name,
+                        format!("{} scaled to {replicas}", kubectl_ref(kind, &name)),
+                    ),
+                    Err(e) => note(
+                        ctx,
+                        "Warning",
+                        "ScaleFailed",
+                        kind,
+                        Some(&ns),
+                        &name,
+                        format!("Error from server: {e}"),
+                    ),
                 }
             }
             Action::Cordon(node) => self.set_unschedulable(ctx, &node, true),
             Action::Uncordon(node) => self.set_unschedulable(ctx, &node, false),
             Action::Drain(node) => self.drain(ctx, &node),
             Action::PowerOff(node) => {
-                note(ctx, "Warning", "PowerOff", Kind::Node, None, &node, format!("machine {node} loses power: its kubelet and containers stop"));
+                note(
+                    ctx,
+                    "Warning",
+                    "PowerOff",
+                    Kind::Node,
+                    None,
+                    &node,
+                    format!("machine {node} loses power: its kubelet and containers stop"),
+                );
                 self.fault(ctx, &node, Fault::PowerOff);
             }
             Action::PowerOn(node) => {
-                note(ctx, "Normal", "PowerOn", Kind::Node, None, &node, format!("machine {node} powers on: its kubelet starts"));
+                note(
+                    ctx,
+                    "Normal",
+                    "PowerOn",
+                    Kind::Node,
+                    None,
+                    &node,
+                    format!("machine {node} powers on: its kubelet starts"),
+                );
                 self.fault(ctx, &node, Fault::PowerOn);
             }
             Action::AddNode(node) => {
-                note(ctx, "Normal", "AddNode", Kind::Node, None, &node, format!("machine {node} joins the cluster"));
+                note(
+                    ctx,
+                    "Normal",
+                    "AddNode",
+                    Kind::Node,
+                    None,
+                    &node,
+                    format!("machine {node} joins the cluster"),
+                );
                 self.fault(ctx, &node, Fault::PowerOn);
             }
             Action::RemoveNode(node) => {
                 self.fault(ctx, &node, Fault::PowerOff);
-                let msg = match ctx.api.delete(Kind::Node, None, &node, DeleteOptions::default()) {
+                let msg = match ctx
+                    .api
+                    .delete(Kind::Node, None, &node, DeleteOptions::default())
+                {
                     Ok(_) => format!("node {node:?} deleted and its machine removed"),
-                    Err(e) => format!("machine {node} removed; deleting the Node object failed: {e}"),
+                    Err(e) => {
+                        format!("machine {node} removed; deleting the Node object failed: {e}")
+                    }
                 };
                 note(ctx, "Normal", "RemoveNode", Kind::Node, None, &node, msg);
             }
@@ -136,7 +255,11 @@ impl ScenarioDriver {
     }
 
     fn set_unschedulable(&self, ctx: &mut Context<'_>, node: &str, unschedulable: bool) {
-        let verb = if unschedulable { "cordoned" } else { "uncordoned" };
+        let verb = if unschedulable {
+            "cordoned"
+        } else {
+            "uncordoned"
+        };
         let result = ctx.api.get_as::<Node>(None, node).and_then(|mut n| {
             let spec = n.spec.get_or_insert_with(Default::default);
             let already = spec.unschedulable.unwrap_or(false) == unschedulable;
@@ -145,10 +268,30 @@ impl ScenarioDriver {
         });
         match result {
             Ok(already) => {
-                let msg = if already { format!("node/{node} already {verb}") } else { format!("node/{node} {verb}") };
-                note(ctx, "Normal", if unschedulable { "Cordon" } else { "Uncordon" }, Kind::Node, None, node, msg);
+                let msg = if already {
+                    format!("node/{node} already {verb}")
+                } else {
+                    format!("node/{node} {verb}")
+                };
+                note(
+                    ctx,
+                    "Normal",
+                    if unschedulable { "Cordon" } else { "Uncordon" },
+                    Kind::Node,
+                    None,
+                    node,
+                    msg,
+                );
             }
-            Err(e) => note(ctx, "Warning", "CordonFailed", Kind::Node, None, node, format!("Error from server: {e}")),
+            Err(e) => note(
+                ctx,
+                "Warning",
+                "CordonFailed",
+                Kind::Node,
+                None,
+                node,
+                format!("Error from server: {e}"),
+            ),
         }
     }
 
@@ -158,21 +301,48 @@ impl ScenarioDriver {
         self.set_unschedulable(ctx, node, true);
         let pods = ctx.api.list_all(Kind::Pod);
         for obj in pods {
-            let Some(pod) = obj.as_type::<Pod>() else { continue };
+            let Some(pod) = obj.as_type::<Pod>() else {
+                continue;
+            };
             if podutil::node_name(pod) != Some(node) || pod.metadata.deletion_timestamp.is_some() {
                 continue;
             }
-            let daemon = podutil::controller_of(&pod.metadata).is_some_and(|o| o.kind == "DaemonSet");
-            let mirror = pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
+            let daemon =
+                podutil::controller_of(&pod.metadata).is_some_and(|o| o.kind == "DaemonSet");
+            let mirror = pod
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
             if daemon || mirror {
                 continue;
             }
             let ns = obj.namespace().unwrap_or("default").to_string();
-            if ctx.api.delete(Kind::Pod, Some(&ns), obj.name(), DeleteOptions::default()).is_ok() {
-                note(ctx, "Normal", "Evict", Kind::Pod, Some(&ns), obj.name(), format!("evicting pod {ns}/{}", obj.name()));
+            if ctx
+                .api
+                .delete(Kind::Pod, Some(&ns), obj.name(), DeleteOptions::default())
+                .is_ok()
+            {
+                note(
+                    ctx,
+                    "Normal",
+                    "Evict",
+                    Kind::Pod,
+                    Some(&ns),
+                    obj.name(),
+                    format!("evicting pod {ns}/{}", obj.name()),
+                );
             }
         }
-        note(ctx, "Normal", "Drain", Kind::Node, None, node, format!("node/{node} drained"));
+        note(
+            ctx,
+            "Normal",
+            "Drain",
+            Kind::Node,
+            None,
+            node,
+            format!("node/{node} drained"),
+        );
     }
 }
 
@@ -181,7 +351,10 @@ impl Component for ScenarioDriver {
         match event {
             Event::Start => {
                 for (index, a) in self.timeline.iter().enumerate() {
-                    ctx.after(a.at.since(ctx.now()), Event::Timer(Timer::TimelineAction { index }));
+                    ctx.after(
+                        a.at.since(ctx.now()),
+                        Event::Timer(Timer::TimelineAction { index }),
+                    );
                 }
             }
             Event::Timer(Timer::TimelineAction { index }) => {

@@ -36,29 +36,79 @@ impl ExpectationResult {
 }
 
 /// Evaluates one check; returns whether it holds and what was found.
-pub fn evaluate(check: &Check, api: &ApiServer, trace: &[TraceEntry], window: (SimTime, SimTime)) -> (bool, String) {
+pub fn evaluate(
+    check: &Check,
+    api: &ApiServer,
+    trace: &[TraceEntry],
+    window: (SimTime, SimTime),
+) -> (bool, String) {
     match check {
-        Check::NodeCondition { node, condition, status } => match api.get_as::<Node>(None, node) {
+        Check::NodeCondition {
+            node,
+            condition,
+            status,
+        } => match api.get_as::<Node>(None, node) {
             Err(_) => (false, format!("node {node} does not exist")),
             Ok(n) => match podutil::node_condition(&n, condition) {
                 None => (false, format!("node {node} has no {condition} condition")),
                 Some(c) => (
                     &c.status == status,
-                    format!("{condition}={}{}", c.status, c.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()),
+                    format!(
+                        "{condition}={}{}",
+                        c.status,
+                        c.reason
+                            .as_ref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    ),
                 ),
             },
         },
-        Check::NodeTaint { node, key, effect, present } => match api.get_as::<Node>(None, node) {
+        Check::NodeTaint {
+            node,
+            key,
+            effect,
+            present,
+        } => match api.get_as::<Node>(None, node) {
             Err(_) => (!present, format!("node {node} does not exist")),
             Ok(n) => {
                 let taints = podutil::node_taints(&n);
-                let has = taints.iter().any(|t| &t.key == key && effect.as_ref().is_none_or(|e| &t.effect == e));
-                let shown: Vec<String> = taints.iter().map(|t| format!("{}:{}", t.key, t.effect)).collect();
-                (has == *present, if shown.is_empty() { "no taints".into() } else { format!("taints {}", shown.join(", ")) })
+                let has = taints
+                    .iter()
+                    .any(|t| &t.key == key && effect.as_ref().is_none_or(|e| &t.effect == e));
+                let shown: Vec<String> = taints
+                    .iter()
+                    .map(|t| format!("{}:{}", t.key, t.effect))
+                    .collect();
+                (
+                    has == *present,
+                    if shown.is_empty() {
+                        "no taints".into()
+                    } else {
+                        format!("taints {}", shown.join(", "))
+                    },
+                )
             }
         },
-        Check::Pods { selector, namespace, phase, ready, on_node, not_on_node, include_terminating, count } => {
-            let pods = api.list(Kind::Pod, namespace.as_deref(), selector, &FieldSelector::everything()).map(|l| l.items).unwrap_or_default();
+        Check::Pods {
+            selector,
+            namespace,
+            phase,
+            ready,
+            on_node,
+            not_on_node,
+            include_terminating,
+            count,
+        } => {
+            let pods = api
+                .list(
+                    Kind::Pod,
+                    namespace.as_deref(),
+                    selector,
+                    &FieldSelector::everything(),
+                )
+                .map(|l| l.items)
+                .unwrap_or_default();
             let mut matching = Vec::new();
             for obj in &pods {
                 let pod = obj.as_type::<Pod>().expect("pods");
@@ -67,7 +117,9 @@ pub fn evaluate(check: &Check, api: &ApiServer, trace: &[TraceEntry], window: (S
                     && phase.as_ref().is_none_or(|p| podutil::phase(pod) == p)
                     && ready.is_none_or(|r| podutil::is_ready(pod) == r)
                     && on_node.as_ref().is_none_or(|n| node == Some(n.as_str()))
-                    && not_on_node.as_ref().is_none_or(|n| node != Some(n.as_str()));
+                    && not_on_node
+                        .as_ref()
+                        .is_none_or(|n| node != Some(n.as_str()));
                 if ok {
                     matching.push(obj);
                 }
@@ -77,7 +129,11 @@ pub fn evaluate(check: &Check, api: &ApiServer, trace: &[TraceEntry], window: (S
                 .take(8)
                 .map(|o| {
                     let p = o.as_type::<Pod>().expect("pods");
-                    let state = if p.metadata.deletion_timestamp.is_some() { "Terminating" } else { podutil::phase(p) };
+                    let state = if p.metadata.deletion_timestamp.is_some() {
+                        "Terminating"
+                    } else {
+                        podutil::phase(p)
+                    };
                     format!(
                         "{} ({state}{}, {})",
                         o.name(),
@@ -86,14 +142,45 @@ pub fn evaluate(check: &Check, api: &ApiServer, trace: &[TraceEntry], window: (S
                     )
                 })
                 .collect();
-            let more = if pods.len() > 8 { format!(", … {} more", pods.len() - 8) } else { String::new() };
-            (matching.len() == *count, format!("{} matching of {} selected: {}{more}", matching.len(), pods.len(), listed.join(", ")))
+            let more = if pods.len() > 8 {
+                format!(", … {} more", pods.len() - 8)
+            } else {
+                String::new()
+            };
+            (
+                matching.len() == *count,
+                format!(
+                    "{} matching of {} selected: {}{more}",
+                    matching.len(),
+                    pods.len(),
+                    listed.join(", ")
+                ),
+            )
         }
-        Check::Objects { kind, namespace, selector, count } => {
-            let n = api.list(*kind, namespace.as_deref(), selector, &FieldSelector::everything()).map(|l| l.items.len()).unwrap_or(0);
+        Check::Objects {
+            kind,
+            namespace,
+            selector,
+            count,
+        } => {
+            let n = api
+                .list(
+                    *kind,
+                    namespace.as_deref(),
+                    selector,
+                    &FieldSelector::everything(),
+                )
+                .map(|l| l.items.len())
+                .unwrap_or(0);
             (n == *count, format!("{n} {}", kind.resource()))
         }
-        Check::Event { reason, kind, name, namespace, count } => {
+        Check::Event {
+            reason,
+            kind,
+            name,
+            namespace,
+            count,
+        } => {
             let (from, to) = window;
             let hits: Vec<&TraceEntry> = trace
                 .iter()
@@ -102,8 +189,14 @@ pub fn evaluate(check: &Check, api: &ApiServer, trace: &[TraceEntry], window: (S
                 .filter(|e| name.as_ref().is_none_or(|n| &e.name == n))
                 .filter(|e| namespace.as_ref().is_none_or(|n| &e.namespace == n))
                 .collect();
-            let first = hits.first().map(|e| format!(", first at {}", e.time)).unwrap_or_default();
-            (hits.len() >= *count, format!("{} matching event(s){first}", hits.len()))
+            let first = hits
+                .first()
+                .map(|e| format!(", first at {}", e.time))
+                .unwrap_or_default();
+            (
+                hits.len() >= *count,
+                format!("{} matching event(s){first}", hits.len()),
+            )
         }
     }
 }
@@ -119,7 +212,11 @@ impl Tracker {
         Tracker {
             results: expectations
                 .iter()
-                .map(|e| ExpectationResult { expectation: e.clone(), verdict: Verdict::Pending, last_found: String::new() })
+                .map(|e| ExpectationResult {
+                    expectation: e.clone(),
+                    verdict: Verdict::Pending,
+                    last_found: String::new(),
+                })
                 .collect(),
             last_revision: -1,
         }
@@ -134,21 +231,33 @@ impl Tracker {
     pub fn observe(&mut self, now: SimTime, next: SimTime, api: &ApiServer, trace: &[TraceEntry]) {
         let changed = api.revision() != self.last_revision;
         self.last_revision = api.revision();
-        for r in self.results.iter_mut().filter(|r| r.verdict == Verdict::Pending) {
+        for r in self
+            .results
+            .iter_mut()
+            .filter(|r| r.verdict == Verdict::Pending)
+        {
             let exp = &r.expectation;
             match (exp.timing, &exp.check) {
                 (Timing::Within { to, .. }, Check::Event { .. }) => {
                     if next > to {
                         let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
                         r.last_found = found.clone();
-                        r.verdict = if ok { Verdict::Passed { at: to } } else { Verdict::Failed { found } };
+                        r.verdict = if ok {
+                            Verdict::Passed { at: to }
+                        } else {
+                            Verdict::Failed { found }
+                        };
                     }
                 }
                 (Timing::At(t), _) => {
                     if t >= now && t < next {
                         let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
                         r.last_found = found.clone();
-                        r.verdict = if ok { Verdict::Passed { at: t } } else { Verdict::Failed { found } };
+                        r.verdict = if ok {
+                            Verdict::Passed { at: t }
+                        } else {
+                            Verdict::Failed { found }
+                        };
                     }
                 }
                 (Timing::Within { from, to }, _) => {
@@ -163,7 +272,9 @@ impl Tracker {
                         }
                     }
                     if next > to {
-                        r.verdict = Verdict::Failed { found: r.last_found.clone() };
+                        r.verdict = Verdict::Failed {
+                            found: r.last_found.clone(),
+                        };
                     }
                 }
             }
@@ -174,8 +285,16 @@ impl Tracker {
     /// decided now.
     pub fn finish(&mut self, end: SimTime, completed: bool, api: &ApiServer, trace: &[TraceEntry]) {
         self.observe(end, SimTime(end.as_millis() + 1), api, trace);
-        for r in self.results.iter_mut().filter(|r| r.verdict == Verdict::Pending) {
-            let found = if completed { r.last_found.clone() } else { format!("the run stopped at {end}; last found: {}", r.last_found) };
+        for r in self
+            .results
+            .iter_mut()
+            .filter(|r| r.verdict == Verdict::Pending)
+        {
+            let found = if completed {
+                r.last_found.clone()
+            } else {
+                format!("the run stopped at {end}; last found: {}", r.last_found)
+            };
             r.verdict = Verdict::Failed { found };
         }
     }

@@ -73,7 +73,9 @@ impl<'de> Deserialize<'de> for QuantityText {
         match v {
             Value::String(s) => Ok(QuantityText(s)),
             Value::Number(n) => Ok(QuantityText(n.to_string())),
-            other => Err(serde::de::Error::custom(format!("expected a quantity such as \"4\", 500m or 8Gi, found {other:?}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a quantity such as \"4\", 500m or 8Gi, found {other:?}"
+            ))),
         }
     }
 }

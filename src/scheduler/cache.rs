@@ -58,7 +58,11 @@ fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
         .flat_map(|c| c.ports.iter().flatten())
         .filter_map(|p| {
             p.host_port.filter(|hp| *hp > 0).map(|hp| {
-                let ip = p.host_ip.clone().filter(|i| !i.is_empty()).unwrap_or_else(|| "0.0.0.0".into());
+                let ip = p
+                    .host_ip
+                    .clone()
+                    .filter(|i| !i.is_empty())
+                    .unwrap_or_else(|| "0.0.0.0".into());
                 (p.protocol.clone().unwrap_or_else(|| "TCP".into()), ip, hp)
             })
         })
@@ -67,7 +71,9 @@ fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
 
 /// Requests with upstream's non-zero defaults for containers that set none.
 pub fn nonzero_requests(pod: &Pod) -> Resources {
-    let Some(spec) = &pod.spec else { return Resources::default() };
+    let Some(spec) = &pod.spec else {
+        return Resources::default();
+    };
     let one = |c: &k8s_openapi::api::core::v1::Container| {
         let req = c.resources.as_ref().and_then(|r| r.requests.as_ref());
         let mut r = Resources::from_list(req);
@@ -132,7 +138,9 @@ impl Cache {
     /// Counts (or re-counts) a pod on its node; terminal pods free their resources.
     pub fn upsert_pod(&mut self, uid: Arc<str>, pod: &Pod) {
         self.remove_pod(&uid);
-        let Some(node) = podutil::node_name(pod) else { return };
+        let Some(node) = podutil::node_name(pod) else {
+            return;
+        };
         if podutil::is_terminal(pod) {
             return;
         }

@@ -49,8 +49,15 @@ impl SchedulingQueue {
             return;
         }
         self.next_arrival += 1;
-        let e = Entry { priority, arrival: self.next_arrival, attempts: 0, last_failure: SimTime::ZERO, unschedulable_since: SimTime::ZERO };
-        self.active.insert((Reverse(priority), e.arrival, uid.clone()));
+        let e = Entry {
+            priority,
+            arrival: self.next_arrival,
+            attempts: 0,
+            last_failure: SimTime::ZERO,
+            unschedulable_since: SimTime::ZERO,
+        };
+        self.active
+            .insert((Reverse(priority), e.arrival, uid.clone()));
         self.entries.insert(uid, (e, Place::Active));
     }
 
@@ -63,7 +70,8 @@ impl SchedulingQueue {
                     self.active.remove(&(Reverse(e.priority), e.arrival, uid));
                 }
                 Place::Backoff => {
-                    self.backoff.remove(&(self.backoff_expiry(&e), e.arrival, uid));
+                    self.backoff
+                        .remove(&(self.backoff_expiry(&e), e.arrival, uid));
                 }
                 Place::Unschedulable | Place::InFlight => {}
             }
@@ -117,22 +125,29 @@ impl SchedulingQueue {
     /// A cluster event may have made pods schedulable (MoveAllToActiveOrBackoffQueue): each
     /// unschedulable pod goes to backoffQ if its backoff has not expired, else to activeQ.
     pub fn move_all_unschedulable(&mut self, now: SimTime) {
-        let uids: Vec<Arc<str>> =
-            self.entries.iter().filter(|(_, (_, p))| *p == Place::Unschedulable).map(|(u, _)| u.clone()).collect();
+        let uids: Vec<Arc<str>> = self
+            .entries
+            .iter()
+            .filter(|(_, (_, p))| *p == Place::Unschedulable)
+            .map(|(u, _)| u.clone())
+            .collect();
         for uid in uids {
             self.requeue(uid, now);
         }
     }
 
     fn requeue(&mut self, uid: Arc<str>, now: SimTime) {
-        let Some((e, _)) = self.entries.get(&uid) else { return };
+        let Some((e, _)) = self.entries.get(&uid) else {
+            return;
+        };
         let e = e.clone();
         let expiry = self.backoff_expiry(&e);
         let place = if expiry > now {
             self.backoff.insert((expiry, e.arrival, uid.clone()));
             Place::Backoff
         } else {
-            self.active.insert((Reverse(e.priority), e.arrival, uid.clone()));
+            self.active
+                .insert((Reverse(e.priority), e.arrival, uid.clone()));
             Place::Active
         };
         self.entries.get_mut(&uid).expect("present").1 = place;
@@ -155,7 +170,9 @@ impl SchedulingQueue {
         let stale: Vec<Arc<str>> = self
             .entries
             .iter()
-            .filter(|(_, (e, p))| *p == Place::Unschedulable && now.since(e.unschedulable_since) >= MAX_UNSCHEDULABLE)
+            .filter(|(_, (e, p))| {
+                *p == Place::Unschedulable && now.since(e.unschedulable_since) >= MAX_UNSCHEDULABLE
+            })
             .map(|(u, _)| u.clone())
             .collect();
         for uid in stale {
@@ -165,7 +182,11 @@ impl SchedulingQueue {
 
     /// Whether periodic flushing has anything to do.
     pub fn has_waiting(&self) -> bool {
-        !self.backoff.is_empty() || self.entries.values().any(|(_, p)| *p == Place::Unschedulable)
+        !self.backoff.is_empty()
+            || self
+                .entries
+                .values()
+                .any(|(_, p)| *p == Place::Unschedulable)
     }
 }
 
@@ -187,7 +208,9 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_ten_seconds() {
-        let secs: Vec<u64> = (1..=6).map(|n| SchedulingQueue::backoff_duration(n).as_secs()).collect();
+        let secs: Vec<u64> = (1..=6)
+            .map(|n| SchedulingQueue::backoff_duration(n).as_secs())
+            .collect();
         assert_eq!(secs, [1, 2, 4, 8, 10, 10]);
     }
 
@@ -205,6 +228,9 @@ mod tests {
         assert_eq!(q.pop(), Some(uid.clone()));
         q.failed(&uid, SimTime(3000));
         q.flush(SimTime(3000 + 5 * 60_000));
-        assert!(q.has_active(), "unschedulable pods are retried after 5 minutes at the latest");
+        assert!(
+            q.has_active(),
+            "unschedulable pods are retried after 5 minutes at the latest"
+        );
     }
 }

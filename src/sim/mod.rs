@@ -10,5 +10,5 @@ pub use time::{SimDuration, SimTime};
 pub mod engine;
 pub mod event;
 
-pub use engine::{ComponentId, Component, Context, Engine, TraceEntry};
+pub use engine::{Component, ComponentId, Context, Engine, TraceEntry};
 pub use event::{Event, Fault, PodStep, Timer};

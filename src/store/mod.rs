@@ -3,4 +3,6 @@
 
 pub mod mvcc;
 
-pub use mvcc::{Compare, EventType, KeyRange, KeyValue, Op, Revision, Store, StoreError, TxnResult, WatchEvent};
+pub use mvcc::{
+    Compare, EventType, KeyRange, KeyValue, Op, Revision, Store, StoreError, TxnResult, WatchEvent,
+};

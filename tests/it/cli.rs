@@ -1,0 +1,218 @@
+//! The command line: exit statuses, error messages that point at the input, kubectl-like output.
+
+use crate::common::{kubesim, scenario_file, stderr, stdout};
+
+const MINIMAL: &str = "name: t\nseed: 1\nuntil: 30s\nnodes:\n  - {name: worker, count: 2, capacity: {cpu: \"2\", memory: 4Gi}}\n";
+
+#[test]
+fn run_exits_zero_when_expectations_hold() {
+    let o = kubesim(&["run", "scenarios/quickstart.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Successfully assigned default/web-"), "{out}");
+    assert!(out.contains("4/4 expectations passed"));
+    assert!(out.lines().last().unwrap().starts_with("event-hash: "));
+}
+
+#[test]
+fn run_exits_one_when_an_expectation_fails() {
+    let text = format!(
+        "{MINIMAL}expect:\n  - {{at: 20s, node: worker-1, condition: Ready, status: \"False\"}}\n"
+    );
+    let (_d, p) = scenario_file(&text);
+    let o = kubesim(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains(
+            "FAIL  at 20s: node worker-1 Ready=False\n        found: Ready=True (KubeletReady)"
+        ),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn unknown_scenario_keys_are_reported_with_line_and_column() {
+    let text = MINIMAL.replace("seed: 1", "seed: 1\nuntill: 5m");
+    let (_d, p) = scenario_file(&text);
+    let o = kubesim(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("scenario.yaml:3:1: untill: unknown field \"untill\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn unknown_manifest_fields_point_into_the_scenario() {
+    let text = format!("{MINIMAL}objects:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {{name: p}}\n    spec:\n      containers:\n        - name: c\n          imagee: nginx\n");
+    let (_d, p) = scenario_file(&text);
+    let o = kubesim(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("scenario.yaml:13:11: objects[0].spec.containers[0].imagee: strict decoding error: unknown field \"spec.containers[0].imagee\""), "{err}");
+}
+
+#[test]
+fn bad_values_name_the_field_and_what_was_expected() {
+    for (text, expected) in [
+        (MINIMAL.replace("30s", "30"), "until: invalid duration 30: a bare number has no unit; write 30s or 30ms"),
+        (MINIMAL.replace("cpu: \"2\"", "cpu: \"two\""), "nodes[0].capacity.cpu: invalid quantity \"two\""),
+        (format!("{MINIMAL}timeline:\n  - {{at: 5s, action: explode, node: worker-1}}\n"), "timeline[0].action: unknown action \"explode\""),
+        (format!("{MINIMAL}timeline:\n  - {{at: 5s, action: power-off, node: worker-9}}\n"), "timeline[0].node: no node named \"worker-9\""),
+        (format!("{MINIMAL}timeline:\n  - {{at: 5s, action: power-off, node: worker-1, replicas: 3}}\n"), "action power-off does not take \"replicas\""),
+        (format!("{MINIMAL}expect:\n  - {{at: 5m, node: worker-1, condition: Ready, status: \"True\"}}\n"), "checked at 5m but the scenario ends at 30s"),
+        (format!("{MINIMAL}objects:\n  - {{file: missing.yaml}}\n"), "cannot read manifest file"),
+        ("name: t\nuntil: 1m\nnodes: [{name: Bad_Name}]\n".to_string(), "nodes[0].name: \"Bad_Name\" is not a valid node name"),
+        ("name: [unclosed\n".to_string(), "scenario.yaml:"),
+    ] {
+        let (_d, p) = scenario_file(&text);
+        let o = kubesim(&["validate", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        assert!(stderr(&o).contains(expected), "expected {expected:?} in {:?}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+}
+
+#[test]
+fn a_missing_scenario_file_is_a_usage_error() {
+    let o = kubesim(&["run", "no/such/file.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no/such/file.yaml: cannot read scenario file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn invalid_input_leaves_no_output_behind() {
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("results");
+    let (_d, p) = scenario_file("name: t\nuntil: nope\n");
+    let o = kubesim(&[
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!target.exists());
+}
+
+#[test]
+fn run_out_writes_every_file() {
+    let out = tempfile::tempdir().unwrap();
+    let o = kubesim(&[
+        "run",
+        "scenarios/node-failure.yaml",
+        "--quiet",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let pods = std::fs::read_to_string(out.path().join("pods.csv")).unwrap();
+    assert!(pods.starts_with("namespace,name,owner,node,created_ms,scheduled_ms,started_ms,ready_ms,deletion_ms,deleted_ms,phase,restarts\n"));
+    assert!(pods.contains(",ReplicaSet/web,worker-2,0,5,"), "{pods}");
+    let taints = std::fs::read_to_string(out.path().join("node_taints.csv")).unwrap();
+    assert!(
+        taints.contains(",worker-2,add,node.kubernetes.io/unreachable,,NoExecute"),
+        "{taints}"
+    );
+    let conds = std::fs::read_to_string(out.path().join("node_conditions.csv")).unwrap();
+    assert!(
+        conds.contains(",worker-2,Ready,Unknown,NodeStatusUnknown"),
+        "{conds}"
+    );
+    let summary = std::fs::read_to_string(out.path().join("summary.yaml")).unwrap();
+    assert!(
+        summary.contains("outcome: completed") && summary.contains("event_hash:"),
+        "{summary}"
+    );
+    let events = std::fs::read_to_string(out.path().join("events.csv")).unwrap();
+    assert!(
+        events.contains("scenario,Warning,PowerOff,Node,,worker-2"),
+        "{events}"
+    );
+    assert!(!out.path().join(".kubesim-staging").exists());
+}
+
+#[test]
+fn get_prints_kubectl_tables() {
+    let o = kubesim(&["get", "nodes", "scenarios/quickstart.yaml", "--at", "30s"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let expected = "NAME            STATUS   ROLES           AGE   VERSION\n\
+                    control-plane   Ready    control-plane   30s   v1.34.0\n\
+                    worker-1        Ready    <none>          30s   v1.34.0\n\
+                    worker-2        Ready    <none>          30s   v1.34.0\n\
+                    worker-3        Ready    <none>          30s   v1.34.0\n";
+    assert_eq!(stdout(&o), expected);
+    let o = kubesim(&[
+        "get",
+        "pods",
+        "scenarios/quickstart.yaml",
+        "--at",
+        "2s",
+        "-o",
+        "wide",
+    ]);
+    let out = stdout(&o);
+    assert!(out.starts_with("NAME        READY   STATUS              RESTARTS   AGE   IP           NODE       NOMINATED NODE   READINESS GATES\n"), "{out}");
+    assert!(
+        out.contains("0/1     ContainerCreating   0          2s    10.244."),
+        "{out}"
+    );
+    let o = kubesim(&["get", "pod", "nope", "scenarios/quickstart.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("Error from server (NotFound): pods \"nope\" not found"));
+}
+
+#[test]
+fn get_yaml_is_a_genuine_object() {
+    let o = kubesim(&[
+        "get",
+        "rs",
+        "web",
+        "scenarios/quickstart.yaml",
+        "--at",
+        "10s",
+        "-o",
+        "yaml",
+    ]);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("apiVersion: apps/v1\nkind: ReplicaSet\n"),
+        "{out}"
+    );
+    assert!(out.contains("readyReplicas: 3"), "{out}");
+}
+
+#[test]
+fn etcdctl_lists_registry_keys_like_etcdctl() {
+    let o = kubesim(&[
+        "etcdctl",
+        "scenarios/quickstart.yaml",
+        "--at",
+        "10s",
+        "get",
+        "/registry/minions/",
+        "--prefix",
+        "--keys-only",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "/registry/minions/control-plane\n\n/registry/minions/worker-1\n\n/registry/minions/worker-2\n\n/registry/minions/worker-3\n\n"
+    );
+    let o = kubesim(&[
+        "etcdctl",
+        "scenarios/quickstart.yaml",
+        "--at",
+        "1s",
+        "get",
+        "/registry/services/specs/default/kubernetes",
+    ]);
+    let out = stdout(&o);
+    assert!(out.starts_with("/registry/services/specs/default/kubernetes\n{\"apiVersion\":\"v1\",\"kind\":\"Service\""), "{out}");
+    assert!(out.contains("\"clusterIP\":\"10.96.0.1\""));
+}

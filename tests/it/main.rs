@@ -1,0 +1,9 @@
+//! kubesim's integration tests: one binary, one module per area.
+
+mod apiserver;
+mod cli;
+mod common;
+mod determinism;
+mod manifests;
+mod scenarios;
+mod store_model;

@@ -1,0 +1,112 @@
+//! Every bundled scenario passes its expectations, and its timeline matches the golden file
+//! (`UPDATE_GOLDEN=1 cargo test` rewrites the golden files after a deliberate change).
+
+use kubesim::output::timeline;
+use kubesim::{RunOptions, Simulation};
+
+use crate::common::{bundled_scenarios, rel, repo};
+
+#[test]
+fn bundled_scenarios_meet_their_expectations() {
+    let mut failures = Vec::new();
+    for path in bundled_scenarios() {
+        let scn = kubesim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut sim = Simulation::new(
+            scn,
+            &RunOptions {
+                check_invariants: true,
+                ..Default::default()
+            },
+        )
+        .expect("setup");
+        sim.run();
+        if !sim.succeeded() {
+            failures.push(format!(
+                "{} (seed {}): {:?}\n{}",
+                rel(&path),
+                sim.seed(),
+                sim.outcome(),
+                kubesim::output::files::expectation_report(&sim)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "scenarios failed:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn timelines_match_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut mismatches = Vec::new();
+    for path in bundled_scenarios() {
+        let scn = kubesim::scenario::load(&path).expect("loads");
+        let mut sim = Simulation::new(scn, &RunOptions::default()).expect("setup");
+        sim.run();
+        let mut text = String::new();
+        text.push_str(&timeline::header());
+        text.push('\n');
+        for e in sim.trace() {
+            text.push_str(&timeline::line(e));
+            text.push('\n');
+        }
+        text.push_str(&format!("event-hash: {:016x}\n", sim.event_hash()));
+        let name = rel(&path)
+            .replace(['/', '\\'], "__")
+            .replace(".yaml", ".txt");
+        let golden = repo().join("tests/golden").join(name);
+        if update {
+            std::fs::write(&golden, &text).expect("write golden");
+            continue;
+        }
+        match std::fs::read_to_string(&golden) {
+            Ok(expected) if expected == text => {}
+            Ok(expected) => {
+                let line = expected
+                    .lines()
+                    .zip(text.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(expected.lines().count().min(text.lines().count()));
+                mismatches.push(format!(
+                    "{}: differs from {} at line {}:\n  golden: {}\n  now:    {}",
+                    rel(&path),
+                    rel(&golden),
+                    line + 1,
+                    expected.lines().nth(line).unwrap_or("<end>"),
+                    text.lines().nth(line).unwrap_or("<end>")
+                ));
+            }
+            Err(_) => mismatches.push(format!(
+                "{}: no golden file {} (run with UPDATE_GOLDEN=1)",
+                rel(&path),
+                rel(&golden)
+            )),
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn a_failing_expectation_says_what_it_found() {
+    let text = std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).expect("read");
+    let text = text.replace("count: 3}}", "count: 4}}");
+    let (_dir, path) = crate::common::scenario_file(&text);
+    let mut sim = Simulation::new(
+        kubesim::scenario::load(&path).expect("loads"),
+        &RunOptions::default(),
+    )
+    .expect("setup");
+    sim.run();
+    assert!(!sim.succeeded());
+    let report = kubesim::output::files::expectation_report(&sim);
+    assert!(
+        report.contains("FAIL  within 30s: 4 pod(s) matching app=web Running ready"),
+        "{report}"
+    );
+    assert!(
+        report.contains("found: 3 matching of 3 selected"),
+        "{report}"
+    );
+}
