@@ -9,7 +9,7 @@ use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::api::Object;
+use crate::api::KindOf;
 use crate::apiserver::ApiServer;
 use crate::controllers::compactor::Compactor;
 use crate::controllers::{NodeLifecycleController, ReplicaSetController, TaintEvictionController};
@@ -73,13 +73,14 @@ fn bootstrap(api: &mut ApiServer) {
     // `kubernetes` Service on the first address of the service CIDR and the two system
     // PriorityClasses.
     for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
-        let obj = Object::Namespace(Namespace {
+        let obj = Namespace {
             metadata: ObjectMeta {
                 name: Some(ns.into()),
                 ..Default::default()
             },
             ..Default::default()
-        });
+        }
+        .into_object();
         api.create(obj).expect("bootstrap namespaces are valid");
     }
     let svc = Service {
@@ -105,7 +106,7 @@ fn bootstrap(api: &mut ApiServer) {
         }),
         status: None,
     };
-    api.create(Object::Service(svc))
+    api.create(svc.into_object())
         .expect("bootstrap service is valid");
     for (name, value, description) in [
         ("system-cluster-critical", 2_000_000_000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
@@ -118,7 +119,7 @@ fn bootstrap(api: &mut ApiServer) {
             preemption_policy: Some("PreemptLowerPriority".into()),
             global_default: Some(false),
         };
-        api.create(Object::PriorityClass(pc)).expect("bootstrap priority classes are valid");
+        api.create(pc.into_object()).expect("bootstrap priority classes are valid");
     }
 }
 

@@ -511,7 +511,7 @@ impl ApiServer {
         // Binding writes spec.nodeName and the PodScheduled condition in one write, as the
         // binding REST handler does (pkg/registry/core/pod/storage/storage.go assignPod).
         let current = self.get(Kind::Pod, Some(namespace), name)?;
-        let mut next = Object::Pod(pod);
+        let mut next = Object::Pod(Box::new(pod));
         let key = next.etcd_key();
         next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
         let value = Arc::new(next);
@@ -675,7 +675,7 @@ impl ApiServer {
             reporting_instance: Some(reporter.host.unwrap_or(reporter.component).into()),
             ..Default::default()
         };
-        self.create(Object::Event(event))
+        self.create(event.into_object())
     }
 
     // ---------------------------------------------------------------- internals

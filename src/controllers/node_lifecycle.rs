@@ -13,7 +13,8 @@
 //! Not yet modelled: zone disruption states (partial/full disruption rate changes), the
 //! secondary eviction rate, node CIDR allocation (the kubelet config carries the pod CIDR).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, PodCondition, Taint};
@@ -107,21 +108,18 @@ impl NodeLifecycleController {
 
     fn monitor(&mut self, ctx: &mut Context<'_>) {
         let now = ctx.now();
-        let nodes: Vec<Node> = self
-            .nodes
-            .iter()
-            .flat_map(|i| i.iter_as::<Node>().cloned())
-            .collect();
-        self.health.retain(|name, _| {
-            nodes
-                .iter()
-                .any(|n| n.metadata.name.as_deref() == Some(name))
-        });
-        for node in nodes {
-            let name = node.metadata.name.clone().unwrap_or_default();
-            let observed_ready = podutil::node_condition(&node, "Ready").map(|c| c.status.clone());
+        // Shared handles, not copies: this pass runs every monitor period over every node.
+        let nodes: Vec<Arc<Object>> = self.nodes.iter().flat_map(|i| i.iter().cloned()).collect();
+        let names: BTreeSet<&str> = nodes.iter().map(|n| n.name()).collect();
+        self.health.retain(|name, _| names.contains(name.as_str()));
+        for obj in &nodes {
+            let Some(node) = obj.as_type::<Node>() else {
+                continue;
+            };
+            let name = obj.name().to_string();
+            let observed_ready = podutil::node_condition(node, "Ready").map(|c| c.status.clone());
             let ready_hb =
-                podutil::node_condition(&node, "Ready").and_then(|c| c.last_heartbeat_time.clone());
+                podutil::node_condition(node, "Ready").and_then(|c| c.last_heartbeat_time.clone());
             let lease = self
                 .leases
                 .as_ref()
@@ -148,7 +146,7 @@ impl NodeLifecycleController {
             };
             let mut current_ready = observed_ready.clone();
             if now > h.probe_time + grace {
-                if let Some(updated) = self.mark_unknown(ctx, &node) {
+                if let Some(updated) = self.mark_unknown(ctx, node) {
                     current_ready =
                         podutil::node_condition(&updated, "Ready").map(|c| c.status.clone());
                 }
@@ -156,18 +154,17 @@ impl NodeLifecycleController {
             // NodeNotReady: Ready left True in this pass.
             if observed_ready.as_deref() == Some("True") && current_ready.as_deref() != Some("True")
             {
-                let obj = Object::Node(node.clone());
                 record_event(
                     ctx,
                     reporter(),
-                    &obj,
+                    obj,
                     "Normal",
                     "NodeNotReady",
                     format!("Node {name} status is now: NodeNotReady"),
                 );
                 self.mark_pods_not_ready(ctx, &name);
             }
-            self.process_noexecute(ctx, &node, observed_ready.as_deref());
+            self.process_noexecute(ctx, node, observed_ready.as_deref());
         }
         self.noexecute_tainting_pass(ctx);
     }

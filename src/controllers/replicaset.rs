@@ -15,6 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 
 use super::workqueue::{ObjectKey, WorkQueue};
 use crate::api::pod as podutil;
+use crate::api::KindOf;
 use crate::api::{Kind, LabelSelector, Object};
 use crate::apiserver::{DeleteOptions, Reporter, WatchEventType, WatchSpec};
 use crate::client::{record_event, Informer};
@@ -220,7 +221,7 @@ impl ReplicaSetController {
             'batches: while remaining > 0 {
                 let size = batch.min(remaining);
                 for _ in 0..size {
-                    match ctx.api.create(Object::Pod(pod_from_template(rs))) {
+                    match ctx.api.create(pod_from_template(rs).into_object()) {
                         Ok(pod) => {
                             let msg = format!("Created pod: {}", pod.name());
                             record_event(

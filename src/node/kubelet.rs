@@ -25,6 +25,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::ipam::PodCidr;
+use crate::api::KindOf;
 use crate::api::{pod as podutil, Kind, Object};
 use crate::apiserver::{DeleteOptions, Reporter, WatchEventType, WatchSpec};
 use crate::client::{record_event, Informer};
@@ -317,7 +318,7 @@ impl Kubelet {
                     }),
                     status: Some(status),
                 };
-                if let Ok(created) = ctx.api.create(Object::Node(node)) {
+                if let Ok(created) = ctx.api.create(node.into_object()) {
                     let _ = &created;
                 }
             }
@@ -383,7 +384,7 @@ impl Kubelet {
                         ..Default::default()
                     }),
                 };
-                let _ = ctx.api.create(Object::Lease(lease));
+                let _ = ctx.api.create(lease.into_object());
             }
         }
     }
@@ -519,7 +520,7 @@ impl Kubelet {
             Some(local) if local.stage == Stage::Terminating => {}
             Some(local) => {
                 local.stage = Stage::Terminating;
-                let obj = Object::Pod(pod.clone());
+                let obj = pod.clone().into_object();
                 for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
                     record_event(
                         ctx,

@@ -19,6 +19,7 @@ use k8s_openapi::api::core::v1::{Pod, PodCondition};
 use rand::Rng;
 
 use crate::api::pod as podutil;
+use crate::api::KindOf;
 use crate::api::{Kind, Object};
 use crate::apiserver::{Reporter, WatchEventType, WatchSpec};
 use crate::client::{record_event, Informer};
@@ -221,7 +222,7 @@ impl Scheduler {
             record_event(
                 ctx,
                 self.reporter(),
-                &Object::Pod(pod),
+                &pod.into_object(),
                 "Warning",
                 "FailedScheduling",
                 message,

@@ -15,9 +15,9 @@ fn manifests_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-fn yaml_files(dir: &PathBuf) -> Vec<PathBuf> {
+fn yaml_files(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut stack = vec![dir.clone()];
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
