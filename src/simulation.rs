@@ -12,7 +12,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::api::KindOf;
 use crate::apiserver::ApiServer;
 use crate::controllers::compactor::Compactor;
-use crate::controllers::{NodeLifecycleController, ReplicaSetController, TaintEvictionController};
+use crate::controllers::{
+    NodeLifecycleController, PodGarbageCollector, ReplicaSetController, TaintEvictionController,
+};
 use crate::invariants::InvariantChecker;
 use crate::node::Kubelet;
 use crate::output::recorder::Recorder;
@@ -169,6 +171,10 @@ impl Simulation {
         engine.register(
             "taint-eviction-controller",
             Box::new(TaintEvictionController::new()),
+        );
+        engine.register(
+            "pod-garbage-collector",
+            Box::new(PodGarbageCollector::new()),
         );
         for n in &scenario.nodes {
             engine.register(

@@ -44,6 +44,8 @@ pub enum Timer {
     TaintEviction { pod_uid: Arc<str> },
     /// kube-apiserver compactor → itself: compact etcd (every 5 minutes).
     Compact,
+    /// pod garbage collector → itself: look for pods on deleted nodes (every 20s).
+    PodGc,
     /// scenario driver → itself: run timeline action number `index`.
     TimelineAction { index: usize },
 }
@@ -109,6 +111,7 @@ impl Event {
                         h.str(pod_uid);
                     }
                     Timer::Compact => h.u64(8),
+                    Timer::PodGc => h.u64(10),
                     Timer::TimelineAction { index } => {
                         h.u64(9);
                         h.u64(*index as u64);

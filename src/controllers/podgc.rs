@@ -1,0 +1,119 @@
+//! The pod garbage collector (pkg/controller/podgc/gc_controller.go), orphan part: every
+//! `gcCheckPeriod` (20s) it looks for pods bound to a node that no longer exists; a node missing
+//! for longer than the quarantine (40s) is confirmed with a fresh GET, then its pods get the
+//! DisruptionTarget condition (reason DeletionByPodGC), phase Failed, and are force-deleted.
+//!
+//! Not modelled yet: terminated-pod threshold GC, unscheduled terminating pods, pods on
+//! out-of-service nodes.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Pod, PodCondition};
+
+use crate::api::pod as podutil;
+use crate::api::{Kind, KindOf};
+use crate::apiserver::{DeleteOptions, WatchSpec};
+use crate::client::Informer;
+use crate::sim::{Component, Context, Event, SimDuration, SimTime, Timer};
+
+pub const GC_CHECK_PERIOD: SimDuration = SimDuration::from_secs(20);
+pub const QUARANTINE_TIME: SimDuration = SimDuration::from_secs(40);
+
+#[derive(Default)]
+pub struct PodGarbageCollector {
+    pods: Option<Informer>,
+    nodes: Option<Informer>,
+    /// Nodes seen missing, and since when.
+    missing_since: BTreeMap<String, SimTime>,
+}
+
+impl PodGarbageCollector {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn gc_orphaned(&mut self, ctx: &mut Context<'_>) {
+        let now = ctx.now();
+        let mut orphans: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+        for pod in self.pods.iter().flat_map(|i| i.iter_as::<Pod>()) {
+            let Some(node) = podutil::node_name(pod) else {
+                continue;
+            };
+            if self
+                .nodes
+                .as_ref()
+                .is_some_and(|n| n.get("", node).is_none())
+            {
+                orphans
+                    .entry(node.to_string())
+                    .or_default()
+                    .push(pod.clone());
+            }
+        }
+        self.missing_since.retain(|n, _| orphans.contains_key(n));
+        for (node, pods) in orphans {
+            let since = *self.missing_since.entry(node.clone()).or_insert(now);
+            if now.since(since) < QUARANTINE_TIME || ctx.api.get(Kind::Node, None, &node).is_ok() {
+                continue;
+            }
+            for mut pod in pods {
+                let (ns, name) = (
+                    pod.metadata.namespace.clone().unwrap_or_default(),
+                    pod.metadata.name.clone().unwrap_or_default(),
+                );
+                let uid = pod.metadata.uid.clone();
+                if !podutil::is_terminal(&pod) {
+                    podutil::set_pod_condition(
+                        &mut pod,
+                        PodCondition {
+                            type_: "DisruptionTarget".into(),
+                            status: "True".into(),
+                            reason: Some("DeletionByPodGC".into()),
+                            message: Some("PodGC: node no longer exists".into()),
+                            last_transition_time: Some(ctx.api.epoch().time(now)),
+                            ..Default::default()
+                        },
+                    );
+                    pod.status.get_or_insert_with(Default::default).phase = Some("Failed".into());
+                    let _ = ctx.api.update_status(pod.into_object());
+                }
+                let _ = ctx.api.delete(
+                    Kind::Pod,
+                    Some(&ns),
+                    &name,
+                    DeleteOptions {
+                        grace_period_seconds: Some(0),
+                        uid,
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl Component for PodGarbageCollector {
+    fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
+        match event {
+            Event::Start => {
+                self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
+                self.nodes = Informer::start(ctx, WatchSpec::all(Kind::Node)).ok();
+                ctx.after(GC_CHECK_PERIOD, Event::Timer(Timer::PodGc));
+            }
+            Event::Watch(ev) => {
+                for inf in [self.pods.as_mut(), self.nodes.as_mut()]
+                    .into_iter()
+                    .flatten()
+                {
+                    if inf.owns(&ev) {
+                        inf.apply(&ev);
+                    }
+                }
+            }
+            Event::Timer(Timer::PodGc) => {
+                self.gc_orphaned(ctx);
+                ctx.after(GC_CHECK_PERIOD, Event::Timer(Timer::PodGc));
+            }
+            _ => {}
+        }
+    }
+}
