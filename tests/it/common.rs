@@ -7,7 +7,8 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every bundled scenario file under `scenarios/`, sorted.
+/// Every bundled scenario file under `scenarios/`, sorted (manifest folders, which scenarios
+/// load with `file:`, are not scenarios).
 pub fn bundled_scenarios() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![repo().join("scenarios")];
@@ -15,7 +16,9 @@ pub fn bundled_scenarios() -> Vec<PathBuf> {
         for entry in std::fs::read_dir(&dir).expect("scenarios/ exists") {
             let p = entry.expect("readable").path();
             if p.is_dir() {
-                stack.push(p);
+                if p.file_name().is_some_and(|n| n != "manifests") {
+                    stack.push(p);
+                }
             } else if p.extension().is_some_and(|e| e == "yaml") {
                 out.push(p);
             }
