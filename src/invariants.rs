@@ -138,3 +138,83 @@ impl InvariantChecker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::decode::decode_documents;
+
+    fn change(rev: i64, old: Option<Object>, new: Option<Object>) -> Change {
+        let kind = new
+            .as_ref()
+            .or(old.as_ref())
+            .map(Object::kind)
+            .expect("one side");
+        Change {
+            revision: rev,
+            kind,
+            old: old.map(Arc::new),
+            new: new.map(Arc::new),
+        }
+    }
+
+    fn pod(uid: &str, node: &str, cpu: &str) -> Object {
+        let yaml = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p-{uid}, uid: {uid}}}\nspec: {{nodeName: {node}, containers: [{{name: c, image: x, resources: {{requests: {{cpu: '{cpu}'}}}}}}]}}\n"
+        );
+        decode_documents(&yaml).unwrap().remove(0)
+    }
+
+    fn node(name: &str, cpu: &str) -> Object {
+        let yaml = format!("apiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\nstatus: {{allocatable: {{cpu: '{cpu}', memory: 1Gi, pods: '10'}}}}\n");
+        decode_documents(&yaml).unwrap().remove(0)
+    }
+
+    #[test]
+    fn catches_an_over_committed_node() {
+        let mut c = InvariantChecker::new();
+        c.check_changes(&[change(2, None, Some(node("n1", "1")))])
+            .unwrap();
+        c.check_changes(&[change(3, None, Some(pod("a", "n1", "600m")))])
+            .unwrap();
+        let err = c
+            .check_changes(&[change(4, None, Some(pod("b", "n1", "600m")))])
+            .unwrap_err();
+        assert!(err.contains("node n1 is over-committed on cpu"), "{err}");
+    }
+
+    #[test]
+    fn catches_a_pod_bound_twice_and_a_revision_going_back() {
+        let mut c = InvariantChecker::new();
+        c.check_changes(&[change(2, None, Some(pod("a", "n1", "0")))])
+            .unwrap();
+        let err = c
+            .check_changes(&[change(
+                3,
+                Some(pod("a", "n1", "0")),
+                Some(pod("a", "n2", "0")),
+            )])
+            .unwrap_err();
+        assert!(err.contains("was bound to n1 and then to n2"), "{err}");
+        let err = InvariantChecker::new()
+            .check_changes(&[
+                change(5, None, Some(node("n", "1"))),
+                change(5, None, Some(node("m", "1"))),
+            ])
+            .unwrap_err();
+        assert!(err.contains("store revision went from 5 to 5"), "{err}");
+    }
+
+    #[test]
+    fn freed_resources_are_released() {
+        let mut c = InvariantChecker::new();
+        c.check_changes(&[change(2, None, Some(node("n1", "1")))])
+            .unwrap();
+        c.check_changes(&[change(3, None, Some(pod("a", "n1", "600m")))])
+            .unwrap();
+        c.check_changes(&[change(4, Some(pod("a", "n1", "600m")), None)])
+            .unwrap();
+        c.check_changes(&[change(5, None, Some(pod("b", "n1", "600m")))])
+            .unwrap();
+    }
+}

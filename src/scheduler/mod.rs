@@ -124,7 +124,14 @@ impl Scheduler {
         }
     }
 
-    fn on_pod(&mut self, ctx: &mut Context<'_>, kind: WatchEventType, obj: &Arc<Object>) {
+    /// A pod changed; `old` is its previous state in the informer.
+    fn on_pod(
+        &mut self,
+        ctx: &mut Context<'_>,
+        kind: WatchEventType,
+        obj: &Arc<Object>,
+        old: Option<&Arc<Object>>,
+    ) {
         let Some(pod) = obj.as_type::<Pod>() else {
             return;
         };
@@ -141,7 +148,9 @@ impl Scheduler {
         }
         if podutil::node_name(pod).is_some() {
             self.queue.remove(&uid);
-            let was_terminal = false;
+            let was_terminal = old
+                .and_then(|o| o.as_type::<Pod>())
+                .is_some_and(podutil::is_terminal);
             self.cache.upsert_pod(uid.clone(), pod);
             if podutil::is_terminal(pod) && !was_terminal {
                 self.queue.move_all_unschedulable(ctx.now());
@@ -378,13 +387,13 @@ impl Component for Scheduler {
                 let pods: Vec<Arc<Object>> =
                     self.pods.iter().flat_map(|i| i.iter().cloned()).collect();
                 for p in pods {
-                    self.on_pod(ctx, WatchEventType::Added, &p);
+                    self.on_pod(ctx, WatchEventType::Added, &p, None);
                 }
             }
             Event::Watch(ev) => {
                 if self.pods.as_ref().is_some_and(|i| i.owns(&ev)) {
-                    self.pods.as_mut().expect("checked").apply(&ev);
-                    self.on_pod(ctx, ev.kind, &ev.object);
+                    let old = self.pods.as_mut().expect("checked").apply(&ev);
+                    self.on_pod(ctx, ev.kind, &ev.object, old.as_ref());
                 } else if self.nodes.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.nodes.as_mut().expect("checked").apply(&ev);
                     match (

@@ -216,3 +216,24 @@ fn etcdctl_lists_registry_keys_like_etcdctl() {
     assert!(out.starts_with("/registry/services/specs/default/kubernetes\n{\"apiVersion\":\"v1\",\"kind\":\"Service\""), "{out}");
     assert!(out.contains("\"clusterIP\":\"10.96.0.1\""));
 }
+
+#[test]
+fn hitting_the_event_bound_is_reported_not_a_hang() {
+    let o = kubesim(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--quiet",
+        "--max-events",
+        "50",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("STOPPED: reached the event limit (50 events)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the run stopped at"),
+        "pending expectations say why: {out}"
+    );
+}
