@@ -17,8 +17,7 @@ objects:\n  - apiVersion: apps/v1\n    kind: ReplicaSet\n    metadata: {{name: w
 }
 
 fn simulation(yaml: &str) -> Simulation {
-    let scn =
-        kubesim::scenario::parse(yaml, Path::new("bench.yaml")).expect("bench scenario is valid");
+    let scn = kubesim::scenario::parse(yaml, Path::new("bench.yaml")).expect("bench scenario is valid");
     Simulation::new(scn, &RunOptions::default()).expect("setup")
 }
 
@@ -30,25 +29,16 @@ fn engine(c: &mut Criterion) {
         let mut probe = simulation(&yaml);
         probe.run();
         group.throughput(Throughput::Elements(probe.engine().events_delivered()));
-        group.bench_function(
-            format!("cluster-{nodes}-nodes-{replicas}-pods-{until}"),
-            |b| {
-                b.iter_batched(
-                    || simulation(&yaml),
-                    |mut sim| sim.run().clone(),
-                    BatchSize::LargeInput,
-                )
-            },
-        );
+        group.bench_function(format!("cluster-{nodes}-nodes-{replicas}-pods-{until}"), |b| {
+            b.iter_batched(|| simulation(&yaml), |mut sim| sim.run().clone(), BatchSize::LargeInput)
+        });
     }
     group.finish();
 }
 
 fn store(c: &mut Criterion) {
     let mut group = c.benchmark_group("store");
-    let keys: Vec<String> = (0..10_000)
-        .map(|i| format!("/registry/pods/ns-{}/pod-{i}", i % 10))
-        .collect();
+    let keys: Vec<String> = (0..10_000).map(|i| format!("/registry/pods/ns-{}/pod-{i}", i % 10)).collect();
     group.throughput(Throughput::Elements(keys.len() as u64));
     group.bench_function("put-10k-keys", |b| {
         b.iter(|| {
@@ -83,16 +73,10 @@ fn store(c: &mut Criterion) {
     });
     group.throughput(Throughput::Elements(1));
     group.bench_function("range-prefix-1k-of-10k", |b| {
-        b.iter(|| {
-            full.range(&KeyRange::Prefix("/registry/pods/ns-3/".into()), 0)
-                .map(|v| v.len())
-        })
+        b.iter(|| full.range(&KeyRange::Prefix("/registry/pods/ns-3/".into()), 0).map(|v| v.len()))
     });
     group.bench_function("get-one-key", |b| {
-        b.iter(|| {
-            full.get("/registry/pods/ns-7/pod-4567")
-                .map(|kv| kv.mod_revision)
-        })
+        b.iter(|| full.get("/registry/pods/ns-7/pod-4567").map(|kv| kv.mod_revision))
     });
     group.finish();
 }

@@ -95,10 +95,7 @@ struct Failure {
 }
 
 fn invalid(message: impl std::fmt::Display) -> Failure {
-    Failure {
-        code: 2,
-        message: format!("error: {message}"),
-    }
+    Failure { code: 2, message: format!("error: {message}") }
 }
 
 /// Entry point; returns the process exit status.
@@ -132,36 +129,14 @@ fn build(path: &Path, opts: &RunOptions) -> Result<Simulation, Failure> {
 }
 
 fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
-    let io = |e: std::io::Error| Failure {
-        code: 1,
-        message: format!("error: {e}"),
-    };
+    let io = |e: std::io::Error| Failure { code: 1, message: format!("error: {e}") };
     match cmd {
-        Command::Run {
-            scenario,
-            seed,
-            until,
-            out: dir,
-            check_invariants,
-            max_events,
-            quiet,
-        } => {
-            let opts = RunOptions {
-                seed,
-                until,
-                max_events,
-                check_invariants,
-            };
+        Command::Run { scenario, seed, until, out: dir, check_invariants, max_events, quiet } => {
+            let opts = RunOptions { seed, until, max_events, check_invariants };
             let mut sim = build(&scenario, &opts)?;
             if !quiet {
-                writeln!(
-                    out,
-                    "scenario: {} (seed {}, until {})",
-                    sim.scenario.name,
-                    sim.seed(),
-                    sim.until()
-                )
-                .map_err(io)?;
+                writeln!(out, "scenario: {} (seed {}, until {})", sim.scenario.name, sim.seed(), sim.until())
+                    .map_err(io)?;
                 if !sim.scenario.description.is_empty() {
                     writeln!(out, "{}", sim.scenario.description.trim()).map_err(io)?;
                 }
@@ -204,13 +179,8 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
                 )
                 .map_err(io)?;
             }
-            writeln!(
-                out,
-                "\nevents: {}  virtual time: {}",
-                sim.engine().events_delivered(),
-                sim.now()
-            )
-            .map_err(io)?;
+            writeln!(out, "\nevents: {}  virtual time: {}", sim.engine().events_delivered(), sim.now())
+                .map_err(io)?;
             writeln!(out, "event-hash: {:016x}", sim.event_hash()).map_err(io)?;
             if let Some(dir) = dir {
                 let rendered = files::render(&sim).map_err(io)?;
@@ -236,36 +206,21 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             .map_err(io)?;
             Ok(0)
         }
-        Command::Get {
-            args,
-            at,
-            output,
-            namespace,
-            all_namespaces,
-            selector,
-            field_selector,
-        } => {
+        Command::Get { args, at, output, namespace, all_namespaces, selector, field_selector } => {
             let (kinds_arg, name, path) = match args.as_slice() {
                 [k, p] => (k.clone(), None, PathBuf::from(p)),
                 [k, n, p] => (k.clone(), Some(n.clone()), PathBuf::from(p)),
-                _ => {
-                    return Err(invalid(
-                        "usage: kubesim get KIND [NAME] SCENARIO --at DURATION",
-                    ))
-                }
+                _ => return Err(invalid("usage: kubesim get KIND [NAME] SCENARIO --at DURATION")),
             };
             let kinds = kinds_arg
                 .split(',')
                 .map(|k| {
-                    Kind::lookup(k).ok_or_else(|| {
-                        invalid(format!("the server doesn't have a resource type {k:?}"))
-                    })
+                    Kind::lookup(k)
+                        .ok_or_else(|| invalid(format!("the server doesn't have a resource type {k:?}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let labels =
-                LabelSelector::parse(selector.as_deref().unwrap_or("")).map_err(invalid)?;
-            let fields =
-                FieldSelector::parse(field_selector.as_deref().unwrap_or("")).map_err(invalid)?;
+            let labels = LabelSelector::parse(selector.as_deref().unwrap_or("")).map_err(invalid)?;
+            let fields = FieldSelector::parse(field_selector.as_deref().unwrap_or("")).map_err(invalid)?;
             let mut sim = build(&path, &RunOptions::default())?;
             let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
             sim.run_until(t);
@@ -283,10 +238,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
                 } else {
                     Some(namespace.clone().unwrap_or_else(|| "default".into()))
                 };
-                let mut items = api
-                    .list(kind, ns.as_deref(), &labels, &fields)
-                    .map_err(invalid)?
-                    .items;
+                let mut items = api.list(kind, ns.as_deref(), &labels, &fields).map_err(invalid)?.items;
                 if let Some(n) = &name {
                     items.retain(|o| o.name() == n);
                     if items.is_empty() {
@@ -330,39 +282,22 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             }
             Ok(0)
         }
-        Command::Etcdctl {
-            scenario,
-            at,
-            verb,
-            key,
-            prefix,
-            keys_only,
-        } => {
+        Command::Etcdctl { scenario, at, verb, key, prefix, keys_only } => {
             if verb != "get" {
-                return Err(invalid(format!(
-                    "unsupported etcdctl command {verb:?}: only `get` is modelled"
-                )));
+                return Err(invalid(format!("unsupported etcdctl command {verb:?}: only `get` is modelled")));
             }
             let mut sim = build(&scenario, &RunOptions::default())?;
             let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
             sim.run_until(t);
-            let range = if prefix {
-                KeyRange::Prefix(key)
-            } else {
-                KeyRange::Key(key)
-            };
+            let range = if prefix { KeyRange::Prefix(key) } else { KeyRange::Key(key) };
             let kvs = sim.api().store().range(&range, 0).map_err(invalid)?;
             for kv in kvs {
                 writeln!(out, "{}", kv.key).map_err(io)?;
                 if keys_only {
                     writeln!(out).map_err(io)?;
                 } else {
-                    writeln!(
-                        out,
-                        "{}",
-                        serde_json::to_string(&kv.value.to_json()).unwrap_or_default()
-                    )
-                    .map_err(io)?;
+                    writeln!(out, "{}", serde_json::to_string(&kv.value.to_json()).unwrap_or_default())
+                        .map_err(io)?;
                 }
             }
             Ok(0)

@@ -35,10 +35,7 @@ impl InvariantChecker {
     pub fn check(&mut self, delivered: &Delivered, changes: &[Change]) -> Result<(), String> {
         if let Event::Watch(w) = &delivered.event {
             let rv = w.object.resource_version();
-            let last = self
-                .last_watch_rv
-                .entry((delivered.to, w.watch))
-                .or_insert(0);
+            let last = self.last_watch_rv.entry((delivered.to, w.watch)).or_insert(0);
             if rv <= *last {
                 return Err(format!(
                     "watch {} of component #{} received resourceVersion {rv} after {last} ({} {})",
@@ -57,10 +54,7 @@ impl InvariantChecker {
     pub fn check_changes(&mut self, changes: &[Change]) -> Result<(), String> {
         for c in changes {
             if c.revision <= self.last_revision {
-                return Err(format!(
-                    "store revision went from {} to {}",
-                    self.last_revision, c.revision
-                ));
+                return Err(format!("store revision went from {} to {}", self.last_revision, c.revision));
             }
             self.last_revision = c.revision;
             match (c.new.as_deref(), c.old.as_deref()) {
@@ -72,8 +66,7 @@ impl InvariantChecker {
                 }
                 (Some(Object::Node(n)), _) => self.node_changed(n)?,
                 (None, Some(Object::Node(n))) => {
-                    self.allocatable
-                        .remove(n.metadata.name.as_deref().unwrap_or(""));
+                    self.allocatable.remove(n.metadata.name.as_deref().unwrap_or(""));
                 }
                 _ => {}
             }
@@ -85,12 +78,8 @@ impl InvariantChecker {
         let node = pod.and_then(podutil::node_name).map(str::to_string);
         if let (Some((old_node, _)), Some(new_node)) = (self.bound.get(&uid), &node) {
             if old_node != new_node {
-                let name = pod
-                    .and_then(|p| p.metadata.name.clone())
-                    .unwrap_or_default();
-                return Err(format!(
-                    "pod {name} ({uid}) was bound to {old_node} and then to {new_node}"
-                ));
+                let name = pod.and_then(|p| p.metadata.name.clone()).unwrap_or_default();
+                return Err(format!("pod {name} ({uid}) was bound to {old_node} and then to {new_node}"));
             }
         }
         if let Some((old_node, req)) = self.bound.remove(&uid) {
@@ -113,14 +102,12 @@ impl InvariantChecker {
 
     fn node_changed(&mut self, node: &Node) -> Result<(), String> {
         let name = node.metadata.name.clone().unwrap_or_default();
-        self.allocatable
-            .insert(name.clone(), podutil::node_allocatable(node));
+        self.allocatable.insert(name.clone(), podutil::node_allocatable(node));
         self.check_node(&name)
     }
 
     fn check_node(&self, node: &str) -> Result<(), String> {
-        let (Some(req), Some(alloc)) = (self.requested.get(node), self.allocatable.get(node))
-        else {
+        let (Some(req), Some(alloc)) = (self.requested.get(node), self.allocatable.get(node)) else {
             return Ok(());
         };
         let over = req.exceeding(alloc);
@@ -145,17 +132,8 @@ mod tests {
     use crate::api::decode::decode_documents;
 
     fn change(rev: i64, old: Option<Object>, new: Option<Object>) -> Change {
-        let kind = new
-            .as_ref()
-            .or(old.as_ref())
-            .map(Object::kind)
-            .expect("one side");
-        Change {
-            revision: rev,
-            kind,
-            old: old.map(Arc::new),
-            new: new.map(Arc::new),
-        }
+        let kind = new.as_ref().or(old.as_ref()).map(Object::kind).expect("one side");
+        Change { revision: rev, kind, old: old.map(Arc::new), new: new.map(Arc::new) }
     }
 
     fn pod(uid: &str, node: &str, cpu: &str) -> Object {
@@ -173,34 +151,21 @@ mod tests {
     #[test]
     fn catches_an_over_committed_node() {
         let mut c = InvariantChecker::new();
-        c.check_changes(&[change(2, None, Some(node("n1", "1")))])
-            .unwrap();
-        c.check_changes(&[change(3, None, Some(pod("a", "n1", "600m")))])
-            .unwrap();
-        let err = c
-            .check_changes(&[change(4, None, Some(pod("b", "n1", "600m")))])
-            .unwrap_err();
+        c.check_changes(&[change(2, None, Some(node("n1", "1")))]).unwrap();
+        c.check_changes(&[change(3, None, Some(pod("a", "n1", "600m")))]).unwrap();
+        let err = c.check_changes(&[change(4, None, Some(pod("b", "n1", "600m")))]).unwrap_err();
         assert!(err.contains("node n1 is over-committed on cpu"), "{err}");
     }
 
     #[test]
     fn catches_a_pod_bound_twice_and_a_revision_going_back() {
         let mut c = InvariantChecker::new();
-        c.check_changes(&[change(2, None, Some(pod("a", "n1", "0")))])
-            .unwrap();
-        let err = c
-            .check_changes(&[change(
-                3,
-                Some(pod("a", "n1", "0")),
-                Some(pod("a", "n2", "0")),
-            )])
-            .unwrap_err();
+        c.check_changes(&[change(2, None, Some(pod("a", "n1", "0")))]).unwrap();
+        let err =
+            c.check_changes(&[change(3, Some(pod("a", "n1", "0")), Some(pod("a", "n2", "0")))]).unwrap_err();
         assert!(err.contains("was bound to n1 and then to n2"), "{err}");
         let err = InvariantChecker::new()
-            .check_changes(&[
-                change(5, None, Some(node("n", "1"))),
-                change(5, None, Some(node("m", "1"))),
-            ])
+            .check_changes(&[change(5, None, Some(node("n", "1"))), change(5, None, Some(node("m", "1")))])
             .unwrap_err();
         assert!(err.contains("store revision went from 5 to 5"), "{err}");
     }
@@ -208,13 +173,9 @@ mod tests {
     #[test]
     fn freed_resources_are_released() {
         let mut c = InvariantChecker::new();
-        c.check_changes(&[change(2, None, Some(node("n1", "1")))])
-            .unwrap();
-        c.check_changes(&[change(3, None, Some(pod("a", "n1", "600m")))])
-            .unwrap();
-        c.check_changes(&[change(4, Some(pod("a", "n1", "600m")), None)])
-            .unwrap();
-        c.check_changes(&[change(5, None, Some(pod("b", "n1", "600m")))])
-            .unwrap();
+        c.check_changes(&[change(2, None, Some(node("n1", "1")))]).unwrap();
+        c.check_changes(&[change(3, None, Some(pod("a", "n1", "600m")))]).unwrap();
+        c.check_changes(&[change(4, Some(pod("a", "n1", "600m")), None)]).unwrap();
+        c.check_changes(&[change(5, None, Some(pod("b", "n1", "600m")))]).unwrap();
     }
 }

@@ -76,10 +76,7 @@ fn bootstrap(api: &mut ApiServer) {
     // PriorityClasses.
     for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
         let obj = Namespace {
-            metadata: ObjectMeta {
-                name: Some(ns.into()),
-                ..Default::default()
-            },
+            metadata: ObjectMeta { name: Some(ns.into()), ..Default::default() },
             ..Default::default()
         }
         .into_object();
@@ -108,8 +105,7 @@ fn bootstrap(api: &mut ApiServer) {
         }),
         status: None,
     };
-    api.create(svc.into_object())
-        .expect("bootstrap service is valid");
+    api.create(svc.into_object()).expect("bootstrap service is valid");
     for (name, value, description) in [
         ("system-cluster-critical", 2_000_000_000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
         ("system-node-critical", 2_000_001_000, "Used for system critical pods that must not be moved from their current node."),
@@ -130,9 +126,7 @@ impl Simulation {
     /// components (compactor, scheduler, controllers, one kubelet per node, scenario driver).
     pub fn new(scenario: Scenario, opts: &RunOptions) -> Result<Simulation, SetupError> {
         let seed = opts.seed.unwrap_or(scenario.seed);
-        let until = opts
-            .until
-            .map_or(scenario.until, |d| SimTime(d.as_millis()));
+        let until = opts.until.map_or(scenario.until, |d| SimTime(d.as_millis()));
         let max_events = opts.max_events.unwrap_or(scenario.max_events);
         let mut api = ApiServer::new(scenario.epoch, seed);
         api.set_default_toleration_seconds(scenario.default_toleration_seconds);
@@ -150,47 +144,27 @@ impl Simulation {
         let mut engine = Engine::new(seed, api, scenario.watch_latency);
         engine.register(
             "kube-apiserver/compactor",
-            Box::new(Compactor {
-                interval: scenario.compaction_interval,
-            }),
+            Box::new(Compactor { interval: scenario.compaction_interval }),
         );
-        engine.register(
-            "default-scheduler",
-            Box::new(Scheduler::new("default-scheduler")),
-        );
-        engine.register(
-            "replicaset-controller",
-            Box::new(ReplicaSetController::new()),
-        );
+        engine.register("default-scheduler", Box::new(Scheduler::new("default-scheduler")));
+        engine.register("replicaset-controller", Box::new(ReplicaSetController::new()));
         engine.register(
             "node-lifecycle-controller",
-            Box::new(NodeLifecycleController::new(
-                scenario.node_lifecycle.clone(),
-            )),
+            Box::new(NodeLifecycleController::new(scenario.node_lifecycle.clone())),
         );
-        engine.register(
-            "taint-eviction-controller",
-            Box::new(TaintEvictionController::new()),
-        );
-        engine.register(
-            "pod-garbage-collector",
-            Box::new(PodGarbageCollector::new()),
-        );
+        engine.register("taint-eviction-controller", Box::new(TaintEvictionController::new()));
+        engine.register("pod-garbage-collector", Box::new(PodGarbageCollector::new()));
         for n in &scenario.nodes {
             engine.register(
                 format!("kubelet/{}", n.kubelet.node_name),
                 Box::new(Kubelet::new(n.kubelet.clone())),
             );
         }
-        engine.register(
-            "scenario",
-            Box::new(ScenarioDriver::new(scenario.timeline.clone())),
-        );
+        engine.register("scenario", Box::new(ScenarioDriver::new(scenario.timeline.clone())));
         let mut recorder = Recorder::default();
         let setup_changes = engine.api.take_journal();
         recorder.observe(SimTime::ZERO, &setup_changes);
-        let mut invariants =
-            (cfg!(debug_assertions) || opts.check_invariants).then(InvariantChecker::new);
+        let mut invariants = (cfg!(debug_assertions) || opts.check_invariants).then(InvariantChecker::new);
         let mut outcome = None;
         if let Some(inv) = invariants.as_mut() {
             if let Err(message) = inv.check_changes(&setup_changes) {
@@ -255,9 +229,7 @@ impl Simulation {
             };
             self.observe_to(next);
             if self.engine.events_delivered() >= self.max_events {
-                self.outcome = Some(Outcome::EventLimit {
-                    limit: self.max_events,
-                });
+                self.outcome = Some(Outcome::EventLimit { limit: self.max_events });
                 break;
             }
             let delivered = self.engine.step().expect("an event is pending");
@@ -279,12 +251,7 @@ impl Simulation {
         }
         if self.outcome.is_some() {
             let completed = self.outcome == Some(Outcome::Completed);
-            self.tracker.finish(
-                self.engine.now(),
-                completed,
-                &self.engine.api,
-                self.engine.trace(),
-            );
+            self.tracker.finish(self.engine.now(), completed, &self.engine.api, self.engine.trace());
         }
         self.outcome.as_ref()
     }
@@ -293,8 +260,7 @@ impl Simulation {
     fn observe_to(&mut self, next: SimTime) {
         let from = self.observed_to.max(self.engine.now());
         if next > from {
-            self.tracker
-                .observe(from, next, &self.engine.api, self.engine.trace());
+            self.tracker.observe(from, next, &self.engine.api, self.engine.trace());
             self.observed_to = next;
         }
     }
@@ -308,16 +274,11 @@ impl Simulation {
 
     /// Whether the run completed and every expectation passed.
     pub fn succeeded(&self) -> bool {
-        self.outcome == Some(Outcome::Completed)
-            && self.results().iter().all(ExpectationResult::passed)
+        self.outcome == Some(Outcome::Completed) && self.results().iter().all(ExpectationResult::passed)
     }
 
     /// The command that reproduces this run.
     pub fn reproduce_command(&self) -> String {
-        format!(
-            "kubesim run {} --seed {} --check-invariants",
-            self.scenario.path.display(),
-            self.seed
-        )
+        format!("kubesim run {} --seed {} --check-invariants", self.scenario.path.display(), self.seed)
     }
 }

@@ -13,25 +13,14 @@ use super::kinds::{Kind, Object};
 pub enum DecodeError {
     #[error("{0}")]
     Syntax(String),
-    #[error(
-        "object is not a mapping: every manifest must be a YAML mapping with apiVersion and kind"
-    )]
+    #[error("object is not a mapping: every manifest must be a YAML mapping with apiVersion and kind")]
     NotAMapping,
     #[error("{field} not set: every manifest needs apiVersion and kind")]
     MissingTypeField { field: &'static str },
     #[error("no matches for kind {kind:?} in version {api_version:?}{hint}")]
-    UnknownKind {
-        api_version: String,
-        kind: String,
-        hint: String,
-    },
+    UnknownKind { api_version: String, kind: String, hint: String },
     #[error("{kind} in version {api_version:?} cannot be handled as a {kind}: {path}: {message}")]
-    BadField {
-        kind: String,
-        api_version: String,
-        path: String,
-        message: String,
-    },
+    BadField { kind: String, api_version: String, path: String, message: String },
     #[error("strict decoding error: {}", .fields.iter().map(|f| format!("unknown field {f:?}")).collect::<Vec<_>>().join(", "))]
     UnknownFields { fields: Vec<String> },
 }
@@ -98,9 +87,9 @@ fn render_path(path: &serde_ignored::Path<'_>) -> String {
                 format!("{p}.{key}")
             }
         }
-        Path::Some { parent }
-        | Path::NewtypeStruct { parent }
-        | Path::NewtypeVariant { parent } => render_path(parent),
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            render_path(parent)
+        }
     }
 }
 
@@ -140,11 +129,7 @@ pub fn decode_object(mut value: Value) -> Result<Object, DecodeError> {
             Some(k) => format!(" (kubesim serves {kind_name} as {:?})", k.api_version()),
             None => String::new(),
         };
-        return Err(DecodeError::UnknownKind {
-            api_version,
-            kind: kind_name,
-            hint,
-        });
+        return Err(DecodeError::UnknownKind { api_version, kind: kind_name, hint });
     };
     normalize_quantities(&mut value);
     let mut unknown = Vec::new();
@@ -181,22 +166,14 @@ pub fn decode_documents(text: &str) -> Result<Vec<Object>, DocumentError> {
     let mut objects = Vec::new();
     for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let line = starts.get(i).copied().unwrap_or(1);
-        let fail = |error| DocumentError {
-            document: i + 1,
-            line,
-            error,
-        };
-        let value: Value = serde::Deserialize::deserialize(doc)
-            .map_err(|e| fail(DecodeError::Syntax(e.to_string())))?;
+        let fail = |error| DocumentError { document: i + 1, line, error };
+        let value: Value =
+            serde::Deserialize::deserialize(doc).map_err(|e| fail(DecodeError::Syntax(e.to_string())))?;
         if value.is_null() {
             continue;
         }
         if value.get("kind").and_then(Value::as_str) == Some("List") {
-            let items = value
-                .get("items")
-                .and_then(Value::as_sequence)
-                .cloned()
-                .unwrap_or_default();
+            let items = value.get("items").and_then(Value::as_sequence).cloned().unwrap_or_default();
             for item in items {
                 objects.push(decode_object(item).map_err(fail)?);
             }
@@ -211,10 +188,7 @@ pub fn decode_documents(text: &str) -> Result<Vec<Object>, DocumentError> {
 /// every `---` separator line.
 fn document_start_lines(text: &str) -> Vec<usize> {
     let mut starts = Vec::new();
-    let first_content = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    let first_content = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
     if !first_content.is_some_and(|l| l.starts_with("---")) {
         starts.push(1);
     }
@@ -257,9 +231,7 @@ mod tests {
         let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n      - weight: 1\n";
         let err = decode_documents(text).unwrap_err().to_string();
         assert!(
-            err.contains(
-                "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
-            ),
+            err.contains("spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"),
             "{err}"
         );
     }
@@ -267,23 +239,16 @@ mod tests {
     #[test]
     fn unknown_kinds_and_versions() {
         let err =
-            decode_documents("apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: c}\n")
-                .unwrap_err();
-        assert!(err
-            .to_string()
-            .contains("no matches for kind \"CronJob\" in version \"batch/v1beta1\""));
+            decode_documents("apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: c}\n").unwrap_err();
+        assert!(err.to_string().contains("no matches for kind \"CronJob\" in version \"batch/v1beta1\""));
         let err = decode_documents("kind: Pod\n").unwrap_err();
-        assert_eq!(
-            err.error,
-            DecodeError::MissingTypeField {
-                field: "apiVersion"
-            }
-        );
+        assert_eq!(err.error, DecodeError::MissingTypeField { field: "apiVersion" });
     }
 
     #[test]
     fn multi_document_positions() {
-        let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n\n---\napiVersion: v1\nkind: Pood\n";
+        let text =
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n\n---\napiVersion: v1\nkind: Pood\n";
         let err = decode_documents(text).unwrap_err();
         assert_eq!((err.document, err.line), (3, 6));
     }

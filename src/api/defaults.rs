@@ -34,18 +34,12 @@ pub fn apply(obj: &mut Object) {
                 spec.replicas.get_or_insert(1);
                 spec.revision_history_limit.get_or_insert(10);
                 spec.progress_deadline_seconds.get_or_insert(600);
-                let strategy = spec
-                    .strategy
-                    .get_or_insert_with(DeploymentStrategy::default);
+                let strategy = spec.strategy.get_or_insert_with(DeploymentStrategy::default);
                 let ty = strategy.type_.get_or_insert_with(|| "RollingUpdate".into());
                 if ty == "RollingUpdate" {
-                    let ru = strategy
-                        .rolling_update
-                        .get_or_insert_with(RollingUpdateDeployment::default);
-                    ru.max_surge
-                        .get_or_insert(IntOrString::String("25%".into()));
-                    ru.max_unavailable
-                        .get_or_insert(IntOrString::String("25%".into()));
+                    let ru = strategy.rolling_update.get_or_insert_with(RollingUpdateDeployment::default);
+                    ru.max_surge.get_or_insert(IntOrString::String("25%".into()));
+                    ru.max_unavailable.get_or_insert(IntOrString::String("25%".into()));
                 }
                 pod_template(&mut spec.template);
             }
@@ -53,14 +47,10 @@ pub fn apply(obj: &mut Object) {
         Object::DaemonSet(ds) => {
             if let Some(spec) = ds.spec.as_mut() {
                 spec.revision_history_limit.get_or_insert(10);
-                let s = spec
-                    .update_strategy
-                    .get_or_insert_with(DaemonSetUpdateStrategy::default);
+                let s = spec.update_strategy.get_or_insert_with(DaemonSetUpdateStrategy::default);
                 let ty = s.type_.get_or_insert_with(|| "RollingUpdate".into());
                 if ty == "RollingUpdate" {
-                    let ru = s
-                        .rolling_update
-                        .get_or_insert_with(RollingUpdateDaemonSet::default);
+                    let ru = s.rolling_update.get_or_insert_with(RollingUpdateDaemonSet::default);
                     ru.max_unavailable.get_or_insert(IntOrString::Int(1));
                     ru.max_surge.get_or_insert(IntOrString::Int(0));
                 }
@@ -70,8 +60,7 @@ pub fn apply(obj: &mut Object) {
         Object::StatefulSet(sts) => {
             if let Some(spec) = sts.spec.as_mut() {
                 spec.replicas.get_or_insert(1);
-                spec.pod_management_policy
-                    .get_or_insert_with(|| "OrderedReady".into());
+                spec.pod_management_policy.get_or_insert_with(|| "OrderedReady".into());
                 spec.revision_history_limit.get_or_insert(10);
                 pod_template(&mut spec.template);
             }
@@ -81,16 +70,14 @@ pub fn apply(obj: &mut Object) {
                 spec.parallelism.get_or_insert(1);
                 spec.completions.get_or_insert(1);
                 spec.backoff_limit.get_or_insert(6);
-                spec.completion_mode
-                    .get_or_insert_with(|| "NonIndexed".into());
+                spec.completion_mode.get_or_insert_with(|| "NonIndexed".into());
                 spec.suspend.get_or_insert(false);
                 pod_template(&mut spec.template);
             }
         }
         Object::CronJob(cj) => {
             if let Some(spec) = cj.spec.as_mut() {
-                spec.concurrency_policy
-                    .get_or_insert_with(|| "Allow".into());
+                spec.concurrency_policy.get_or_insert_with(|| "Allow".into());
                 spec.suspend.get_or_insert(false);
                 spec.successful_jobs_history_limit.get_or_insert(3);
                 spec.failed_jobs_history_limit.get_or_insert(1);
@@ -104,8 +91,7 @@ pub fn apply(obj: &mut Object) {
             if let Some(spec) = svc.spec.as_mut() {
                 spec.type_.get_or_insert_with(|| "ClusterIP".into());
                 spec.session_affinity.get_or_insert_with(|| "None".into());
-                spec.internal_traffic_policy
-                    .get_or_insert_with(|| "Cluster".into());
+                spec.internal_traffic_policy.get_or_insert_with(|| "Cluster".into());
                 for port in spec.ports.iter_mut().flatten() {
                     port.protocol.get_or_insert_with(|| "TCP".into());
                     if port.target_port.is_none() {
@@ -140,8 +126,7 @@ pub fn pod_spec(spec: &mut PodSpec) {
     spec.restart_policy.get_or_insert_with(|| "Always".into());
     spec.termination_grace_period_seconds.get_or_insert(30);
     spec.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
-    spec.scheduler_name
-        .get_or_insert_with(|| "default-scheduler".into());
+    spec.scheduler_name.get_or_insert_with(|| "default-scheduler".into());
     spec.security_context.get_or_insert_with(Default::default);
     spec.enable_service_links.get_or_insert(true);
     for c in spec.init_containers.iter_mut().flatten() {
@@ -159,20 +144,14 @@ fn container(c: &mut Container) {
         let tag_latest = image_tag(image).is_none_or(|t| t == "latest");
         c.image_pull_policy = Some(if tag_latest { "Always" } else { "IfNotPresent" }.into());
     }
-    c.termination_message_path
-        .get_or_insert_with(|| "/dev/termination-log".into());
-    c.termination_message_policy
-        .get_or_insert_with(|| "File".into());
+    c.termination_message_path.get_or_insert_with(|| "/dev/termination-log".into());
+    c.termination_message_policy.get_or_insert_with(|| "File".into());
     for p in c.ports.iter_mut().flatten() {
         p.protocol.get_or_insert_with(|| "TCP".into());
     }
-    for probe in [
-        c.liveness_probe.as_mut(),
-        c.readiness_probe.as_mut(),
-        c.startup_probe.as_mut(),
-    ]
-    .into_iter()
-    .flatten()
+    for probe in [c.liveness_probe.as_mut(), c.readiness_probe.as_mut(), c.startup_probe.as_mut()]
+        .into_iter()
+        .flatten()
     {
         probe_defaults(probe);
     }

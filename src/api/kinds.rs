@@ -145,18 +145,13 @@ impl Kind {
     pub fn lookup(name: &str) -> Option<Kind> {
         let n = name.to_ascii_lowercase();
         Kind::ALL.iter().copied().find(|k| {
-            k.name().eq_ignore_ascii_case(&n)
-                || k.resource() == n
-                || k.short_names().contains(&n.as_str())
+            k.name().eq_ignore_ascii_case(&n) || k.resource() == n || k.short_names().contains(&n.as_str())
         })
     }
 
     /// The kind a manifest's `apiVersion` and `kind` name.
     pub fn from_manifest(api_version: &str, kind: &str) -> Option<Kind> {
-        Kind::ALL
-            .iter()
-            .copied()
-            .find(|k| k.api_version() == api_version && k.name() == kind)
+        Kind::ALL.iter().copied().find(|k| k.api_version() == api_version && k.name() == kind)
     }
 
     /// `/registry/<prefix>/<namespace>/<name>` or `/registry/<prefix>/<name>`.
@@ -203,11 +198,7 @@ impl Object {
     }
     /// `metadata.resourceVersion` as a number (0 when unset).
     pub fn resource_version(&self) -> i64 {
-        self.meta()
-            .resource_version
-            .as_deref()
-            .and_then(|rv| rv.parse().ok())
-            .unwrap_or(0)
+        self.meta().resource_version.as_deref().and_then(|rv| rv.parse().ok()).unwrap_or(0)
     }
     /// `pod/web-x` style reference.
     pub fn reference(&self) -> String {
@@ -245,10 +236,7 @@ mod tests {
         assert!(Kind::Pod.namespaced());
         assert!(!Kind::Node.namespaced());
         assert!(!Kind::PriorityClass.namespaced());
-        assert_eq!(
-            Kind::Node.etcd_key(None, "worker-1"),
-            "/registry/minions/worker-1"
-        );
+        assert_eq!(Kind::Node.etcd_key(None, "worker-1"), "/registry/minions/worker-1");
         assert_eq!(
             Kind::Service.etcd_key(Some("default"), "kubernetes"),
             "/registry/services/specs/default/kubernetes"

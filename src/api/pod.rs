@@ -100,14 +100,10 @@ pub fn pod_requests(pod: &Pod) -> Resources {
     };
     let mut sum = Resources::default();
     for c in &spec.containers {
-        sum.add(&Resources::from_list(
-            c.resources.as_ref().and_then(|r| r.requests.as_ref()),
-        ));
+        sum.add(&Resources::from_list(c.resources.as_ref().and_then(|r| r.requests.as_ref())));
     }
     for c in spec.init_containers.iter().flatten() {
-        sum.max_with(&Resources::from_list(
-            c.resources.as_ref().and_then(|r| r.requests.as_ref()),
-        ));
+        sum.max_with(&Resources::from_list(c.resources.as_ref().and_then(|r| r.requests.as_ref())));
     }
     sum.add(&Resources::from_list(spec.overhead.as_ref()));
     sum
@@ -116,24 +112,17 @@ pub fn pod_requests(pod: &Pod) -> Resources {
 /// Node allocatable (falls back to capacity, as the scheduler does when allocatable is unset).
 pub fn node_allocatable(node: &Node) -> Resources {
     let status = node.status.as_ref();
-    let list = status
-        .and_then(|s| s.allocatable.as_ref())
-        .or_else(|| status.and_then(|s| s.capacity.as_ref()));
+    let list =
+        status.and_then(|s| s.allocatable.as_ref()).or_else(|| status.and_then(|s| s.capacity.as_ref()));
     Resources::from_list(list)
 }
 
 pub fn phase(pod: &Pod) -> &str {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or("Pending")
+    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending")
 }
 
 pub fn node_name(pod: &Pod) -> Option<&str> {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.node_name.as_deref())
-        .filter(|n| !n.is_empty())
+    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
 }
 
 pub fn is_terminal(pod: &Pod) -> bool {
@@ -145,12 +134,7 @@ pub fn is_terminating(meta: &ObjectMeta) -> bool {
 }
 
 pub fn pod_condition<'a>(pod: &'a Pod, ty: &str) -> Option<&'a PodCondition> {
-    pod.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == ty)
+    pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == ty)
 }
 
 /// `Ready=True` (what endpoints and kubectl's READY column use).
@@ -161,11 +145,7 @@ pub fn is_ready(pod: &Pod) -> bool {
 /// Sets (or replaces) a pod condition; returns whether anything changed. `lastTransitionTime`
 /// only moves when the status changes, as upstream's `podutil.UpdatePodCondition`.
 pub fn set_pod_condition(pod: &mut Pod, mut cond: PodCondition) -> bool {
-    let conditions = pod
-        .status
-        .get_or_insert_with(Default::default)
-        .conditions
-        .get_or_insert_with(Vec::new);
+    let conditions = pod.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
     match conditions.iter_mut().find(|c| c.type_ == cond.type_) {
         Some(existing) => {
             if existing.status == cond.status
@@ -188,26 +168,15 @@ pub fn set_pod_condition(pod: &mut Pod, mut cond: PodCondition) -> bool {
 }
 
 pub fn node_condition<'a>(node: &'a Node, ty: &str) -> Option<&'a NodeCondition> {
-    node.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == ty)
+    node.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == ty)
 }
 
 pub fn node_taints(node: &Node) -> &[Taint] {
-    node.spec
-        .as_ref()
-        .and_then(|s| s.taints.as_deref())
-        .unwrap_or(&[])
+    node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[])
 }
 
 pub fn is_unschedulable(node: &Node) -> bool {
-    node.spec
-        .as_ref()
-        .and_then(|s| s.unschedulable)
-        .unwrap_or(false)
+    node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false)
 }
 
 /// Upstream `Toleration.ToleratesTaint` (k8s.io/api/core/v1/toleration.go): keys equal (an empty
@@ -231,10 +200,7 @@ pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
 }
 
 pub fn tolerations(pod: &Pod) -> &[Toleration] {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.tolerations.as_deref())
-        .unwrap_or(&[])
+    pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or(&[])
 }
 
 /// The first NoSchedule/NoExecute taint (of those passing `filter`) no toleration tolerates.
@@ -251,10 +217,7 @@ pub fn untolerated_taint<'a>(
 
 /// The controlling owner (`controller: true`), if any.
 pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references
-        .as_ref()?
-        .iter()
-        .find(|o| o.controller == Some(true))
+    meta.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))
 }
 
 /// Restarts summed over containers (kubectl's RESTARTS column).
@@ -278,9 +241,7 @@ mod tests {
         Container {
             name: "c".into(),
             resources: Some(ResourceRequirements {
-                requests: Some(
-                    [("cpu".to_string(), q(cpu)), ("memory".to_string(), q(mem))].into(),
-                ),
+                requests: Some([("cpu".to_string(), q(cpu)), ("memory".to_string(), q(mem))].into()),
                 ..Default::default()
             }),
             ..Default::default()

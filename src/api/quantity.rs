@@ -89,9 +89,7 @@ impl Quantity {
                 if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(QuantityError::Format);
                 }
-                let e: i32 = rest
-                    .parse()
-                    .map_err(|_| QuantityError::TooLarge(text.to_string()))?;
+                let e: i32 = rest.parse().map_err(|_| QuantityError::TooLarge(text.to_string()))?;
                 if !(-30..=30).contains(&e) {
                     return Err(QuantityError::TooLarge(text.to_string()));
                 }
@@ -101,11 +99,7 @@ impl Quantity {
         if negative {
             mantissa = -mantissa;
         }
-        Ok(Quantity {
-            mantissa,
-            exp10: exp10 + suffix_exp10,
-            exp2,
-        })
+        Ok(Quantity { mantissa, exp10: exp10 + suffix_exp10, exp2 })
     }
 
     /// The value scaled by `10^scale` and rounded up (towards +∞), saturating at i64 bounds.
@@ -165,14 +159,7 @@ pub fn format_milli(milli: i64) -> String {
 
 /// Formats bytes with the largest binary suffix that divides them exactly: `256Mi`, `8Gi`.
 pub fn format_bytes(bytes: i64) -> String {
-    for (suffix, shift) in [
-        ("Ei", 60),
-        ("Pi", 50),
-        ("Ti", 40),
-        ("Gi", 30),
-        ("Mi", 20),
-        ("Ki", 10),
-    ] {
+    for (suffix, shift) in [("Ei", 60), ("Pi", 50), ("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)] {
         let unit = 1i64 << shift;
         if bytes != 0 && bytes % unit == 0 {
             return format!("{}{suffix}", bytes / unit);
@@ -224,9 +211,7 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in [
-            "", "abc", "1.2.3", "Mi", "1Mb", "1 Gi", "--1", "1e", "1KiB", ".",
-        ] {
+        for bad in ["", "abc", "1.2.3", "Mi", "1Mb", "1 Gi", "--1", "1e", "1KiB", "."] {
             assert_eq!(Quantity::parse(bad), Err(QuantityError::Format), "{bad:?}");
         }
     }

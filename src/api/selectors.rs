@@ -84,22 +84,18 @@ impl LabelSelector {
             };
             requirements.push(match expr.operator.as_str() {
                 "In" | "NotIn" if values.is_empty() => {
-                    return Err(err(
-                        "values: must be specified when `operator` is 'In' or 'NotIn'",
-                    ))
+                    return Err(err("values: must be specified when `operator` is 'In' or 'NotIn'"))
                 }
                 "In" => Requirement::In(expr.key.clone(), values),
                 "NotIn" => Requirement::NotIn(expr.key.clone(), values),
-                "Exists" | "DoesNotExist" if !values.is_empty() => return Err(err(
-                    "values: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                )),
+                "Exists" | "DoesNotExist" if !values.is_empty() => {
+                    return Err(err(
+                        "values: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                    ))
+                }
                 "Exists" => Requirement::Exists(expr.key.clone()),
                 "DoesNotExist" => Requirement::DoesNotExist(expr.key.clone()),
-                other => {
-                    return Err(err(&format!(
-                        "operator: not a valid selector operator {other:?}"
-                    )))
-                }
+                other => return Err(err(&format!("operator: not a valid selector operator {other:?}"))),
             });
         }
         Ok(LabelSelector { requirements })
@@ -107,10 +103,7 @@ impl LabelSelector {
 
     /// Parses the string form: `app=web,tier!=db`, `env in (a,b)`, `env notin (c)`, `gpu`, `!gpu`.
     pub fn parse(input: &str) -> Result<Self, SelectorError> {
-        let err = |reason: &str| SelectorError {
-            input: input.to_string(),
-            reason: reason.into(),
-        };
+        let err = |reason: &str| SelectorError { input: input.to_string(), reason: reason.into() };
         let mut requirements = Vec::new();
         for part in split_top_level(input) {
             let part = part.trim();
@@ -127,15 +120,9 @@ impl LabelSelector {
             } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
                 Requirement::Equals(checked_key(k.trim()).map_err(|r| err(&r))?, v.trim().into())
             } else if let Some((k, set)) = split_set_op(part, " notin ") {
-                Requirement::NotIn(
-                    checked_key(k).map_err(|r| err(&r))?,
-                    parse_set(set).map_err(|r| err(&r))?,
-                )
+                Requirement::NotIn(checked_key(k).map_err(|r| err(&r))?, parse_set(set).map_err(|r| err(&r))?)
             } else if let Some((k, set)) = split_set_op(part, " in ") {
-                Requirement::In(
-                    checked_key(k).map_err(|r| err(&r))?,
-                    parse_set(set).map_err(|r| err(&r))?,
-                )
+                Requirement::In(checked_key(k).map_err(|r| err(&r))?, parse_set(set).map_err(|r| err(&r))?)
             } else {
                 Requirement::Exists(checked_key(part).map_err(|r| err(&r))?)
             };
@@ -164,8 +151,7 @@ fn split_top_level(input: &str) -> Vec<&str> {
 }
 
 fn split_set_op<'a>(part: &'a str, op: &str) -> Option<(&'a str, &'a str)> {
-    part.find(op)
-        .map(|i| (part[..i].trim(), part[i + op.len()..].trim()))
+    part.find(op).map(|i| (part[..i].trim(), part[i + op.len()..].trim()))
 }
 
 fn parse_set(set: &str) -> Result<Vec<String>, String> {
@@ -173,18 +159,11 @@ fn parse_set(set: &str) -> Result<Vec<String>, String> {
         .strip_prefix('(')
         .and_then(|s| s.strip_suffix(')'))
         .ok_or_else(|| format!("expected a parenthesised set of values, found {set:?}"))?;
-    Ok(inner
-        .split(',')
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .collect())
+    Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
 }
 
 fn checked_key(key: &str) -> Result<String, String> {
-    let ok = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    let ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
     if ok {
         Ok(key.to_string())
     } else {
@@ -239,7 +218,9 @@ impl FieldSelector {
             } else {
                 return Err(SelectorError {
                     input: input.into(),
-                    reason: format!("invalid field selector term {part:?}: expected field=value or field!=value"),
+                    reason: format!(
+                        "invalid field selector term {part:?}: expected field=value or field!=value"
+                    ),
                 });
             };
             requirements.push(FieldRequirement {
@@ -253,22 +234,17 @@ impl FieldSelector {
 
     /// `field=value` for the given field, used to index watchers (e.g. `spec.nodeName`).
     pub fn equality_value(&self, field: &str) -> Option<&str> {
-        self.requirements
-            .iter()
-            .find(|r| r.equal && r.field == field)
-            .map(|r| r.value.as_str())
+        self.requirements.iter().find(|r| r.equal && r.field == field).map(|r| r.value.as_str())
     }
 
     /// Whether an object matches, given a function that reads its field values.
     /// A field the object kind does not support never matches (the API server rejects such
     /// selectors up front; see `Kind::supports_field`).
     pub fn matches(&self, field_value: impl Fn(&str) -> Option<String>) -> bool {
-        self.requirements
-            .iter()
-            .all(|r| match field_value(&r.field) {
-                Some(v) => (v == r.value) == r.equal,
-                None => false,
-            })
+        self.requirements.iter().all(|r| match field_value(&r.field) {
+            Some(v) => (v == r.value) == r.equal,
+            None => false,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -292,33 +268,19 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn parses_every_operator() {
-        let sel = LabelSelector::parse(
-            "app=web,tier!=db,env in (prod, staging),zone notin (c),gpu,!legacy",
-        )
-        .unwrap();
+        let sel = LabelSelector::parse("app=web,tier!=db,env in (prod, staging),zone notin (c),gpu,!legacy")
+            .unwrap();
         assert_eq!(sel.requirements.len(), 6);
-        let l = labels(&[
-            ("app", "web"),
-            ("tier", "front"),
-            ("env", "prod"),
-            ("zone", "a"),
-            ("gpu", ""),
-        ]);
+        let l = labels(&[("app", "web"), ("tier", "front"), ("env", "prod"), ("zone", "a"), ("gpu", "")]);
         assert!(sel.matches(Some(&l)));
         let l2 = labels(&[("app", "web"), ("env", "dev"), ("gpu", "")]);
         assert!(!sel.matches(Some(&l2)));
-        assert_eq!(
-            sel.to_string(),
-            "app=web,tier!=db,env in (prod,staging),zone notin (c),gpu,!legacy"
-        );
+        assert_eq!(sel.to_string(), "app=web,tier!=db,env in (prod,staging),zone notin (c),gpu,!legacy");
     }
 
     #[test]

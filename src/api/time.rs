@@ -15,24 +15,16 @@ pub struct Epoch(pub DateTime<Utc>);
 
 impl Default for Epoch {
     fn default() -> Self {
-        Epoch(
-            Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
-                .single()
-                .expect("valid date"),
-        )
+        Epoch(Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().expect("valid date"))
     }
 }
 
 impl Epoch {
     /// Parses an RFC 3339 timestamp such as `2025-01-01T00:00:00Z`.
     pub fn parse(text: &str) -> Result<Epoch, String> {
-        DateTime::parse_from_rfc3339(text)
-            .map(|t| Epoch(t.with_timezone(&Utc)))
-            .map_err(|e| {
-                format!(
-                    "invalid start time {text:?}: {e}; expected RFC 3339 like 2025-01-01T00:00:00Z"
-                )
-            })
+        DateTime::parse_from_rfc3339(text).map(|t| Epoch(t.with_timezone(&Utc))).map_err(|e| {
+            format!("invalid start time {text:?}: {e}; expected RFC 3339 like 2025-01-01T00:00:00Z")
+        })
     }
     pub fn at(&self, t: SimTime) -> DateTime<Utc> {
         self.0 + Duration::milliseconds(t.as_millis() as i64)

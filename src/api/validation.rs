@@ -31,8 +31,7 @@ const DNS1035_LABEL: &str = "a DNS-1035 label must consist of lower case alphanu
 fn is_label_chars(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -56,10 +55,7 @@ struct Errors(Vec<FieldError>);
 
 impl Errors {
     fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+        self.0.push(FieldError { field: field.into(), message: message.into() });
     }
     fn required(&mut self, field: impl Into<String>) {
         self.add(field, "Required value");
@@ -69,13 +65,7 @@ impl Errors {
     }
     fn unsupported(&mut self, field: impl Into<String>, value: &str, supported: &[&str]) {
         let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
-        self.add(
-            field,
-            format!(
-                "Unsupported value: {value:?}: supported values: {}",
-                list.join(", ")
-            ),
-        );
+        self.add(field, format!("Unsupported value: {value:?}: supported values: {}", list.join(", ")));
     }
 }
 
@@ -85,10 +75,9 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
     let meta = obj.meta();
     let kind = obj.kind();
     match (meta.name.as_deref(), meta.generate_name.as_deref()) {
-        (None | Some(""), None | Some("")) => e.add(
-            "metadata.name",
-            "Required value: name or generateName is required",
-        ),
+        (None | Some(""), None | Some("")) => {
+            e.add("metadata.name", "Required value: name or generateName is required")
+        }
         (Some(name), _) if !name.is_empty() => {
             let (ok, msg) = match kind {
                 Kind::Namespace => (is_dns1123_label(name), DNS1123_LABEL),
@@ -112,9 +101,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         let name = k.rsplit('/').next().unwrap_or(k);
         let ok = !name.is_empty()
             && name.len() <= 63
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && name.starts_with(|c: char| c.is_ascii_alphanumeric())
             && name.ends_with(|c: char| c.is_ascii_alphanumeric());
         if !ok {
@@ -129,24 +116,14 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         Object::ReplicaSet(rs) => match &rs.spec {
             Some(spec) => {
                 replicas(&mut e, spec.replicas);
-                workload(
-                    &mut e,
-                    Some(&spec.selector),
-                    spec.template.as_ref(),
-                    &["Always"],
-                );
+                workload(&mut e, Some(&spec.selector), spec.template.as_ref(), &["Always"]);
             }
             None => e.required("spec"),
         },
         Object::Deployment(d) => match &d.spec {
             Some(spec) => {
                 replicas(&mut e, spec.replicas);
-                workload(
-                    &mut e,
-                    Some(&spec.selector),
-                    Some(&spec.template),
-                    &["Always"],
-                );
+                workload(&mut e, Some(&spec.selector), Some(&spec.template), &["Always"]);
                 if let Some(s) = spec.strategy.as_ref().and_then(|s| s.type_.as_deref()) {
                     if s != "RollingUpdate" && s != "Recreate" {
                         e.unsupported("spec.strategy.type", s, &["Recreate", "RollingUpdate"]);
@@ -156,23 +133,13 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
             None => e.required("spec"),
         },
         Object::DaemonSet(ds) => match &ds.spec {
-            Some(spec) => workload(
-                &mut e,
-                Some(&spec.selector),
-                Some(&spec.template),
-                &["Always"],
-            ),
+            Some(spec) => workload(&mut e, Some(&spec.selector), Some(&spec.template), &["Always"]),
             None => e.required("spec"),
         },
         Object::StatefulSet(sts) => match &sts.spec {
             Some(spec) => {
                 replicas(&mut e, spec.replicas);
-                workload(
-                    &mut e,
-                    Some(&spec.selector),
-                    Some(&spec.template),
-                    &["Always"],
-                );
+                workload(&mut e, Some(&spec.selector), Some(&spec.template), &["Always"]);
             }
             None => e.required("spec"),
         },
@@ -195,10 +162,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
                     );
                 }
                 let headless = spec.cluster_ip.as_deref() == Some("None");
-                if spec.ports.as_ref().is_none_or(Vec::is_empty)
-                    && ty != "ExternalName"
-                    && !headless
-                {
+                if spec.ports.as_ref().is_none_or(Vec::is_empty) && ty != "ExternalName" && !headless {
                     e.required("spec.ports");
                 }
                 for (i, p) in spec.ports.iter().flatten().enumerate() {
@@ -214,14 +178,8 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         }
         Object::Node(node) => {
             for (field, list) in [
-                (
-                    "status.capacity",
-                    node.status.as_ref().and_then(|s| s.capacity.as_ref()),
-                ),
-                (
-                    "status.allocatable",
-                    node.status.as_ref().and_then(|s| s.allocatable.as_ref()),
-                ),
+                ("status.capacity", node.status.as_ref().and_then(|s| s.capacity.as_ref())),
+                ("status.allocatable", node.status.as_ref().and_then(|s| s.allocatable.as_ref())),
             ] {
                 for (res, q) in list.into_iter().flatten() {
                     quantity(&mut e, &format!("{field}[{res}]"), &q.0);
@@ -254,22 +212,14 @@ fn workload(
         Err(err) => return e.invalid("spec.selector", &err.input, &err.reason),
     };
     if parsed.is_empty() {
-        e.invalid(
-            "spec.selector",
-            "{}",
-            "empty selector is invalid for deployment",
-        );
+        e.invalid("spec.selector", "{}", "empty selector is invalid for deployment");
     }
     let Some(template) = template else {
         return e.required("spec.template");
     };
     let labels = template.metadata.as_ref().and_then(|m| m.labels.as_ref());
     if !parsed.is_empty() && !parsed.matches(labels) {
-        let shown: Vec<String> = labels
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| format!("{k:?}:{v:?}"))
-            .collect();
+        let shown: Vec<String> = labels.into_iter().flatten().map(|(k, v)| format!("{k:?}:{v:?}")).collect();
         e.invalid(
             "spec.template.metadata.labels",
             format!("map[string]string{{{}}}", shown.join(", ")),
@@ -287,13 +237,9 @@ fn pod_spec(e: &mut Errors, at: &str, spec: &PodSpec, restart_policies: &[&str])
         e.required(format!("{at}.containers"));
     }
     let mut names = BTreeSet::new();
-    for (list, containers) in [
-        (
-            "initContainers",
-            spec.init_containers.as_deref().unwrap_or(&[]),
-        ),
-        ("containers", &spec.containers),
-    ] {
+    for (list, containers) in
+        [("initContainers", spec.init_containers.as_deref().unwrap_or(&[])), ("containers", &spec.containers)]
+    {
         for (i, c) in containers.iter().enumerate() {
             container(e, &format!("{at}.{list}[{i}]"), c, &mut names);
         }
@@ -304,20 +250,12 @@ fn pod_spec(e: &mut Errors, at: &str, spec: &PodSpec, restart_policies: &[&str])
         }
     }
     if let Some(g) = spec.termination_grace_period_seconds.filter(|g| *g < 0) {
-        e.invalid(
-            format!("{at}.terminationGracePeriodSeconds"),
-            g,
-            "must be greater than or equal to 0",
-        );
+        e.invalid(format!("{at}.terminationGracePeriodSeconds"), g, "must be greater than or equal to 0");
     }
     for (i, t) in spec.tolerations.iter().flatten().enumerate() {
         let op = t.operator.as_deref().unwrap_or("Equal");
         if op != "Equal" && op != "Exists" {
-            e.unsupported(
-                format!("{at}.tolerations[{i}].operator"),
-                op,
-                &["Equal", "Exists"],
-            );
+            e.unsupported(format!("{at}.tolerations[{i}].operator"), op, &["Equal", "Exists"]);
         }
         if op == "Exists" && t.value.as_deref().is_some_and(|v| !v.is_empty()) {
             e.invalid(
@@ -344,10 +282,7 @@ fn container(e: &mut Errors, at: &str, c: &Container, names: &mut BTreeSet<Strin
     } else if !is_dns1123_label(&c.name) {
         e.invalid(format!("{at}.name"), format!("{:?}", c.name), DNS1123_LABEL);
     } else if !names.insert(c.name.clone()) {
-        e.add(
-            format!("{at}.name"),
-            format!("Duplicate value: {:?}", c.name),
-        );
+        e.add(format!("{at}.name"), format!("Duplicate value: {:?}", c.name));
     }
     if c.image.as_deref().is_none_or(str::is_empty) {
         e.required(format!("{at}.image"));
@@ -381,11 +316,9 @@ fn container(e: &mut Errors, at: &str, c: &Container, names: &mut BTreeSet<Strin
 fn quantity(e: &mut Errors, field: &str, text: &str) {
     match Quantity::parse(text) {
         Err(err) => e.invalid(field.to_string(), format!("{text:?}"), &err.to_string()),
-        Ok(q) if q.is_negative() => e.invalid(
-            field.to_string(),
-            format!("{text:?}"),
-            "must be greater than or equal to 0",
-        ),
+        Ok(q) if q.is_negative() => {
+            e.invalid(field.to_string(), format!("{text:?}"), "must be greater than or equal to 0")
+        }
         Ok(_) => {}
     }
 }
@@ -395,14 +328,7 @@ pub fn invalid_message(kind: Kind, name: &str, errors: &[FieldError]) -> String 
     let list = if errors.len() == 1 {
         errors[0].to_string()
     } else {
-        format!(
-            "[{}]",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("[{}]", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
     };
     format!("{} {name:?} is invalid: {list}", kind.name())
 }
@@ -424,11 +350,13 @@ mod tests {
         assert!(!is_dns1123_subdomain("Web_1"));
         assert!(is_dns1035_label("my-svc"));
         assert!(!is_dns1035_label("1svc"));
-        let errs = errors("apiVersion: v1\nkind: Pod\nmetadata: {name: Web_1}\nspec: {containers: [{name: c, image: x}]}\n");
+        let errs = errors(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: Web_1}\nspec: {containers: [{name: c, image: x}]}\n",
+        );
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].starts_with(
-            "metadata.name: Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain"
-        ));
+        assert!(
+            errs[0].starts_with("metadata.name: Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain")
+        );
     }
 
     #[test]
@@ -453,11 +381,7 @@ mod tests {
     fn requests_within_limits_and_valid_quantities() {
         let errs = errors("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x, resources: {requests: {cpu: '2', memory: 1Zi}, limits: {cpu: '1'}}}]}\n");
         assert_eq!(errs.len(), 2, "{errs:?}");
-        assert!(errs
-            .iter()
-            .any(|e| e.contains("must be less than or equal to cpu limit of 1")));
-        assert!(errs
-            .iter()
-            .any(|e| e.contains("resources.requests[memory]")));
+        assert!(errs.iter().any(|e| e.contains("must be less than or equal to cpu limit of 1")));
+        assert!(errs.iter().any(|e| e.contains("resources.requests[memory]")));
     }
 }

@@ -13,11 +13,7 @@ pub enum ApiError {
     AlreadyExists { resource: String, name: String },
     /// 409 on a stale resourceVersion or a failed precondition
     #[error("Operation cannot be fulfilled on {resource} {name:?}: {message}")]
-    Conflict {
-        resource: String,
-        name: String,
-        message: String,
-    },
+    Conflict { resource: String, name: String, message: String },
     /// 422
     #[error("{0}")]
     Invalid(String),
@@ -37,23 +33,18 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn not_found(kind: Kind, name: &str) -> Self {
-        ApiError::NotFound {
-            resource: kind.resource().to_string(),
-            name: name.to_string(),
-        }
+        ApiError::NotFound { resource: kind.resource().to_string(), name: name.to_string() }
     }
     pub fn already_exists(kind: Kind, name: &str) -> Self {
-        ApiError::AlreadyExists {
-            resource: kind.resource().to_string(),
-            name: name.to_string(),
-        }
+        ApiError::AlreadyExists { resource: kind.resource().to_string(), name: name.to_string() }
     }
     pub fn conflict(kind: Kind, name: &str) -> Self {
         ApiError::Conflict {
             resource: kind.resource().to_string(),
             name: name.to_string(),
-            message: "the object has been modified; please apply your changes to the latest version and try again"
-                .to_string(),
+            message:
+                "the object has been modified; please apply your changes to the latest version and try again"
+                    .to_string(),
         }
     }
     /// HTTP status code.
@@ -72,9 +63,6 @@ impl ApiError {
         matches!(self, ApiError::NotFound { .. })
     }
     pub fn is_conflict(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Conflict { .. } | ApiError::AlreadyExists { .. }
-        )
+        matches!(self, ApiError::Conflict { .. } | ApiError::AlreadyExists { .. })
     }
 }

@@ -74,11 +74,7 @@ fn pod_field(p: &Pod, field: &str) -> Option<String> {
         "spec.restartPolicy" => s(spec.and_then(|x| x.restart_policy.as_deref())),
         "spec.schedulerName" => s(spec.and_then(|x| x.scheduler_name.as_deref())),
         "spec.serviceAccountName" => s(spec.and_then(|x| x.service_account_name.as_deref())),
-        "spec.hostNetwork" => Some(
-            spec.and_then(|x| x.host_network)
-                .unwrap_or(false)
-                .to_string(),
-        ),
+        "spec.hostNetwork" => Some(spec.and_then(|x| x.host_network).unwrap_or(false).to_string()),
         "status.phase" => s(status.and_then(|x| x.phase.as_deref())),
         "status.podIP" => s(status.and_then(|x| x.pod_ip.as_deref())),
         "status.nominatedNodeName" => s(status.and_then(|x| x.nominated_node_name.as_deref())),
@@ -88,13 +84,9 @@ fn pod_field(p: &Pod, field: &str) -> Option<String> {
 
 fn node_field(n: &Node, field: &str) -> Option<String> {
     match field {
-        "spec.unschedulable" => Some(
-            n.spec
-                .as_ref()
-                .and_then(|s| s.unschedulable)
-                .unwrap_or(false)
-                .to_string(),
-        ),
+        "spec.unschedulable" => {
+            Some(n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false).to_string())
+        }
         _ => None,
     }
 }

@@ -14,9 +14,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{
-    Event as K8sEvent, EventSource, ObjectReference, Pod, Toleration,
-};
+use k8s_openapi::api::core::v1::{Event as K8sEvent, EventSource, ObjectReference, Pod, Toleration};
 use rand::Rng;
 
 use super::errors::ApiError;
@@ -24,9 +22,7 @@ use super::fields::supports_field;
 use super::watch::{WatchEventType, WatchId, WatchSpec, Watchers};
 use super::WatchEvent;
 use crate::api::time::Epoch;
-use crate::api::{
-    defaults, pod as podutil, validation, FieldSelector, Kind, KindOf, LabelSelector, Object,
-};
+use crate::api::{defaults, pod as podutil, validation, FieldSelector, Kind, KindOf, LabelSelector, Object};
 use crate::sim::engine::ComponentId;
 use crate::sim::rng::{component_rng, SimRng};
 use crate::sim::{SimDuration, SimTime};
@@ -60,11 +56,15 @@ pub struct DeleteOptions {
 }
 
 impl DeleteOptions {
+    /// Grace period 0: the object goes at once.
     pub fn now() -> Self {
-        DeleteOptions {
-            grace_period_seconds: Some(0),
-            uid: None,
-        }
+        DeleteOptions { grace_period_seconds: Some(0), uid: None }
+    }
+
+    /// Grace period 0, only if the object still has this UID: the kubelet's final delete and
+    /// the pod GC's force delete, which must never remove a newer pod of the same name.
+    pub fn force_uid(uid: impl Into<String>) -> Self {
+        DeleteOptions { grace_period_seconds: Some(0), uid: Some(uid.into()) }
     }
 }
 
@@ -162,26 +162,15 @@ impl ApiServer {
 
     // ---------------------------------------------------------------- reads
 
-    pub fn get(
-        &self,
-        kind: Kind,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Result<Arc<Object>, ApiError> {
+    pub fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Arc<Object>, ApiError> {
         let key = kind.etcd_key(namespace, name);
-        self.store
-            .get(&key)
-            .map(|kv| kv.value)
-            .ok_or_else(|| ApiError::not_found(kind, name))
+        self.store.get(&key).map(|kv| kv.value).ok_or_else(|| ApiError::not_found(kind, name))
     }
 
     /// Typed get, cloning the object so the caller can modify and update it.
     pub fn get_as<T: KindOf>(&self, namespace: Option<&str>, name: &str) -> Result<T, ApiError> {
         let obj = self.get(<T as KindOf>::KIND, namespace, name)?;
-        Ok(obj
-            .as_type::<T>()
-            .expect("store keys hold their kind")
-            .clone())
+        Ok(obj.as_type::<T>().expect("store keys hold their kind").clone())
     }
 
     /// Lists objects of a kind (all namespaces when `namespace` is `None`).
@@ -208,26 +197,16 @@ impl ApiServer {
             .expect("current revision is always readable")
             .into_iter()
             .map(|kv| kv.value)
-            .filter(|o| {
-                labels.matches(o.labels()) && fields.matches(|f| super::fields::field_value(o, f))
-            })
+            .filter(|o| labels.matches(o.labels()) && fields.matches(|f| super::fields::field_value(o, f)))
             .collect();
-        Ok(ObjectList {
-            items,
-            revision: self.store.revision(),
-        })
+        Ok(ObjectList { items, revision: self.store.revision() })
     }
 
     /// Every object of a kind, in key order.
     pub fn list_all(&self, kind: Kind) -> Vec<Arc<Object>> {
-        self.list(
-            kind,
-            None,
-            &LabelSelector::everything(),
-            &FieldSelector::everything(),
-        )
-        .map(|l| l.items)
-        .unwrap_or_default()
+        self.list(kind, None, &LabelSelector::everything(), &FieldSelector::everything())
+            .map(|l| l.items)
+            .unwrap_or_default()
     }
 
     // ---------------------------------------------------------------- writes
@@ -253,15 +232,8 @@ impl ApiServer {
         self.admit_create(&mut obj)?;
         let errors = validation::validate(&obj);
         if !errors.is_empty() {
-            let name = obj
-                .meta()
-                .name
-                .clone()
-                .or(obj.meta().generate_name.clone())
-                .unwrap_or_default();
-            return Err(ApiError::Invalid(validation::invalid_message(
-                kind, &name, &errors,
-            )));
+            let name = obj.meta().name.clone().or(obj.meta().generate_name.clone()).unwrap_or_default();
+            return Err(ApiError::Invalid(validation::invalid_message(kind, &name, &errors)));
         }
         let generated = obj.meta().name.as_deref().is_none_or(str::is_empty);
         for _attempt in 0..8 {
@@ -281,10 +253,7 @@ impl ApiServer {
             obj.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
             let value = Arc::new(obj.clone());
             let result = self.store.txn(
-                &[Compare {
-                    key: key.clone(),
-                    mod_revision: 0,
-                }],
+                &[Compare { key: key.clone(), mod_revision: 0 }],
                 vec![Op::Put(key, value.clone())],
                 vec![],
             );
@@ -320,11 +289,7 @@ impl ApiServer {
         self.update_status(obj.into_object())
     }
 
-    fn write_existing(
-        &mut self,
-        mut obj: Object,
-        status_only: bool,
-    ) -> Result<Arc<Object>, ApiError> {
+    fn write_existing(&mut self, mut obj: Object, status_only: bool) -> Result<Arc<Object>, ApiError> {
         let kind = obj.kind();
         if kind.namespaced() && obj.meta().namespace.as_deref().is_none_or(str::is_empty) {
             obj.meta_mut().namespace = Some("default".into());
@@ -342,11 +307,7 @@ impl ApiServer {
             defaults::apply(&mut next);
             let errors = validation::validate(&next);
             if !errors.is_empty() {
-                return Err(ApiError::Invalid(validation::invalid_message(
-                    kind,
-                    next.name(),
-                    &errors,
-                )));
+                return Err(ApiError::Invalid(validation::invalid_message(kind, next.name(), &errors)));
             }
             next
         };
@@ -375,10 +336,7 @@ impl ApiServer {
         next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
         let value = Arc::new(next);
         let result = self.store.txn(
-            &[Compare {
-                key: key.clone(),
-                mod_revision: current.resource_version(),
-            }],
+            &[Compare { key: key.clone(), mod_revision: current.resource_version() }],
             vec![Op::Put(key, value.clone())],
             vec![],
         );
@@ -413,11 +371,7 @@ impl ApiServer {
             }
         }
         let grace = self.grace_period(&current, &opts);
-        let has_finalizers = current
-            .meta()
-            .finalizers
-            .as_ref()
-            .is_some_and(|f| !f.is_empty());
+        let has_finalizers = current.meta().finalizers.as_ref().is_some_and(|f| !f.is_empty());
         if grace > 0 || has_finalizers {
             let mut next = (*current).clone();
             let meta = next.meta_mut();
@@ -426,10 +380,7 @@ impl ApiServer {
             if meta.deletion_timestamp.is_some() && existing.is_some_and(|g| g <= grace) {
                 return Ok(current);
             }
-            meta.deletion_timestamp = Some(
-                self.epoch
-                    .time(self.now + SimDuration::from_secs(grace as u64)),
-            );
+            meta.deletion_timestamp = Some(self.epoch.time(self.now + SimDuration::from_secs(grace as u64)));
             meta.deletion_grace_period_seconds = Some(grace);
             if meta.generation.is_some() {
                 meta.generation = Some(meta.generation.unwrap_or(0) + 1);
@@ -437,9 +388,7 @@ impl ApiServer {
             let key = next.etcd_key();
             next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
             let value = Arc::new(next);
-            let result = self
-                .store
-                .txn(&[], vec![Op::Put(key, value.clone())], vec![]);
+            let result = self.store.txn(&[], vec![Op::Put(key, value.clone())], vec![]);
             self.commit(kind, Some(current), Some(value.clone()), result.revision);
             return Ok(value);
         }
@@ -455,11 +404,7 @@ impl ApiServer {
         if podutil::node_name(pod).is_none() || podutil::is_terminal(pod) {
             return 0;
         }
-        let spec_grace = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.termination_grace_period_seconds)
-            .unwrap_or(30);
+        let spec_grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
         opts.grace_period_seconds.unwrap_or(spec_grace).max(0)
     }
 
@@ -477,12 +422,7 @@ impl ApiServer {
     }
 
     /// POST pods/binding: assigns a pod to a node (409 if it is already bound).
-    pub fn bind(
-        &mut self,
-        namespace: &str,
-        name: &str,
-        node: &str,
-    ) -> Result<Arc<Object>, ApiError> {
+    pub fn bind(&mut self, namespace: &str, name: &str, node: &str) -> Result<Arc<Object>, ApiError> {
         let mut pod: Pod = self.get_as(Some(namespace), name)?;
         if pod.metadata.deletion_timestamp.is_some() {
             return Err(ApiError::Conflict {
@@ -516,22 +456,14 @@ impl ApiServer {
         next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
         let value = Arc::new(next);
         let result = self.store.txn(
-            &[Compare {
-                key: key.clone(),
-                mod_revision: current.resource_version(),
-            }],
+            &[Compare { key: key.clone(), mod_revision: current.resource_version() }],
             vec![Op::Put(key, value.clone())],
             vec![],
         );
         if !result.succeeded {
             return Err(ApiError::conflict(Kind::Pod, name));
         }
-        self.commit(
-            Kind::Pod,
-            Some(current),
-            Some(value.clone()),
-            result.revision,
-        );
+        self.commit(Kind::Pod, Some(current), Some(value.clone()), result.revision);
         Ok(value)
     }
 
@@ -547,10 +479,7 @@ impl ApiServer {
     ) -> Result<WatchId, ApiError> {
         for r in &spec.fields.requirements {
             if !supports_field(spec.kind, &r.field) {
-                return Err(ApiError::BadRequest(format!(
-                    "field label not supported: {}",
-                    r.field
-                )));
+                return Err(ApiError::BadRequest(format!("field label not supported: {}", r.field)));
             }
         }
         let replay = match start {
@@ -558,18 +487,12 @@ impl ApiServer {
             WatchStart::After(rv) => {
                 let compacted = self.store.compacted_revision();
                 if rv + 1 < compacted {
-                    return Err(ApiError::Gone {
-                        requested: rv,
-                        compacted,
-                    });
+                    return Err(ApiError::Gone { requested: rv, compacted });
                 }
                 let prefix = KeyRange::Prefix(spec.kind.etcd_prefix_key(spec.namespace.as_deref()));
                 self.store
                     .watch_history(&prefix, rv + 1)
-                    .map_err(|_| ApiError::Gone {
-                        requested: rv,
-                        compacted,
-                    })?
+                    .map_err(|_| ApiError::Gone { requested: rv, compacted })?
             }
         };
         let id = self.watchers.add(owner, spec);
@@ -589,14 +512,7 @@ impl ApiServer {
                 _ => None,
             };
             if let Some((kind, object)) = event {
-                self.deliveries.push((
-                    owner,
-                    WatchEvent {
-                        watch: id,
-                        kind,
-                        object,
-                    },
-                ));
+                self.deliveries.push((owner, WatchEvent { watch: id, kind, object }));
             }
         }
         Ok(id)
@@ -616,9 +532,7 @@ impl ApiServer {
     pub fn compaction_tick(&mut self) {
         let target = self.compact_candidate;
         if target > self.store.compacted_revision() {
-            self.store
-                .compact(target)
-                .expect("target is an observed past revision");
+            self.store.compact(target).expect("target is an observed past revision");
         }
         self.compact_candidate = self.store.revision();
     }
@@ -680,39 +594,20 @@ impl ApiServer {
 
     // ---------------------------------------------------------------- internals
 
-    fn commit(
-        &mut self,
-        kind: Kind,
-        old: Option<Arc<Object>>,
-        new: Option<Arc<Object>>,
-        revision: Revision,
-    ) {
+    fn commit(&mut self, kind: Kind, old: Option<Arc<Object>>, new: Option<Arc<Object>>, revision: Revision) {
         let deleted = match (&old, &new) {
             (Some(o), None) => Some(stamp(o, revision)),
             _ => None,
         };
-        self.watchers.fan_out(
-            kind,
-            old.as_ref(),
-            new.as_ref(),
-            deleted.as_ref(),
-            &mut self.deliveries,
-        );
-        self.journal.push(Change {
-            revision,
-            kind,
-            old,
-            new,
-        });
+        self.watchers.fan_out(kind, old.as_ref(), new.as_ref(), deleted.as_ref(), &mut self.deliveries);
+        self.journal.push(Change { revision, kind, old, new });
     }
 
     fn random_suffix(&mut self) -> String {
         // k8s.io/apiserver/pkg/storage/names: 5 characters from an alphabet without vowels
         // (and without 0, 1, 3) so generated names never spell words.
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        (0..5)
-            .map(|_| ALPHABET[self.rng.gen_range(0..ALPHABET.len())] as char)
-            .collect()
+        (0..5).map(|_| ALPHABET[self.rng.gen_range(0..ALPHABET.len())] as char).collect()
     }
 
     fn random_uid(&mut self) -> String {
@@ -720,14 +615,7 @@ impl ApiServer {
         b[6] = (b[6] & 0x0f) | 0x40; // version 4
         b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
         let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
     }
 
     /// Admission on create: NamespaceLifecycle, DefaultTolerationSeconds, Priority, the pod's
@@ -743,8 +631,7 @@ impl ApiServer {
             Object::Service(svc) => self.allocate_service(svc),
             Object::Namespace(ns) => {
                 ns.status.get_or_insert_with(Default::default).phase = Some("Active".into());
-                ns.spec.get_or_insert_with(Default::default).finalizers =
-                    Some(vec!["kubernetes".into()]);
+                ns.spec.get_or_insert_with(Default::default).finalizers = Some(vec!["kubernetes".into()]);
                 Ok(())
             }
             _ => Ok(()),
@@ -752,48 +639,30 @@ impl ApiServer {
     }
 
     fn admit_pod(&mut self, pod: &mut Pod) -> Result<(), ApiError> {
-        let name = pod
-            .metadata
-            .name
-            .clone()
-            .or(pod.metadata.generate_name.clone())
-            .unwrap_or_default();
+        let name = pod.metadata.name.clone().or(pod.metadata.generate_name.clone()).unwrap_or_default();
         // Priority admission: resolve priorityClassName (or the global default) to a number.
-        let class = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.priority_class_name.clone());
+        let class = pod.spec.as_ref().and_then(|s| s.priority_class_name.clone());
         let resolved = match class.as_deref() {
             Some(c @ ("system-node-critical" | "system-cluster-critical")) => Some((
                 c.to_string(),
-                if c == "system-node-critical" {
-                    2_000_001_000
-                } else {
-                    2_000_000_000
-                },
+                if c == "system-node-critical" { 2_000_001_000 } else { 2_000_000_000 },
                 None,
             )),
-            Some(c) => {
-                match self.get_as::<k8s_openapi::api::scheduling::v1::PriorityClass>(None, c) {
-                    Ok(pc) => Some((c.to_string(), pc.value, pc.preemption_policy)),
-                    Err(_) => {
-                        return Err(ApiError::Forbidden(format!(
-                            "pods {name:?} is forbidden: no PriorityClass with name {c} was found"
-                        )))
-                    }
+            Some(c) => match self.get_as::<k8s_openapi::api::scheduling::v1::PriorityClass>(None, c) {
+                Ok(pc) => Some((c.to_string(), pc.value, pc.preemption_policy)),
+                Err(_) => {
+                    return Err(ApiError::Forbidden(format!(
+                        "pods {name:?} is forbidden: no PriorityClass with name {c} was found"
+                    )))
                 }
-            }
+            },
             None => self
                 .list_all(Kind::PriorityClass)
                 .iter()
                 .filter_map(|o| o.as_type::<k8s_openapi::api::scheduling::v1::PriorityClass>())
                 .find(|pc| pc.global_default == Some(true))
                 .map(|pc| {
-                    (
-                        pc.metadata.name.clone().unwrap_or_default(),
-                        pc.value,
-                        pc.preemption_policy.clone(),
-                    )
+                    (pc.metadata.name.clone().unwrap_or_default(), pc.value, pc.preemption_policy.clone())
                 }),
         };
         let spec = pod.spec.get_or_insert_with(Default::default);
@@ -801,31 +670,22 @@ impl ApiServer {
             Some((class, value, policy)) => {
                 spec.priority_class_name = Some(class);
                 spec.priority = Some(value);
-                spec.preemption_policy =
-                    Some(policy.unwrap_or_else(|| "PreemptLowerPriority".into()));
+                spec.preemption_policy = Some(policy.unwrap_or_else(|| "PreemptLowerPriority".into()));
             }
             None => {
                 spec.priority.get_or_insert(0);
-                spec.preemption_policy
-                    .get_or_insert_with(|| "PreemptLowerPriority".into());
+                spec.preemption_policy.get_or_insert_with(|| "PreemptLowerPriority".into());
             }
         }
-        spec.service_account_name
-            .get_or_insert_with(|| "default".into());
+        spec.service_account_name.get_or_insert_with(|| "default".into());
         // DefaultTolerationSeconds (plugin/pkg/admission/defaulttolerationseconds): 300s
         // tolerations for not-ready and unreachable unless the pod already has them.
         let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
-        for key in [
-            "node.kubernetes.io/not-ready",
-            "node.kubernetes.io/unreachable",
-        ] {
+        for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
             let has = tolerations.iter().any(|t| {
                 (t.key.as_deref() == Some(key)
-                    || t.key.as_deref().is_none_or(str::is_empty)
-                        && t.operator.as_deref() == Some("Exists"))
-                    && t.effect
-                        .as_deref()
-                        .is_none_or(|e| e.is_empty() || e == "NoExecute")
+                    || t.key.as_deref().is_none_or(str::is_empty) && t.operator.as_deref() == Some("Exists"))
+                    && t.effect.as_deref().is_none_or(|e| e.is_empty() || e == "NoExecute")
             });
             if !has {
                 tolerations.push(Toleration {
@@ -844,10 +704,7 @@ impl ApiServer {
         Ok(())
     }
 
-    fn allocate_service(
-        &mut self,
-        svc: &mut k8s_openapi::api::core::v1::Service,
-    ) -> Result<(), ApiError> {
+    fn allocate_service(&mut self, svc: &mut k8s_openapi::api::core::v1::Service) -> Result<(), ApiError> {
         let Some(spec) = svc.spec.as_mut() else {
             return Ok(());
         };
@@ -871,9 +728,7 @@ impl ApiServer {
             }
             _ => {
                 let offset = loop {
-                    let candidate = self
-                        .rng
-                        .gen_range(SERVICE_STATIC_BAND..SERVICE_CIDR_SIZE - 1);
+                    let candidate = self.rng.gen_range(SERVICE_STATIC_BAND..SERVICE_CIDR_SIZE - 1);
                     if self.cluster_ips.insert(candidate) {
                         break candidate;
                     }
@@ -887,11 +742,9 @@ impl ApiServer {
             spec.cluster_ips = spec.cluster_ip.clone().map(|ip| vec![ip]);
         }
         spec.ip_families.get_or_insert_with(|| vec!["IPv4".into()]);
-        spec.ip_family_policy
-            .get_or_insert_with(|| "SingleStack".into());
+        spec.ip_family_policy.get_or_insert_with(|| "SingleStack".into());
         if ty == "NodePort" || ty == "LoadBalancer" {
-            spec.external_traffic_policy
-                .get_or_insert_with(|| "Cluster".into());
+            spec.external_traffic_policy.get_or_insert_with(|| "Cluster".into());
             for port in spec.ports.iter_mut().flatten() {
                 if port.node_port.is_none() {
                     let np = loop {
@@ -910,19 +763,12 @@ impl ApiServer {
     }
 
     fn on_service_deleted(&mut self, obj: &Object) {
-        let Some(spec) = obj
-            .as_type::<k8s_openapi::api::core::v1::Service>()
-            .and_then(|s| s.spec.as_ref())
+        let Some(spec) = obj.as_type::<k8s_openapi::api::core::v1::Service>().and_then(|s| s.spec.as_ref())
         else {
             return;
         };
-        if let Some(ip) = spec
-            .cluster_ip
-            .as_deref()
-            .and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok())
-        {
-            self.cluster_ips
-                .remove(&u32::from(ip).wrapping_sub(SERVICE_CIDR_BASE));
+        if let Some(ip) = spec.cluster_ip.as_deref().and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok()) {
+            self.cluster_ips.remove(&u32::from(ip).wrapping_sub(SERVICE_CIDR_BASE));
         }
         for p in spec.ports.iter().flatten() {
             if let Some(np) = p.node_port {
@@ -945,35 +791,24 @@ pub fn qos_class(pod: &Pod) -> &'static str {
     let Some(spec) = &pod.spec else {
         return "BestEffort";
     };
-    let containers = spec
-        .containers
-        .iter()
-        .chain(spec.init_containers.iter().flatten());
+    let containers = spec.containers.iter().chain(spec.init_containers.iter().flatten());
     let mut any = false;
     let mut guaranteed = true;
     for c in containers {
         let res = c.resources.as_ref();
         let req = res.and_then(|r| r.requests.as_ref());
         let lim = res.and_then(|r| r.limits.as_ref());
-        let relevant =
-            |m: Option<
-                &std::collections::BTreeMap<
-                    String,
-                    k8s_openapi::apimachinery::pkg::api::resource::Quantity,
-                >,
-            >| { m.is_some_and(|m| m.keys().any(|k| k == "cpu" || k == "memory")) };
+        let relevant = |m: Option<
+            &std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+        >| { m.is_some_and(|m| m.keys().any(|k| k == "cpu" || k == "memory")) };
         any |= relevant(req) || relevant(lim);
         for r in ["cpu", "memory"] {
             let l = lim.and_then(|m| m.get(r));
             let q = req.and_then(|m| m.get(r));
             let same = match (l, q) {
                 (Some(l), Some(q)) => {
-                    crate::api::quantity::Quantity::parse(&l.0)
-                        .ok()
-                        .map(|x| x.milli_value())
-                        == crate::api::quantity::Quantity::parse(&q.0)
-                            .ok()
-                            .map(|x| x.milli_value())
+                    crate::api::quantity::Quantity::parse(&l.0).ok().map(|x| x.milli_value())
+                        == crate::api::quantity::Quantity::parse(&q.0).ok().map(|x| x.milli_value())
                 }
                 _ => false,
             };
@@ -989,6 +824,7 @@ pub fn qos_class(pod: &Pod) -> &'static str {
     }
 }
 
+/// Kinds with both `.spec` and a `/status` subresource (LimitRange has a spec only).
 macro_rules! with_status_kinds {
     ($mac:ident) => {
         $mac!(
@@ -1038,31 +874,11 @@ fn keep_status(next: &mut Object, current: &Object) {
     with_status_kinds!(arms)
 }
 
-macro_rules! spec_kinds {
-    ($mac:ident) => {
-        $mac!(
-            Pod,
-            Node,
-            Namespace,
-            Service,
-            ReplicaSet,
-            Deployment,
-            DaemonSet,
-            StatefulSet,
-            Job,
-            CronJob,
-            PodDisruptionBudget,
-            ResourceQuota,
-            LimitRange
-        )
-    };
-}
-
 fn has_spec(obj: &Object) -> bool {
     macro_rules! arms {
-        ($($k:ident),*) => { matches!(obj, $(Object::$k(_))|*) };
+        ($($k:ident),*) => { matches!(obj, $(Object::$k(_))|* | Object::LimitRange(_)) };
     }
-    spec_kinds!(arms)
+    with_status_kinds!(arms)
 }
 
 /// Whether `.spec` differs (bumps `metadata.generation`).
@@ -1071,9 +887,10 @@ fn spec_changed(old: &Object, new: &Object) -> bool {
         ($($k:ident),*) => {
             match (old, new) {
                 $((Object::$k(o), Object::$k(n)) => o.spec != n.spec,)*
+                (Object::LimitRange(o), Object::LimitRange(n)) => o.spec != n.spec,
                 _ => false,
             }
         };
     }
-    spec_kinds!(arms)
+    with_status_kinds!(arms)
 }

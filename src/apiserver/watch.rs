@@ -55,12 +55,8 @@ impl WatchSpec {
         }
     }
     pub fn with_fields(kind: Kind, fields: &str) -> Self {
-        let fields =
-            FieldSelector::parse(fields).expect("component field selectors are well-formed");
-        WatchSpec {
-            fields,
-            ..WatchSpec::all(kind)
-        }
+        let fields = FieldSelector::parse(fields).expect("component field selectors are well-formed");
+        WatchSpec { fields, ..WatchSpec::all(kind) }
     }
 
     pub fn matches(&self, obj: &Object) -> bool {
@@ -69,15 +65,12 @@ impl WatchSpec {
                 return false;
             }
         }
-        self.labels.matches(obj.labels())
-            && self.fields.matches(|f| super::fields::field_value(obj, f))
+        self.labels.matches(obj.labels()) && self.fields.matches(|f| super::fields::field_value(obj, f))
     }
 
     /// The `spec.nodeName` this watcher is indexed under, for pod watchers that select one.
     fn node_index(&self) -> Option<&str> {
-        (self.kind == Kind::Pod)
-            .then(|| self.fields.equality_value("spec.nodeName"))
-            .flatten()
+        (self.kind == Kind::Pod).then(|| self.fields.equality_value("spec.nodeName")).flatten()
     }
 }
 
@@ -125,12 +118,8 @@ impl Watchers {
 
     /// Removes every watch a component holds (its process died).
     pub fn remove_owner(&mut self, owner: ComponentId) {
-        let ids: Vec<WatchId> = self
-            .watchers
-            .iter()
-            .filter(|(_, w)| w.owner == owner)
-            .map(|(id, _)| *id)
-            .collect();
+        let ids: Vec<WatchId> =
+            self.watchers.iter().filter(|(_, w)| w.owner == owner).map(|(id, _)| *id).collect();
         for id in ids {
             self.remove(id);
         }
@@ -191,14 +180,7 @@ impl Watchers {
                 _ => None,
             };
             if let Some((kind, object)) = event {
-                out.push((
-                    w.owner,
-                    WatchEvent {
-                        watch: id,
-                        kind,
-                        object,
-                    },
-                ));
+                out.push((w.owner, WatchEvent { watch: id, kind, object }));
             }
         }
     }

@@ -20,19 +20,11 @@ pub struct Informer {
 impl Informer {
     /// Lists the matching objects and watches from the list's resourceVersion.
     pub fn start(ctx: &mut Context<'_>, spec: WatchSpec) -> Result<Informer, ApiError> {
-        let list = ctx.api.list(
-            spec.kind,
-            spec.namespace.as_deref(),
-            &spec.labels,
-            &spec.fields,
-        )?;
+        let list = ctx.api.list(spec.kind, spec.namespace.as_deref(), &spec.labels, &spec.fields)?;
         let me = ctx.me();
         let watch = ctx.api.watch(me, spec, WatchStart::After(list.revision))?;
         let objects = list.items.into_iter().map(|o| (key(&o), o)).collect();
-        Ok(Informer {
-            watch: Some(watch),
-            objects,
-        })
+        Ok(Informer { watch: Some(watch), objects })
     }
 
     /// Whether a watch event belongs to this informer.
@@ -44,9 +36,7 @@ impl Informer {
     pub fn apply(&mut self, ev: &WatchEvent) -> Option<Arc<Object>> {
         let k = key(&ev.object);
         match ev.kind {
-            WatchEventType::Added | WatchEventType::Modified => {
-                self.objects.insert(k, ev.object.clone())
-            }
+            WatchEventType::Added | WatchEventType::Modified => self.objects.insert(k, ev.object.clone()),
             WatchEventType::Deleted => self.objects.remove(&k),
         }
     }
@@ -70,15 +60,9 @@ impl Informer {
     }
 
     /// Objects of one namespace, in name order.
-    pub fn in_namespace<'a>(
-        &'a self,
-        namespace: &'a str,
-    ) -> impl Iterator<Item = &'a Arc<Object>> + 'a {
+    pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Arc<Object>> + 'a {
         let start = (namespace.to_string(), String::new());
-        self.objects
-            .range(start..)
-            .take_while(move |((ns, _), _)| ns == namespace)
-            .map(|(_, o)| o)
+        self.objects.range(start..).take_while(move |((ns, _), _)| ns == namespace).map(|(_, o)| o)
     }
 
     pub fn len(&self) -> usize {
@@ -99,8 +83,5 @@ impl Informer {
 }
 
 fn key(o: &Object) -> (String, String) {
-    (
-        o.namespace().unwrap_or("").to_string(),
-        o.name().to_string(),
-    )
+    (o.namespace().unwrap_or("").to_string(), o.name().to_string())
 }

@@ -19,9 +19,7 @@ pub fn record_event(
     reason: &str,
     message: String,
 ) {
-    let _ = ctx
-        .api
-        .record_event(involved, &reporter, type_, reason, &message);
+    let _ = ctx.api.record_event(involved, &reporter, type_, reason, &message);
     let source = match reporter.host {
         Some(host) => format!("{}/{}", reporter.component, host),
         None => reporter.component.to_string(),

@@ -10,9 +10,7 @@ pub struct Compactor {
 
 impl Default for Compactor {
     fn default() -> Self {
-        Compactor {
-            interval: SimDuration::from_mins(5),
-        }
+        Compactor { interval: SimDuration::from_mins(5) }
     }
 }
 

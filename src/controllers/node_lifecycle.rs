@@ -77,20 +77,13 @@ pub struct NodeLifecycleController {
 }
 
 fn reporter() -> Reporter<'static> {
-    Reporter {
-        component: "node-controller",
-        host: None,
-    }
+    Reporter { component: "node-controller", host: None }
 }
 
 fn zone_of(node: &Node) -> String {
     let labels = node.metadata.labels.as_ref();
     let get = |k: &str| labels.and_then(|l| l.get(k)).cloned().unwrap_or_default();
-    format!(
-        "{}:\u{0}:{}",
-        get("topology.kubernetes.io/region"),
-        get("topology.kubernetes.io/zone")
-    )
+    format!("{}:\u{0}:{}", get("topology.kubernetes.io/region"), get("topology.kubernetes.io/zone"))
 }
 
 impl NodeLifecycleController {
@@ -118,8 +111,7 @@ impl NodeLifecycleController {
             };
             let name = obj.name().to_string();
             let observed_ready = podutil::node_condition(node, "Ready").map(|c| c.status.clone());
-            let ready_hb =
-                podutil::node_condition(node, "Ready").and_then(|c| c.last_heartbeat_time.clone());
+            let ready_hb = podutil::node_condition(node, "Ready").and_then(|c| c.last_heartbeat_time.clone());
             let lease = self
                 .leases
                 .as_ref()
@@ -134,8 +126,7 @@ impl NodeLifecycleController {
                 h.ready_heartbeat = ready_hb;
                 h.probe_time = now;
             }
-            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0)
-            {
+            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0) {
                 h.lease_renew = lease;
                 h.probe_time = now;
             }
@@ -147,13 +138,11 @@ impl NodeLifecycleController {
             let mut current_ready = observed_ready.clone();
             if now > h.probe_time + grace {
                 if let Some(updated) = self.mark_unknown(ctx, node) {
-                    current_ready =
-                        podutil::node_condition(&updated, "Ready").map(|c| c.status.clone());
+                    current_ready = podutil::node_condition(&updated, "Ready").map(|c| c.status.clone());
                 }
             }
             // NodeNotReady: Ready left True in this pass.
-            if observed_ready.as_deref() == Some("True") && current_ready.as_deref() != Some("True")
-            {
+            if observed_ready.as_deref() == Some("True") && current_ready.as_deref() != Some("True") {
                 record_event(
                     ctx,
                     reporter(),
@@ -173,11 +162,8 @@ impl NodeLifecycleController {
     fn mark_unknown(&mut self, ctx: &mut Context<'_>, node: &Node) -> Option<Node> {
         let mut next = node.clone();
         let now_ts = ctx.api.epoch().time(ctx.now());
-        let conditions = next
-            .status
-            .get_or_insert_with(Default::default)
-            .conditions
-            .get_or_insert_with(Vec::new);
+        let conditions =
+            next.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
         let mut changed = false;
         for ty in ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"] {
             match conditions.iter_mut().find(|c| c.type_ == ty) {
@@ -205,10 +191,7 @@ impl NodeLifecycleController {
         if !changed {
             return None;
         }
-        ctx.api
-            .update_status_as(next)
-            .ok()
-            .and_then(|o| o.as_type::<Node>().cloned())
+        ctx.api.update_status_as(next).ok().and_then(|o| o.as_type::<Node>().cloned())
     }
 
     /// MarkPodsNotReady: every pod on the node gets Ready=False.
@@ -216,11 +199,7 @@ impl NodeLifecycleController {
         let pods: Vec<Pod> = self
             .pods
             .iter()
-            .flat_map(|i| {
-                i.iter_as::<Pod>()
-                    .filter(|p| podutil::node_name(p) == Some(node))
-                    .cloned()
-            })
+            .flat_map(|i| i.iter_as::<Pod>().filter(|p| podutil::node_name(p) == Some(node)).cloned())
             .collect();
         let ts = ctx.api.epoch().time(ctx.now());
         for mut pod in pods {
@@ -261,23 +240,14 @@ impl NodeLifecycleController {
     fn process_noexecute(&mut self, ctx: &mut Context<'_>, node: &Node, observed: Option<&str>) {
         let name = node.metadata.name.clone().unwrap_or_default();
         let zone = zone_of(node);
-        let has = |key: &str| {
-            podutil::node_taints(node)
-                .iter()
-                .any(|t| t.key == key && t.effect == "NoExecute")
-        };
+        let has =
+            |key: &str| podutil::node_taints(node).iter().any(|t| t.key == key && t.effect == "NoExecute");
         match observed {
             Some("False") if !has(TAINT_NOT_READY) => {
-                self.pending_noexecute
-                    .entry(zone)
-                    .or_default()
-                    .insert(name, TAINT_NOT_READY);
+                self.pending_noexecute.entry(zone).or_default().insert(name, TAINT_NOT_READY);
             }
             Some("Unknown") if !has(TAINT_UNREACHABLE) => {
-                self.pending_noexecute
-                    .entry(zone)
-                    .or_default()
-                    .insert(name, TAINT_UNREACHABLE);
+                self.pending_noexecute.entry(zone).or_default().insert(name, TAINT_UNREACHABLE);
             }
             Some("True") => {
                 if let Some(q) = self.pending_noexecute.get_mut(&zone) {
@@ -301,16 +271,10 @@ impl NodeLifecycleController {
         let now = ctx.now();
         let zones: Vec<String> = self.pending_noexecute.keys().cloned().collect();
         for zone in zones {
-            while let Some((node, key)) = self
-                .pending_noexecute
-                .get(&zone)
-                .and_then(|q| q.iter().next())
-                .map(|(n, k)| (n.clone(), *k))
+            while let Some((node, key)) =
+                self.pending_noexecute.get(&zone).and_then(|q| q.iter().next()).map(|(n, k)| (n.clone(), *k))
             {
-                let bucket = self.buckets.entry(zone.clone()).or_insert(Bucket {
-                    tokens: 1.0,
-                    last: now,
-                });
+                let bucket = self.buckets.entry(zone.clone()).or_insert(Bucket { tokens: 1.0, last: now });
                 let elapsed = now.since(bucket.last).as_millis() as f64 / 1000.0;
                 bucket.tokens = (bucket.tokens + elapsed * self.cfg.node_eviction_rate).min(1.0);
                 bucket.last = now;
@@ -318,22 +282,12 @@ impl NodeLifecycleController {
                     break;
                 }
                 bucket.tokens -= 1.0;
-                self.pending_noexecute
-                    .get_mut(&zone)
-                    .expect("present")
-                    .remove(&node);
-                let other = if key == TAINT_UNREACHABLE {
-                    TAINT_NOT_READY
-                } else {
-                    TAINT_UNREACHABLE
-                };
+                self.pending_noexecute.get_mut(&zone).expect("present").remove(&node);
+                let other = if key == TAINT_UNREACHABLE { TAINT_NOT_READY } else { TAINT_UNREACHABLE };
                 let ts = ctx.api.epoch().time(now);
                 self.set_taints(ctx, &node, |taints| {
                     taints.retain(|t| !(t.effect == "NoExecute" && t.key == other));
-                    if !taints
-                        .iter()
-                        .any(|t| t.key == key && t.effect == "NoExecute")
-                    {
+                    if !taints.iter().any(|t| t.key == key && t.effect == "NoExecute") {
                         taints.push(Taint {
                             key: key.into(),
                             effect: "NoExecute".into(),
@@ -361,10 +315,7 @@ impl NodeLifecycleController {
             ("MemoryPressure", "node.kubernetes.io/memory-pressure"),
             ("DiskPressure", "node.kubernetes.io/disk-pressure"),
             ("PIDPressure", "node.kubernetes.io/pid-pressure"),
-            (
-                "NetworkUnavailable",
-                "node.kubernetes.io/network-unavailable",
-            ),
+            ("NetworkUnavailable", "node.kubernetes.io/network-unavailable"),
         ] {
             if cond(ty) == Some("True") {
                 wanted.push(key);
@@ -403,10 +354,7 @@ impl NodeLifecycleController {
                     && !wanted.contains(&t.key.as_str()))
             });
             for key in &wanted {
-                if !taints
-                    .iter()
-                    .any(|t| t.key == *key && t.effect == "NoSchedule")
-                {
+                if !taints.iter().any(|t| t.key == *key && t.effect == "NoSchedule") {
                     taints.push(Taint {
                         key: key.to_string(),
                         effect: "NoSchedule".into(),
@@ -418,12 +366,7 @@ impl NodeLifecycleController {
         });
     }
 
-    fn set_taints(
-        &mut self,
-        ctx: &mut Context<'_>,
-        node: &str,
-        edit: impl FnOnce(&mut Vec<Taint>),
-    ) {
+    fn set_taints(&mut self, ctx: &mut Context<'_>, node: &str, edit: impl FnOnce(&mut Vec<Taint>)) {
         let Ok(mut n) = ctx.api.get_as::<Node>(None, node) else {
             return;
         };
@@ -444,24 +387,17 @@ impl Component for NodeLifecycleController {
                 lease_spec.namespace = Some("kube-node-lease".into());
                 self.leases = Informer::start(ctx, lease_spec).ok();
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
-                ctx.after(
-                    self.cfg.node_monitor_period,
-                    Event::Timer(Timer::MonitorNodes),
-                );
+                ctx.after(self.cfg.node_monitor_period, Event::Timer(Timer::MonitorNodes));
             }
             Event::Timer(Timer::MonitorNodes) => {
                 self.monitor(ctx);
-                ctx.after(
-                    self.cfg.node_monitor_period,
-                    Event::Timer(Timer::MonitorNodes),
-                );
+                ctx.after(self.cfg.node_monitor_period, Event::Timer(Timer::MonitorNodes));
             }
             Event::Watch(ev) => {
                 if self.nodes.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.nodes.as_mut().expect("checked").apply(&ev);
                     if let (
-                        crate::apiserver::WatchEventType::Added
-                        | crate::apiserver::WatchEventType::Modified,
+                        crate::apiserver::WatchEventType::Added | crate::apiserver::WatchEventType::Modified,
                         Some(node),
                     ) = (ev.kind, ev.object.as_type::<Node>())
                     {

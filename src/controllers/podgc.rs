@@ -39,15 +39,8 @@ impl PodGarbageCollector {
             let Some(node) = podutil::node_name(pod) else {
                 continue;
             };
-            if self
-                .nodes
-                .as_ref()
-                .is_some_and(|n| n.get("", node).is_none())
-            {
-                orphans
-                    .entry(node.to_string())
-                    .or_default()
-                    .push(pod.clone());
+            if self.nodes.as_ref().is_some_and(|n| n.get("", node).is_none()) {
+                orphans.entry(node.to_string()).or_default().push(pod.clone());
             }
         }
         self.missing_since.retain(|n, _| orphans.contains_key(n));
@@ -61,7 +54,7 @@ impl PodGarbageCollector {
                     pod.metadata.namespace.clone().unwrap_or_default(),
                     pod.metadata.name.clone().unwrap_or_default(),
                 );
-                let uid = pod.metadata.uid.clone();
+                let uid = pod.metadata.uid.clone().unwrap_or_default();
                 if !podutil::is_terminal(&pod) {
                     podutil::set_pod_condition(
                         &mut pod,
@@ -77,15 +70,7 @@ impl PodGarbageCollector {
                     pod.status.get_or_insert_with(Default::default).phase = Some("Failed".into());
                     let _ = ctx.api.update_status(pod.into_object());
                 }
-                let _ = ctx.api.delete(
-                    Kind::Pod,
-                    Some(&ns),
-                    &name,
-                    DeleteOptions {
-                        grace_period_seconds: Some(0),
-                        uid,
-                    },
-                );
+                let _ = ctx.api.delete(Kind::Pod, Some(&ns), &name, DeleteOptions::force_uid(uid));
             }
         }
     }
@@ -100,10 +85,7 @@ impl Component for PodGarbageCollector {
                 ctx.after(GC_CHECK_PERIOD, Event::Timer(Timer::PodGc));
             }
             Event::Watch(ev) => {
-                for inf in [self.pods.as_mut(), self.nodes.as_mut()]
-                    .into_iter()
-                    .flatten()
-                {
+                for inf in [self.pods.as_mut(), self.nodes.as_mut()].into_iter().flatten() {
                     if inf.owns(&ev) {
                         inf.apply(&ev);
                     }

@@ -47,10 +47,7 @@ pub struct ReplicaSetController {
 }
 
 fn reporter() -> Reporter<'static> {
-    Reporter {
-        component: "replicaset-controller",
-        host: None,
-    }
+    Reporter { component: "replicaset-controller", host: None }
 }
 
 fn selector_of(rs: &ReplicaSet) -> LabelSelector {
@@ -68,20 +65,12 @@ impl ReplicaSetController {
     }
 
     fn key_of(obj: &Object) -> ObjectKey {
-        (
-            obj.namespace().unwrap_or("").to_string(),
-            obj.name().to_string(),
-        )
+        (obj.namespace().unwrap_or("").to_string(), obj.name().to_string())
     }
 
     fn owner_key(pod: &Object) -> Option<ObjectKey> {
         let owner = podutil::controller_of(pod.meta())?;
-        (owner.kind == "ReplicaSet").then(|| {
-            (
-                pod.namespace().unwrap_or("").to_string(),
-                owner.name.clone(),
-            )
-        })
+        (owner.kind == "ReplicaSet").then(|| (pod.namespace().unwrap_or("").to_string(), owner.name.clone()))
     }
 
     fn on_pod(&mut self, kind: WatchEventType, obj: &Arc<Object>, old: Option<&Arc<Object>>) {
@@ -90,9 +79,7 @@ impl ReplicaSetController {
             let e = self.expectations.entry(key.clone()).or_default();
             match kind {
                 WatchEventType::Added if !terminating => e.adds -= 1,
-                WatchEventType::Deleted
-                    if old.is_none_or(|o| o.meta().deletion_timestamp.is_none()) =>
-                {
+                WatchEventType::Deleted if old.is_none_or(|o| o.meta().deletion_timestamp.is_none()) => {
                     e.dels -= 1;
                 }
                 WatchEventType::Modified
@@ -127,12 +114,7 @@ impl ReplicaSetController {
     }
 
     fn sync(&mut self, ctx: &mut Context<'_>, key: ObjectKey) {
-        let Some(rs_obj) = self
-            .sets
-            .as_ref()
-            .and_then(|s| s.get(&key.0, &key.1))
-            .cloned()
-        else {
+        let Some(rs_obj) = self.sets.as_ref().and_then(|s| s.get(&key.0, &key.1)).cloned() else {
             self.expectations.remove(&key);
             return;
         };
@@ -141,11 +123,8 @@ impl ReplicaSetController {
         let rs_uid = rs.metadata.uid.clone().unwrap_or_default();
         // Claim pods: keep owned ones that match, adopt matching orphans, release the rest.
         let mut owned: Vec<Pod> = Vec::new();
-        let candidates: Vec<Arc<Object>> = self
-            .pods
-            .iter()
-            .flat_map(|p| p.in_namespace(&key.0).cloned())
-            .collect();
+        let candidates: Vec<Arc<Object>> =
+            self.pods.iter().flat_map(|p| p.in_namespace(&key.0).cloned()).collect();
         for obj in candidates {
             let pod = obj.as_type::<Pod>().expect("pod informer");
             let matches = selector.matches(pod.metadata.labels.as_ref());
@@ -166,11 +145,7 @@ impl ReplicaSetController {
                     && rs.metadata.deletion_timestamp.is_none() =>
                 {
                     let mut adopted = pod.clone();
-                    adopted
-                        .metadata
-                        .owner_references
-                        .get_or_insert_with(Vec::new)
-                        .push(controller_ref(&rs));
+                    adopted.metadata.owner_references.get_or_insert_with(Vec::new).push(controller_ref(&rs));
                     if let Ok(updated) = ctx.api.update_as(adopted) {
                         owned.push(updated.as_type::<Pod>().expect("pod").clone());
                     }
@@ -196,24 +171,12 @@ impl ReplicaSetController {
         rs_obj: &Object,
         active: &[&Pod],
     ) {
-        let want = rs
-            .spec
-            .as_ref()
-            .and_then(|s| s.replicas)
-            .unwrap_or(1)
-            .max(0) as usize;
+        let want = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0) as usize;
         let have = active.len();
         let now = ctx.now();
         if have < want {
             let diff = (want - have).min(BURST_REPLICAS);
-            self.expectations.insert(
-                key.clone(),
-                Expectations {
-                    adds: diff as i64,
-                    dels: 0,
-                    set_at: now,
-                },
-            );
+            self.expectations.insert(key.clone(), Expectations { adds: diff as i64, dels: 0, set_at: now });
             // slowStartBatch: 1, 2, 4, … stopping at the first batch with a failure.
             let mut remaining = diff;
             let mut batch = 1;
@@ -224,14 +187,7 @@ impl ReplicaSetController {
                     match ctx.api.create(pod_from_template(rs).into_object()) {
                         Ok(pod) => {
                             let msg = format!("Created pod: {}", pod.name());
-                            record_event(
-                                ctx,
-                                reporter(),
-                                rs_obj,
-                                "Normal",
-                                "SuccessfulCreate",
-                                msg,
-                            );
+                            record_event(ctx, reporter(), rs_obj, "Normal", "SuccessfulCreate", msg);
                         }
                         Err(e) => {
                             failed += 1;
@@ -259,20 +215,10 @@ impl ReplicaSetController {
         } else if have > want {
             let diff = (have - want).min(BURST_REPLICAS);
             let victims = rank_for_deletion(active, now, ctx.api.epoch());
-            self.expectations.insert(
-                key.clone(),
-                Expectations {
-                    adds: 0,
-                    dels: diff as i64,
-                    set_at: now,
-                },
-            );
+            self.expectations.insert(key.clone(), Expectations { adds: 0, dels: diff as i64, set_at: now });
             for pod in victims.into_iter().take(diff) {
                 let name = pod.metadata.name.clone().unwrap_or_default();
-                match ctx
-                    .api
-                    .delete(Kind::Pod, Some(&key.0), &name, DeleteOptions::default())
-                {
+                match ctx.api.delete(Kind::Pod, Some(&key.0), &name, DeleteOptions::default()) {
                     Ok(_) => record_event(
                         ctx,
                         reporter(),
@@ -292,11 +238,7 @@ impl ReplicaSetController {
     }
 
     fn update_status(&mut self, ctx: &mut Context<'_>, rs: &ReplicaSet, active: &[&Pod]) {
-        let min_ready = rs
-            .spec
-            .as_ref()
-            .and_then(|s| s.min_ready_seconds)
-            .unwrap_or(0);
+        let min_ready = rs.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0);
         let template_labels = rs
             .spec
             .as_ref()
@@ -307,10 +249,7 @@ impl ReplicaSetController {
         let epoch = ctx.api.epoch();
         let now = ctx.now();
         let ready = active.iter().filter(|p| podutil::is_ready(p)).count() as i32;
-        let available = active
-            .iter()
-            .filter(|p| is_available(p, min_ready, now, epoch))
-            .count() as i32;
+        let available = active.iter().filter(|p| is_available(p, min_ready, now, epoch)).count() as i32;
         let fully_labeled = active
             .iter()
             .filter(|p| {
@@ -352,31 +291,21 @@ impl ReplicaSetController {
                     rs.metadata.namespace.clone().unwrap_or_default(),
                     rs.metadata.name.clone().unwrap_or_default(),
                 );
-                self.delayed
-                    .push((at.max(now + SimDuration::from_millis(1)), key));
+                self.delayed.push((at.max(now + SimDuration::from_millis(1)), key));
             }
         }
     }
 }
 
 /// Available: Ready for at least `min_ready_seconds` (podutil.IsPodAvailable).
-pub fn is_available(
-    pod: &Pod,
-    min_ready_seconds: i32,
-    now: SimTime,
-    epoch: crate::api::time::Epoch,
-) -> bool {
+pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: SimTime, epoch: crate::api::time::Epoch) -> bool {
     let Some(c) = podutil::pod_condition(pod, "Ready").filter(|c| c.status == "True") else {
         return false;
     };
     if min_ready_seconds <= 0 {
         return true;
     }
-    let since = c
-        .last_transition_time
-        .as_ref()
-        .map(|t| epoch.sim_time(&t.0))
-        .unwrap_or(now);
+    let since = c.last_transition_time.as_ref().map(|t| epoch.sim_time(&t.0)).unwrap_or(now);
     now.since(since) >= SimDuration::from_secs(min_ready_seconds as u64)
 }
 
@@ -393,11 +322,7 @@ fn controller_ref(rs: &ReplicaSet) -> OwnerReference {
 
 /// A pod built from the ReplicaSet's template (controller.GetPodFromTemplate).
 pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
-    let template = rs
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.clone())
-        .unwrap_or_default();
+    let template = rs.spec.as_ref().and_then(|s| s.template.clone()).unwrap_or_default();
     let tmeta = template.metadata.unwrap_or_default();
     Pod {
         metadata: ObjectMeta {
@@ -418,11 +343,7 @@ pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
 /// unassigned, then Pending < Unknown < Running, not ready, lower deletion cost, more pods of
 /// the same owner on the node, ready more recently (log2 buckets), more restarts, newer.
 /// Ties keep name order (upstream's sort is unstable; kubesim's is deterministic).
-pub fn rank_for_deletion<'a>(
-    pods: &[&'a Pod],
-    now: SimTime,
-    epoch: crate::api::time::Epoch,
-) -> Vec<&'a Pod> {
+pub fn rank_for_deletion<'a>(pods: &[&'a Pod], now: SimTime, epoch: crate::api::time::Epoch) -> Vec<&'a Pod> {
     let mut per_node: BTreeMap<&str, i64> = BTreeMap::new();
     for p in pods {
         if let Some(n) = podutil::node_name(p) {
@@ -460,12 +381,7 @@ pub fn rank_for_deletion<'a>(
             .and_then(|c| c.last_transition_time.as_ref())
             .map(|t| epoch.sim_time(&t.0))
     };
-    let created = |p: &Pod| {
-        p.metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| epoch.sim_time(&t.0))
-    };
+    let created = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| epoch.sim_time(&t.0));
     let mut ranked: Vec<&Pod> = pods.to_vec();
     ranked.sort_by(|a, b| {
         let assigned = |p: &Pod| podutil::node_name(p).is_some();
@@ -495,11 +411,8 @@ impl Component for ReplicaSetController {
             Event::Start => {
                 self.sets = Informer::start(ctx, WatchSpec::all(Kind::ReplicaSet)).ok();
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
-                let keys: Vec<ObjectKey> = self
-                    .sets
-                    .iter()
-                    .flat_map(|s| s.iter().map(|o| Self::key_of(o)))
-                    .collect();
+                let keys: Vec<ObjectKey> =
+                    self.sets.iter().flat_map(|s| s.iter().map(|o| Self::key_of(o))).collect();
                 for k in keys {
                     self.queue.add(k);
                 }
@@ -518,9 +431,8 @@ impl Component for ReplicaSetController {
                     self.armed_at = None;
                 }
                 let now = ctx.now();
-                let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
-                    .into_iter()
-                    .partition(|(t, _)| *t <= now);
+                let (due, later): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut self.delayed).into_iter().partition(|(t, _)| *t <= now);
                 self.delayed = later;
                 for (_, key) in due {
                     self.queue.add(key);
@@ -535,11 +447,8 @@ impl Component for ReplicaSetController {
             }
             _ => {}
         }
-        let wake = if self.queue.is_empty() {
-            self.delayed.iter().map(|(t, _)| *t).min()
-        } else {
-            Some(ctx.now())
-        };
+        let wake =
+            if self.queue.is_empty() { self.delayed.iter().map(|(t, _)| *t).min() } else { Some(ctx.now()) };
         if let Some(at) = wake {
             if self.armed_at.is_none_or(|armed| at < armed) {
                 self.armed_at = Some(at);

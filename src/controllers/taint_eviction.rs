@@ -28,10 +28,7 @@ pub struct TaintEvictionController {
 }
 
 fn reporter() -> Reporter<'static> {
-    Reporter {
-        component: "taint-eviction-controller",
-        host: None,
-    }
+    Reporter { component: "taint-eviction-controller", host: None }
 }
 
 /// `None`: tolerated forever; `Some(0)`: evict now; `Some(s)`: evict after s seconds.
@@ -44,10 +41,7 @@ pub fn eviction_delay(pod: &Pod, taints: &[Taint]) -> Option<u64> {
     let mut min: Option<i64> = None;
     let mut forever = true;
     for taint in noexec {
-        let matching: Vec<_> = tols
-            .iter()
-            .filter(|t| podutil::tolerates(t, taint))
-            .collect();
+        let matching: Vec<_> = tols.iter().filter(|t| podutil::tolerates(t, taint)).collect();
         if matching.is_empty() {
             return Some(0);
         }
@@ -100,19 +94,12 @@ impl TaintEvictionController {
                 self.evict(ctx, obj);
             }
             Some(secs) => {
-                let (ns, name) = (
-                    obj.namespace().unwrap_or("").to_string(),
-                    obj.name().to_string(),
-                );
+                let (ns, name) = (obj.namespace().unwrap_or("").to_string(), obj.name().to_string());
                 let created = self.scheduled.get(&uid).map_or(now, |s| s.2);
                 let fire = created + SimDuration::from_secs(secs);
                 if self.scheduled.get(&uid).map(|s| s.3) != Some(fire) {
-                    self.scheduled
-                        .insert(uid.clone(), (ns, name, created, fire));
-                    ctx.after(
-                        fire.since(now),
-                        Event::Timer(Timer::TaintEviction { pod_uid: uid }),
-                    );
+                    self.scheduled.insert(uid.clone(), (ns, name, created, fire));
+                    ctx.after(fire.since(now), Event::Timer(Timer::TaintEviction { pod_uid: uid }));
                 }
             }
         }
@@ -122,10 +109,7 @@ impl TaintEvictionController {
         let Some(mut pod) = obj.as_type::<Pod>().cloned() else {
             return;
         };
-        let (ns, name) = (
-            obj.namespace().unwrap_or("").to_string(),
-            obj.name().to_string(),
-        );
+        let (ns, name) = (obj.namespace().unwrap_or("").to_string(), obj.name().to_string());
         record_event(
             ctx,
             reporter(),
@@ -150,10 +134,7 @@ impl TaintEvictionController {
             Kind::Pod,
             Some(&ns),
             &name,
-            DeleteOptions {
-                grace_period_seconds: None,
-                uid: Some(obj.uid().to_string()),
-            },
+            DeleteOptions { grace_period_seconds: None, uid: Some(obj.uid().to_string()) },
         );
     }
 }
@@ -192,8 +173,7 @@ impl Component for TaintEvictionController {
                             .flat_map(|p| {
                                 p.iter()
                                     .filter(|o| {
-                                        o.as_type::<Pod>().and_then(podutil::node_name)
-                                            == Some(node.as_str())
+                                        o.as_type::<Pod>().and_then(podutil::node_name) == Some(node.as_str())
                                     })
                                     .cloned()
                             })
@@ -212,10 +192,7 @@ impl Component for TaintEvictionController {
                 }
             }
             Event::Timer(Timer::TaintEviction { pod_uid }) => {
-                let due = self
-                    .scheduled
-                    .get(&pod_uid)
-                    .is_some_and(|s| s.3 == ctx.now());
+                let due = self.scheduled.get(&pod_uid).is_some_and(|s| s.3 == ctx.now());
                 if due {
                     let (ns, name, _, _) = self.scheduled.remove(&pod_uid).expect("checked");
                     if let Some(obj) = self.pods.as_ref().and_then(|p| p.get(&ns, &name)).cloned() {
@@ -236,21 +213,11 @@ mod tests {
     use k8s_openapi::api::core::v1::{PodSpec, Toleration};
 
     fn taint(key: &str) -> Taint {
-        Taint {
-            key: key.into(),
-            effect: "NoExecute".into(),
-            ..Default::default()
-        }
+        Taint { key: key.into(), effect: "NoExecute".into(), ..Default::default() }
     }
 
     fn pod(tols: Vec<Toleration>) -> Pod {
-        Pod {
-            spec: Some(PodSpec {
-                tolerations: Some(tols),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
+        Pod { spec: Some(PodSpec { tolerations: Some(tols), ..Default::default() }), ..Default::default() }
     }
 
     #[test]
@@ -262,15 +229,9 @@ mod tests {
             toleration_seconds: Some(300),
             value: None,
         };
-        let forever = Toleration {
-            toleration_seconds: None,
-            ..t300.clone()
-        };
+        let forever = Toleration { toleration_seconds: None, ..t300.clone() };
         assert_eq!(eviction_delay(&pod(vec![]), &[taint("k")]), Some(0));
-        assert_eq!(
-            eviction_delay(&pod(vec![t300.clone()]), &[taint("k")]),
-            Some(300)
-        );
+        assert_eq!(eviction_delay(&pod(vec![t300.clone()]), &[taint("k")]), Some(300));
         assert_eq!(eviction_delay(&pod(vec![forever]), &[taint("k")]), None);
         assert_eq!(eviction_delay(&pod(vec![t300]), &[]), None);
     }

@@ -18,11 +18,7 @@ impl PodCidr {
     /// in registration order).
     pub fn nth(index: usize) -> PodCidr {
         let base = u32::from(Ipv4Addr::new(10, 244, 0, 0)) + ((index as u32 % 256) << 8);
-        PodCidr {
-            base,
-            used: BTreeSet::new(),
-            last: 1,
-        }
+        PodCidr { base, used: BTreeSet::new(), last: 1 }
     }
 
     pub fn cidr(&self) -> String {
@@ -57,10 +53,7 @@ mod tests {
         assert_eq!(c.cidr(), "10.244.1.0/24");
         let a = c.allocate().unwrap();
         let b = c.allocate().unwrap();
-        assert_eq!(
-            (a.to_string(), b.to_string()),
-            ("10.244.1.2".into(), "10.244.1.3".into())
-        );
+        assert_eq!((a.to_string(), b.to_string()), ("10.244.1.2".into(), "10.244.1.3".into()));
         c.release(a);
         // host-local continues after the last reservation rather than reusing at once.
         assert_eq!(c.allocate().unwrap().to_string(), "10.244.1.4");

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{
     ContainerImage, ContainerState, ContainerStateRunning, ContainerStateWaiting, ContainerStatus,
-    DaemonEndpoint, HostIP, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec,
-    NodeStatus, NodeSystemInfo, Pod, PodCondition, PodIP, Taint,
+    DaemonEndpoint, HostIP, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus,
+    NodeSystemInfo, Pod, PodCondition, PodIP, Taint,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -121,11 +121,7 @@ pub struct Kubelet {
 impl Kubelet {
     pub fn new(cfg: KubeletConfig) -> Self {
         let cidr = PodCidr::nth(cfg.index);
-        let images = cfg
-            .images
-            .iter()
-            .map(|(k, v)| (normalize_image(k), *v))
-            .collect();
+        let images = cfg.images.iter().map(|(k, v)| (normalize_image(k), *v)).collect();
         Kubelet {
             cfg,
             boot: 0,
@@ -140,10 +136,7 @@ impl Kubelet {
     }
 
     fn reporter(&self) -> Reporter<'_> {
-        Reporter {
-            component: "kubelet",
-            host: Some(&self.cfg.node_name),
-        }
+        Reporter { component: "kubelet", host: Some(&self.cfg.node_name) }
     }
 
     fn internal_ip(&self) -> String {
@@ -156,21 +149,14 @@ impl Kubelet {
         self.running = true;
         self.register_node(ctx);
         self.renew_lease(ctx);
-        let spec =
-            WatchSpec::with_fields(Kind::Pod, &format!("spec.nodeName={}", self.cfg.node_name));
+        let spec = WatchSpec::with_fields(Kind::Pod, &format!("spec.nodeName={}", self.cfg.node_name));
         match Informer::start(ctx, spec) {
             Ok(inf) => self.pods = Some(inf),
             Err(_) => self.pods = None,
         }
         let boot = self.boot;
-        ctx.after(
-            self.cfg.lease_renew_interval,
-            Event::Timer(Timer::LeaseRenew { boot }),
-        );
-        ctx.after(
-            self.cfg.node_status_update_frequency,
-            Event::Timer(Timer::NodeStatus { boot }),
-        );
+        ctx.after(self.cfg.lease_renew_interval, Event::Timer(Timer::LeaseRenew { boot }));
+        ctx.after(self.cfg.node_status_update_frequency, Event::Timer(Timer::NodeStatus { boot }));
         let existing: Vec<Arc<Object>> = self.pods.iter().flat_map(|p| p.iter().cloned()).collect();
         for pod in existing {
             self.sync_pod(ctx, &pod);
@@ -205,24 +191,9 @@ impl Kubelet {
                 "KubeletHasSufficientMemory",
                 "kubelet has sufficient memory available",
             ),
-            cond(
-                "DiskPressure",
-                "False",
-                "KubeletHasNoDiskPressure",
-                "kubelet has no disk pressure",
-            ),
-            cond(
-                "PIDPressure",
-                "False",
-                "KubeletHasSufficientPID",
-                "kubelet has sufficient PID available",
-            ),
-            cond(
-                "Ready",
-                "True",
-                "KubeletReady",
-                "kubelet is posting ready status",
-            ),
+            cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
         ]
     }
 
@@ -233,14 +204,8 @@ impl Kubelet {
             allocatable: Some(self.cfg.allocatable.clone()),
             conditions: Some(self.node_conditions(ctx)),
             addresses: Some(vec![
-                NodeAddress {
-                    type_: "InternalIP".into(),
-                    address: self.internal_ip(),
-                },
-                NodeAddress {
-                    type_: "Hostname".into(),
-                    address: name.clone(),
-                },
+                NodeAddress { type_: "InternalIP".into(), address: self.internal_ip() },
+                NodeAddress { type_: "Hostname".into(), address: name.clone() },
             ]),
             daemon_endpoints: Some(NodeDaemonEndpoints {
                 kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }),
@@ -261,10 +226,7 @@ impl Kubelet {
             images: Some(
                 self.images
                     .iter()
-                    .map(|(n, size)| ContainerImage {
-                        names: Some(vec![n.clone()]),
-                        size_bytes: Some(*size),
-                    })
+                    .map(|(n, size)| ContainerImage { names: Some(vec![n.clone()]), size_bytes: Some(*size) })
                     .collect(),
             ),
             ..Default::default()
@@ -301,8 +263,7 @@ impl Kubelet {
                             [
                                 ("node.alpha.kubernetes.io/ttl".to_string(), "0".to_string()),
                                 (
-                                    "volumes.kubernetes.io/controller-managed-attach-detach"
-                                        .to_string(),
+                                    "volumes.kubernetes.io/controller-managed-attach-detach".to_string(),
                                     "true".to_string(),
                                 ),
                             ]
@@ -326,20 +287,10 @@ impl Kubelet {
         self.last_status_post = ctx.now();
         self.last_conditions = condition_summary(&self.node_conditions(ctx));
         if let Ok(node) = ctx.api.get(Kind::Node, None, &reporter_name) {
-            record_event(
-                ctx,
-                self.reporter(),
-                &node,
-                "Normal",
-                "Starting",
-                "Starting kubelet.".into(),
-            );
-            for reason in [
-                "NodeHasSufficientMemory",
-                "NodeHasNoDiskPressure",
-                "NodeHasSufficientPID",
-                "NodeReady",
-            ] {
+            record_event(ctx, self.reporter(), &node, "Normal", "Starting", "Starting kubelet.".into());
+            for reason in
+                ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"]
+            {
                 let msg = format!("Node {reporter_name} status is now: {reason}");
                 record_event(ctx, self.reporter(), &node, "Normal", reason, msg);
             }
@@ -355,25 +306,19 @@ impl Kubelet {
                 let _ = ctx.api.update_as(lease);
             }
             Err(_) => {
-                let node_uid = ctx
-                    .api
-                    .get(Kind::Node, None, &name)
-                    .ok()
-                    .map(|n| n.uid().to_string());
+                let node_uid = ctx.api.get(Kind::Node, None, &name).ok().map(|n| n.uid().to_string());
                 let lease = Lease {
                     metadata: ObjectMeta {
                         name: Some(name.clone()),
                         namespace: Some("kube-node-lease".into()),
                         owner_references: node_uid.map(|uid| {
-                            vec![
-                                k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-                                    api_version: "v1".into(),
-                                    kind: "Node".into(),
-                                    name: name.clone(),
-                                    uid,
-                                    ..Default::default()
-                                },
-                            ]
+                            vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                                api_version: "v1".into(),
+                                kind: "Node".into(),
+                                name: name.clone(),
+                                uid,
+                                ..Default::default()
+                            }]
                         }),
                         ..Default::default()
                     },
@@ -405,15 +350,11 @@ impl Kubelet {
         };
         let mut status = self.node_status(ctx);
         // Keep transition times of conditions whose status did not change.
-        if let (Some(old), Some(new)) = (
-            node.status.as_ref().and_then(|s| s.conditions.as_ref()),
-            status.conditions.as_mut(),
-        ) {
+        if let (Some(old), Some(new)) =
+            (node.status.as_ref().and_then(|s| s.conditions.as_ref()), status.conditions.as_mut())
+        {
             for c in new.iter_mut() {
-                if let Some(o) = old
-                    .iter()
-                    .find(|o| o.type_ == c.type_ && o.status == c.status)
-                {
+                if let Some(o) = old.iter().find(|o| o.type_ == c.type_ && o.status == c.status) {
                     c.last_transition_time = o.last_transition_time.clone();
                 }
             }
@@ -441,12 +382,7 @@ impl Kubelet {
             return; // no address left: the pod stays Pending, as with an exhausted CNI range
         };
         let mut pulled = Vec::new();
-        for c in &pod
-            .spec
-            .as_ref()
-            .map(|s| s.containers.clone())
-            .unwrap_or_default()
-        {
+        for c in &pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default() {
             let image = c.image.clone().unwrap_or_default();
             let present = self.images.contains_key(&normalize_image(&image));
             let policy = c.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
@@ -460,11 +396,8 @@ impl Kubelet {
                     format!("Container image {image:?} already present on machine"),
                 );
             } else {
-                let size = self
-                    .images
-                    .get(&normalize_image(&image))
-                    .copied()
-                    .unwrap_or(self.cfg.default_image_size);
+                let size =
+                    self.images.get(&normalize_image(&image)).copied().unwrap_or(self.cfg.default_image_size);
                 let pull = SimDuration::from_millis(
                     (size as u64 * 1000) / self.cfg.image_pull_bytes_per_second.max(1) as u64,
                 );
@@ -479,10 +412,7 @@ impl Kubelet {
                 pulled.push((image, pull, size));
             }
         }
-        let pull_time = pulled
-            .iter()
-            .map(|(_, d, _)| *d)
-            .fold(SimDuration::ZERO, |a, b| a + b);
+        let pull_time = pulled.iter().map(|(_, d, _)| *d).fold(SimDuration::ZERO, |a, b| a + b);
         self.local.insert(
             uid.clone(),
             LocalPod {
@@ -495,26 +425,12 @@ impl Kubelet {
         );
         self.post_pod_status(ctx, &uid);
         let boot = self.boot;
-        ctx.after(
-            pull_time,
-            Event::Timer(Timer::PodStep {
-                uid,
-                step: PodStep::ImagesPulled,
-                boot,
-            }),
-        );
+        ctx.after(pull_time, Event::Timer(Timer::PodStep { uid, step: PodStep::ImagesPulled, boot }));
     }
 
     fn begin_termination(&mut self, ctx: &mut Context<'_>, uid: Arc<str>, pod: &Pod) {
-        let grace = pod
-            .metadata
-            .deletion_grace_period_seconds
-            .unwrap_or(0)
-            .max(0) as u64;
-        let stop = self
-            .cfg
-            .container_stop_time
-            .min(SimDuration::from_secs(grace));
+        let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0).max(0) as u64;
+        let stop = self.cfg.container_stop_time.min(SimDuration::from_secs(grace));
         let boot = self.boot;
         match self.local.get_mut(&uid) {
             Some(local) if local.stage == Stage::Terminating => {}
@@ -531,14 +447,7 @@ impl Kubelet {
                         format!("Stopping container {}", c.name),
                     );
                 }
-                ctx.after(
-                    stop,
-                    Event::Timer(Timer::PodStep {
-                        uid,
-                        step: PodStep::Terminated,
-                        boot,
-                    }),
-                );
+                ctx.after(stop, Event::Timer(Timer::PodStep { uid, step: PodStep::Terminated, boot }));
             }
             None => {
                 // Nothing runs here for this pod (e.g. after a reboot): finish the delete now.
@@ -546,10 +455,7 @@ impl Kubelet {
                     Kind::Pod,
                     pod.metadata.namespace.as_deref(),
                     pod.metadata.name.as_deref().unwrap_or(""),
-                    DeleteOptions {
-                        grace_period_seconds: Some(0),
-                        uid: Some(uid.to_string()),
-                    },
+                    DeleteOptions::force_uid(uid.to_string()),
                 );
             }
         }
@@ -579,11 +485,7 @@ impl Kubelet {
                 }
                 ctx.after(
                     self.cfg.container_start_time,
-                    Event::Timer(Timer::PodStep {
-                        uid,
-                        step: PodStep::ContainersStarted,
-                        boot,
-                    }),
+                    Event::Timer(Timer::PodStep { uid, step: PodStep::ContainersStarted, boot }),
                 );
             }
             PodStep::ContainersStarted if local.stage == Stage::Starting => {
@@ -618,15 +520,8 @@ impl Kubelet {
                 self.local.remove(&uid);
                 self.cidr.release(ip);
                 // The final delete: grace 0, guarded by UID (status_manager.go).
-                let _ = ctx.api.delete(
-                    Kind::Pod,
-                    Some(&ns),
-                    &name,
-                    DeleteOptions {
-                        grace_period_seconds: Some(0),
-                        uid: Some(uid.to_string()),
-                    },
-                );
+                let _ =
+                    ctx.api.delete(Kind::Pod, Some(&ns), &name, DeleteOptions::force_uid(uid.to_string()));
             }
             _ => {}
         }
@@ -650,16 +545,9 @@ impl Kubelet {
             reason: reason.map(Into::into),
             ..Default::default()
         };
-        let started_at: Time = pod
-            .status
-            .as_ref()
-            .and_then(|s| s.start_time.clone())
-            .unwrap_or_else(|| now.clone());
-        let containers = pod
-            .spec
-            .as_ref()
-            .map(|s| s.containers.clone())
-            .unwrap_or_default();
+        let started_at: Time =
+            pod.status.as_ref().and_then(|s| s.start_time.clone()).unwrap_or_else(|| now.clone());
+        let containers = pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
         let statuses = containers
             .iter()
             .map(|c| {
@@ -688,9 +576,7 @@ impl Kubelet {
                     restart_count: 0,
                     state: Some(if running {
                         ContainerState {
-                            running: Some(ContainerStateRunning {
-                                started_at: Some(now.clone()),
-                            }),
+                            running: Some(ContainerStateRunning { started_at: Some(now.clone()) }),
                             ..Default::default()
                         }
                     } else {
@@ -724,21 +610,14 @@ impl Kubelet {
         );
         podutil::set_pod_condition(
             &mut pod,
-            cond(
-                "ContainersReady",
-                running,
-                (!running).then_some("ContainersNotReady"),
-            ),
+            cond("ContainersReady", running, (!running).then_some("ContainersNotReady")),
         );
         let _ = ctx.api.update_status_as(pod);
     }
 }
 
 fn condition_summary(conditions: &[NodeCondition]) -> Vec<(String, String)> {
-    conditions
-        .iter()
-        .map(|c| (c.type_.clone(), c.status.clone()))
-        .collect()
+    conditions.iter().map(|c| (c.type_.clone(), c.status.clone())).collect()
 }
 
 /// `nginx:1.27` → `docker.io/library/nginx:1.27`; adds `:latest` to untagged names, as the
@@ -782,21 +661,13 @@ impl Component for Kubelet {
             }
             Event::Timer(Timer::LeaseRenew { boot }) if boot == self.boot && self.running => {
                 self.renew_lease(ctx);
-                ctx.after(
-                    self.cfg.lease_renew_interval,
-                    Event::Timer(Timer::LeaseRenew { boot }),
-                );
+                ctx.after(self.cfg.lease_renew_interval, Event::Timer(Timer::LeaseRenew { boot }));
             }
             Event::Timer(Timer::NodeStatus { boot }) if boot == self.boot && self.running => {
                 self.maybe_post_status(ctx);
-                ctx.after(
-                    self.cfg.node_status_update_frequency,
-                    Event::Timer(Timer::NodeStatus { boot }),
-                );
+                ctx.after(self.cfg.node_status_update_frequency, Event::Timer(Timer::NodeStatus { boot }));
             }
-            Event::Timer(Timer::PodStep { uid, step, boot })
-                if boot == self.boot && self.running =>
-            {
+            Event::Timer(Timer::PodStep { uid, step, boot }) if boot == self.boot && self.running => {
                 self.pod_step(ctx, uid, step);
             }
             Event::Watch(ev) if self.running => {
@@ -824,11 +695,7 @@ impl Component for Kubelet {
 /// Images named in a set of pods (helper for scenarios that preload images).
 pub fn images_of(pods: &[Pod]) -> BTreeSet<String> {
     pods.iter()
-        .flat_map(|p| {
-            p.spec
-                .iter()
-                .flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))
-        })
+        .flat_map(|p| p.spec.iter().flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone())))
         .collect()
 }
 
@@ -838,22 +705,10 @@ mod tests {
 
     #[test]
     fn image_names_are_normalized_like_containerd() {
-        assert_eq!(
-            normalize_image("nginx:1.27"),
-            "docker.io/library/nginx:1.27"
-        );
+        assert_eq!(normalize_image("nginx:1.27"), "docker.io/library/nginx:1.27");
         assert_eq!(normalize_image("nginx"), "docker.io/library/nginx:latest");
-        assert_eq!(
-            normalize_image("bitnami/redis:7"),
-            "docker.io/bitnami/redis:7"
-        );
-        assert_eq!(
-            normalize_image("registry.k8s.io/pause:3.10"),
-            "registry.k8s.io/pause:3.10"
-        );
-        assert_eq!(
-            normalize_image("localhost:5000/app"),
-            "localhost:5000/app:latest"
-        );
+        assert_eq!(normalize_image("bitnami/redis:7"), "docker.io/bitnami/redis:7");
+        assert_eq!(normalize_image("registry.k8s.io/pause:3.10"), "registry.k8s.io/pause:3.10");
+        assert_eq!(normalize_image("localhost:5000/app"), "localhost:5000/app:latest");
     }
 }

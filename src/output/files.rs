@@ -85,14 +85,10 @@ pub fn summary(sim: &Simulation) -> Summary {
     }
 }
 
-fn csv_text(
-    rows: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
-) -> std::io::Result<String> {
+fn csv_text(rows: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>) -> std::io::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     rows(&mut w).map_err(std::io::Error::other)?;
-    let bytes = w
-        .into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let bytes = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
     String::from_utf8(bytes).map_err(std::io::Error::other)
 }
 
@@ -103,16 +99,7 @@ fn opt(v: Option<u64>) -> String {
 /// Every output file's name and content.
 pub fn render(sim: &Simulation) -> std::io::Result<Vec<(&'static str, String)>> {
     let events = csv_text(|w| {
-        w.write_record([
-            "time_ms",
-            "source",
-            "type",
-            "reason",
-            "kind",
-            "namespace",
-            "name",
-            "message",
-        ])?;
+        w.write_record(["time_ms", "source", "type", "reason", "kind", "namespace", "name", "message"])?;
         for e in sim.trace() {
             w.write_record([
                 &e.time.as_millis().to_string(),
@@ -164,27 +151,14 @@ pub fn render(sim: &Simulation) -> std::io::Result<Vec<(&'static str, String)>> 
     let conditions = csv_text(|w| {
         w.write_record(["time_ms", "node", "condition", "status", "reason"])?;
         for c in &rec.conditions {
-            w.write_record([
-                &c.time_ms.to_string(),
-                &c.node,
-                &c.condition,
-                &c.status,
-                &c.reason,
-            ])?;
+            w.write_record([&c.time_ms.to_string(), &c.node, &c.condition, &c.status, &c.reason])?;
         }
         Ok(())
     })?;
     let taints = csv_text(|w| {
         w.write_record(["time_ms", "node", "op", "key", "value", "effect"])?;
         for t in &rec.taints {
-            w.write_record([
-                &t.time_ms.to_string(),
-                &t.node,
-                t.op,
-                &t.key,
-                &t.value,
-                &t.effect,
-            ])?;
+            w.write_record([&t.time_ms.to_string(), &t.node, t.op, &t.key, &t.value, &t.effect])?;
         }
         Ok(())
     })?;
@@ -228,18 +202,10 @@ pub fn expectation_report(sim: &Simulation) -> String {
     for r in results {
         match &r.verdict {
             Verdict::Passed { at } => {
-                let _ = writeln!(
-                    out,
-                    "  PASS  {}  (held at {at}: {})",
-                    r.expectation.text, r.last_found
-                );
+                let _ = writeln!(out, "  PASS  {}  (held at {at}: {})", r.expectation.text, r.last_found);
             }
             Verdict::Failed { found } => {
-                let _ = writeln!(
-                    out,
-                    "  FAIL  {}\n        found: {found}",
-                    r.expectation.text
-                );
+                let _ = writeln!(out, "  FAIL  {}\n        found: {found}", r.expectation.text);
             }
             Verdict::Pending => {
                 let _ = writeln!(out, "  ....  {}", r.expectation.text);

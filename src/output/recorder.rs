@@ -61,15 +61,9 @@ impl Recorder {
         let t = now.as_millis();
         for c in changes {
             match (c.old.as_deref(), c.new.as_deref()) {
-                (_, Some(Object::Pod(p))) => {
-                    self.pod(t, c.new.as_ref().expect("some").uid(), p, false)
-                }
-                (Some(Object::Pod(p)), None) => {
-                    self.pod(t, c.old.as_ref().expect("some").uid(), p, true)
-                }
-                (old, Some(Object::Node(n))) => {
-                    self.node(t, old.and_then(|o| o.as_type::<Node>()), Some(n))
-                }
+                (_, Some(Object::Pod(p))) => self.pod(t, c.new.as_ref().expect("some").uid(), p, false),
+                (Some(Object::Pod(p)), None) => self.pod(t, c.old.as_ref().expect("some").uid(), p, true),
+                (old, Some(Object::Node(n))) => self.node(t, old.and_then(|o| o.as_type::<Node>()), Some(n)),
                 (Some(Object::Node(n)), None) => self.node(t, Some(n), None),
                 _ => {}
             }
@@ -117,10 +111,7 @@ impl Recorder {
     }
 
     fn node(&mut self, t: u64, old: Option<&Node>, new: Option<&Node>) {
-        let name = new
-            .or(old)
-            .and_then(|n| n.metadata.name.clone())
-            .unwrap_or_default();
+        let name = new.or(old).and_then(|n| n.metadata.name.clone()).unwrap_or_default();
         let conds = |n: Option<&Node>| -> BTreeMap<String, (String, String)> {
             n.and_then(|n| n.status.as_ref()?.conditions.clone())
                 .unwrap_or_default()
@@ -144,13 +135,7 @@ impl Recorder {
             n.map(|n| {
                 podutil::node_taints(n)
                     .iter()
-                    .map(|t| {
-                        (
-                            t.key.clone(),
-                            t.value.clone().unwrap_or_default(),
-                            t.effect.clone(),
-                        )
-                    })
+                    .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default(), t.effect.clone()))
                     .collect()
             })
             .unwrap_or_default()

@@ -18,11 +18,7 @@ pub fn human_duration(d: SimDuration) -> String {
     let minutes = seconds / 60;
     if minutes < 10 {
         let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
+        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
     }
     if minutes < 60 * 3 {
         return format!("{minutes}m");
@@ -30,22 +26,14 @@ pub fn human_duration(d: SimDuration) -> String {
     let hours = minutes / 60;
     if hours < 8 {
         let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
+        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
     }
     if hours < 48 {
         return format!("{hours}h");
     }
     if hours < 24 * 8 {
         let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
+        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{h}h", hours / 24) };
     }
     if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
@@ -65,13 +53,7 @@ pub fn human_duration(d: SimDuration) -> String {
 pub fn render(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for r in rows {
@@ -121,19 +103,13 @@ pub fn pod_status(pod: &Pod) -> String {
     }
     let waiting = status
         .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|cs| {
-            cs.iter()
-                .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
-        });
+        .and_then(|cs| cs.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone()));
     if let Some(w) = waiting {
         return w;
     }
     let terminated = status
         .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|cs| {
-            cs.iter()
-                .find_map(|c| c.state.as_ref()?.terminated.as_ref()?.reason.clone())
-        });
+        .and_then(|cs| cs.iter().find_map(|c| c.state.as_ref()?.terminated.as_ref()?.reason.clone()));
     if let Some(t) = terminated {
         return t;
     }
@@ -170,24 +146,10 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
         Kind::Node => vec!["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
         Kind::Deployment => vec!["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
         Kind::ReplicaSet => vec!["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
-        Kind::DaemonSet => vec![
-            "NAME",
-            "DESIRED",
-            "CURRENT",
-            "READY",
-            "UP-TO-DATE",
-            "AVAILABLE",
-            "NODE SELECTOR",
-            "AGE",
-        ],
-        Kind::Service => vec![
-            "NAME",
-            "TYPE",
-            "CLUSTER-IP",
-            "EXTERNAL-IP",
-            "PORT(S)",
-            "AGE",
-        ],
+        Kind::DaemonSet => {
+            vec!["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"]
+        }
+        Kind::Service => vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
         Kind::Namespace => vec!["NAME", "STATUS", "AGE"],
         Kind::Event => vec!["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
         Kind::Lease => vec!["NAME", "HOLDER", "AGE"],
@@ -218,23 +180,12 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 .as_ref()
                 .and_then(|s| s.container_statuses.as_ref())
                 .map_or(0, |cs| cs.iter().filter(|c| c.ready).count());
-            let mut r = vec![
-                name,
-                format!("{ready}/{total}"),
-                pod_status(p),
-                podutil::restarts(p).to_string(),
-                age,
-            ];
+            let mut r =
+                vec![name, format!("{ready}/{total}"), pod_status(p), podutil::restarts(p).to_string(), age];
             if cx.wide {
-                r.push(none_if_empty(
-                    p.status.as_ref().and_then(|s| s.pod_ip.as_deref()),
-                ));
+                r.push(none_if_empty(p.status.as_ref().and_then(|s| s.pod_ip.as_deref())));
                 r.push(none_if_empty(podutil::node_name(p)));
-                r.push(none_if_empty(
-                    p.status
-                        .as_ref()
-                        .and_then(|s| s.nominated_node_name.as_deref()),
-                ));
+                r.push(none_if_empty(p.status.as_ref().and_then(|s| s.nominated_node_name.as_deref())));
                 r.push("<none>".into());
             }
             r
@@ -253,25 +204,13 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 .labels
                 .iter()
                 .flatten()
-                .filter_map(|(k, _)| {
-                    k.strip_prefix("node-role.kubernetes.io/")
-                        .map(str::to_string)
-                })
+                .filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/").map(str::to_string))
                 .collect();
             roles.sort();
-            let roles = if roles.is_empty() {
-                "<none>".to_string()
-            } else {
-                roles.join(",")
-            };
+            let roles = if roles.is_empty() { "<none>".to_string() } else { roles.join(",") };
             let info = n.status.as_ref().and_then(|s| s.node_info.as_ref());
-            let mut r = vec![
-                name,
-                status,
-                roles,
-                age,
-                info.map(|i| i.kubelet_version.clone()).unwrap_or_default(),
-            ];
+            let mut r =
+                vec![name, status, roles, age, info.map(|i| i.kubelet_version.clone()).unwrap_or_default()];
             if cx.wide {
                 let ip = n
                     .status
@@ -283,10 +222,7 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 r.push("<none>".into());
                 r.push(info.map(|i| i.os_image.clone()).unwrap_or_default());
                 r.push(info.map(|i| i.kernel_version.clone()).unwrap_or_default());
-                r.push(
-                    info.map(|i| i.container_runtime_version.clone())
-                        .unwrap_or_default(),
-                );
+                r.push(info.map(|i| i.container_runtime_version.clone()).unwrap_or_default());
             }
             r
         }
@@ -295,14 +231,9 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
             let st = d.status.as_ref();
             vec![
                 name,
-                format!(
-                    "{}/{desired}",
-                    st.and_then(|s| s.ready_replicas).unwrap_or(0)
-                ),
+                format!("{}/{desired}", st.and_then(|s| s.ready_replicas).unwrap_or(0)),
                 st.and_then(|s| s.updated_replicas).unwrap_or(0).to_string(),
-                st.and_then(|s| s.available_replicas)
-                    .unwrap_or(0)
-                    .to_string(),
+                st.and_then(|s| s.available_replicas).unwrap_or(0).to_string(),
                 age,
             ]
         }
@@ -310,11 +241,7 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
             let st = rs.status.as_ref();
             vec![
                 name,
-                rs.spec
-                    .as_ref()
-                    .and_then(|s| s.replicas)
-                    .unwrap_or(0)
-                    .to_string(),
+                rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0).to_string(),
                 st.map_or(0, |s| s.replicas).to_string(),
                 st.and_then(|s| s.ready_replicas).unwrap_or(0).to_string(),
                 age,
@@ -327,12 +254,7 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 .as_ref()
                 .and_then(|s| s.template.spec.as_ref())
                 .and_then(|s| s.node_selector.as_ref())
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
+                .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "<none>".into());
             vec![
@@ -340,9 +262,7 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 st.map_or(0, |s| s.desired_number_scheduled).to_string(),
                 st.map_or(0, |s| s.current_number_scheduled).to_string(),
                 st.map_or(0, |s| s.number_ready).to_string(),
-                st.and_then(|s| s.updated_number_scheduled)
-                    .unwrap_or(0)
-                    .to_string(),
+                st.and_then(|s| s.updated_number_scheduled).unwrap_or(0).to_string(),
                 st.and_then(|s| s.number_available).unwrap_or(0).to_string(),
                 selector,
                 age,
@@ -364,24 +284,16 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 .collect();
             vec![
                 name,
-                spec.and_then(|s| s.type_.clone())
-                    .unwrap_or_else(|| "ClusterIP".into()),
+                spec.and_then(|s| s.type_.clone()).unwrap_or_else(|| "ClusterIP".into()),
                 none_if_empty(spec.and_then(|s| s.cluster_ip.as_deref())),
                 "<none>".into(),
-                if ports.is_empty() {
-                    "<none>".into()
-                } else {
-                    ports.join(",")
-                },
+                if ports.is_empty() { "<none>".into() } else { ports.join(",") },
                 age,
             ]
         }
         Object::Namespace(ns) => vec![
             name,
-            ns.status
-                .as_ref()
-                .and_then(|s| s.phase.clone())
-                .unwrap_or_else(|| "Active".into()),
+            ns.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Active".into()),
             age,
         ],
         Object::Event(e) => {
@@ -403,14 +315,9 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 e.message.clone().unwrap_or_default(),
             ]
         }
-        Object::Lease(l) => vec![
-            name,
-            l.spec
-                .as_ref()
-                .and_then(|s| s.holder_identity.clone())
-                .unwrap_or_default(),
-            age,
-        ],
+        Object::Lease(l) => {
+            vec![name, l.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default(), age]
+        }
         _ => vec![name, age],
     }
 }
@@ -434,10 +341,7 @@ mod tests {
 
     #[test]
     fn tabwriter_alignment() {
-        let rows = vec![
-            vec!["NAME".into(), "AGE".into()],
-            vec!["worker-1".into(), "5s".into()],
-        ];
+        let rows = vec![vec!["NAME".into(), "AGE".into()], vec!["worker-1".into(), "5s".into()]];
         assert_eq!(render(&rows), "NAME       AGE\nworker-1   5s\n");
     }
 }

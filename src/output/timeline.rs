@@ -4,10 +4,7 @@ use crate::sim::TraceEntry;
 
 /// The header line.
 pub fn header() -> String {
-    format!(
-        "{:<12}  {:<28} {:<8} {:<24} {:<36} {}",
-        "TIME", "SOURCE", "TYPE", "REASON", "OBJECT", "MESSAGE"
-    )
+    format!("{:<12}  {:<28} {:<8} {:<24} {:<36} {}", "TIME", "SOURCE", "TYPE", "REASON", "OBJECT", "MESSAGE")
 }
 
 /// One line per entry.

@@ -54,10 +54,7 @@ fn note(
 pub fn apply_object(ctx: &mut Context<'_>, src: &SourcedObject) -> Result<&'static str, ApiError> {
     let obj = src.object.clone();
     let kind = obj.kind();
-    let ns = obj
-        .namespace()
-        .map(str::to_string)
-        .or_else(|| kind.namespaced().then(|| "default".to_string()));
+    let ns = obj.namespace().map(str::to_string).or_else(|| kind.namespaced().then(|| "default".to_string()));
     match ctx.api.get(kind, ns.as_deref(), obj.name()) {
         Err(e) if e.is_not_found() => ctx.api.create(obj).map(|_| "created"),
         Err(e) => Err(e),
@@ -66,21 +63,16 @@ pub fn apply_object(ctx: &mut Context<'_>, src: &SourcedObject) -> Result<&'stat
             {
                 let (cur, meta) = (current.meta(), next.meta_mut());
                 meta.resource_version = cur.resource_version.clone();
-                meta.owner_references = meta
-                    .owner_references
-                    .take()
-                    .or(cur.owner_references.clone());
+                meta.owner_references = meta.owner_references.take().or(cur.owner_references.clone());
                 meta.finalizers = meta.finalizers.take().or(cur.finalizers.clone());
                 meta.namespace = ns.clone();
             }
             let written = ctx.api.update(next)?;
-            Ok(
-                if written.resource_version() == current.resource_version() {
-                    "unchanged"
-                } else {
-                    "configured"
-                },
-            )
+            Ok(if written.resource_version() == current.resource_version() {
+                "unchanged"
+            } else {
+                "configured"
+            })
         }
     }
 }
@@ -109,25 +101,14 @@ impl ScenarioDriver {
                             kind,
                             ns.as_deref(),
                             &name,
-                            format!(
-                                "Error from server: error when applying {:?}: {e}",
-                                src.origin
-                            ),
+                            format!("Error from server: error when applying {:?}: {e}", src.origin),
                         ),
                     }
                 }
             }
-            Action::Delete {
-                kind,
-                namespace,
-                name,
-                grace_period,
-            } => {
+            Action::Delete { kind, namespace, name, grace_period } => {
                 let ns = namespace.or_else(|| kind.namespaced().then(|| "default".to_string()));
-                let opts = DeleteOptions {
-                    grace_period_seconds: grace_period,
-                    uid: None,
-                };
+                let opts = DeleteOptions { grace_period_seconds: grace_period, uid: None };
                 match ctx.api.delete(kind, ns.as_deref(), &name, opts) {
                     Ok(_) => note(
                         ctx,
@@ -149,12 +130,7 @@ impl ScenarioDriver {
                     ),
                 }
             }
-            Action::Scale {
-                kind,
-                namespace,
-                name,
-                replicas,
-            } => {
+            Action::Scale { kind, namespace, name, replicas } => {
                 let ns = namespace.unwrap_or_else(|| "default".into());
                 let result = ctx.api.get(kind, Some(&ns), &name).and_then(|obj| {
                     let mut obj = (*obj).clone();
@@ -234,10 +210,7 @@ impl ScenarioDriver {
             }
             Action::RemoveNode(node) => {
                 self.fault(ctx, &node, Fault::PowerOff);
-                let msg = match ctx
-                    .api
-                    .delete(Kind::Node, None, &node, DeleteOptions::default())
-                {
+                let msg = match ctx.api.delete(Kind::Node, None, &node, DeleteOptions::default()) {
                     Ok(_) => format!("node {node:?} deleted and its machine removed"),
                     Err(e) => {
                         format!("machine {node} removed; deleting the Node object failed: {e}")
@@ -255,11 +228,7 @@ impl ScenarioDriver {
     }
 
     fn set_unschedulable(&self, ctx: &mut Context<'_>, node: &str, unschedulable: bool) {
-        let verb = if unschedulable {
-            "cordoned"
-        } else {
-            "uncordoned"
-        };
+        let verb = if unschedulable { "cordoned" } else { "uncordoned" };
         let result = ctx.api.get_as::<Node>(None, node).and_then(|mut n| {
             let spec = n.spec.get_or_insert_with(Default::default);
             let already = spec.unschedulable.unwrap_or(false) == unschedulable;
@@ -307,8 +276,7 @@ impl ScenarioDriver {
             if podutil::node_name(pod) != Some(node) || pod.metadata.deletion_timestamp.is_some() {
                 continue;
             }
-            let daemon =
-                podutil::controller_of(&pod.metadata).is_some_and(|o| o.kind == "DaemonSet");
+            let daemon = podutil::controller_of(&pod.metadata).is_some_and(|o| o.kind == "DaemonSet");
             let mirror = pod
                 .metadata
                 .annotations
@@ -318,11 +286,7 @@ impl ScenarioDriver {
                 continue;
             }
             let ns = obj.namespace().unwrap_or("default").to_string();
-            if ctx
-                .api
-                .delete(Kind::Pod, Some(&ns), obj.name(), DeleteOptions::default())
-                .is_ok()
-            {
+            if ctx.api.delete(Kind::Pod, Some(&ns), obj.name(), DeleteOptions::default()).is_ok() {
                 note(
                     ctx,
                     "Normal",
@@ -334,15 +298,7 @@ impl ScenarioDriver {
                 );
             }
         }
-        note(
-            ctx,
-            "Normal",
-            "Drain",
-            Kind::Node,
-            None,
-            node,
-            format!("node/{node} drained"),
-        );
+        note(ctx, "Normal", "Drain", Kind::Node, None, node, format!("node/{node} drained"));
     }
 }
 
@@ -351,10 +307,7 @@ impl Component for ScenarioDriver {
         match event {
             Event::Start => {
                 for (index, a) in self.timeline.iter().enumerate() {
-                    ctx.after(
-                        a.at.since(ctx.now()),
-                        Event::Timer(Timer::TimelineAction { index }),
-                    );
+                    ctx.after(a.at.since(ctx.now()), Event::Timer(Timer::TimelineAction { index }));
                 }
             }
             Event::Timer(Timer::TimelineAction { index }) => {

@@ -43,11 +43,7 @@ pub fn evaluate(
     window: (SimTime, SimTime),
 ) -> (bool, String) {
     match check {
-        Check::NodeCondition {
-            node,
-            condition,
-            status,
-        } => match api.get_as::<Node>(None, node) {
+        Check::NodeCondition { node, condition, status } => match api.get_as::<Node>(None, node) {
             Err(_) => (false, format!("node {node} does not exist")),
             Ok(n) => match podutil::node_condition(&n, condition) {
                 None => (false, format!("node {node} has no {condition} condition")),
@@ -56,30 +52,18 @@ pub fn evaluate(
                     format!(
                         "{condition}={}{}",
                         c.status,
-                        c.reason
-                            .as_ref()
-                            .map(|r| format!(" ({r})"))
-                            .unwrap_or_default()
+                        c.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
                     ),
                 ),
             },
         },
-        Check::NodeTaint {
-            node,
-            key,
-            effect,
-            present,
-        } => match api.get_as::<Node>(None, node) {
+        Check::NodeTaint { node, key, effect, present } => match api.get_as::<Node>(None, node) {
             Err(_) => (!present, format!("node {node} does not exist")),
             Ok(n) => {
                 let taints = podutil::node_taints(&n);
-                let has = taints
-                    .iter()
-                    .any(|t| &t.key == key && effect.as_ref().is_none_or(|e| &t.effect == e));
-                let shown: Vec<String> = taints
-                    .iter()
-                    .map(|t| format!("{}:{}", t.key, t.effect))
-                    .collect();
+                let has =
+                    taints.iter().any(|t| &t.key == key && effect.as_ref().is_none_or(|e| &t.effect == e));
+                let shown: Vec<String> = taints.iter().map(|t| format!("{}:{}", t.key, t.effect)).collect();
                 (
                     has == *present,
                     if shown.is_empty() {
@@ -101,12 +85,7 @@ pub fn evaluate(
             count,
         } => {
             let pods = api
-                .list(
-                    Kind::Pod,
-                    namespace.as_deref(),
-                    selector,
-                    &FieldSelector::everything(),
-                )
+                .list(Kind::Pod, namespace.as_deref(), selector, &FieldSelector::everything())
                 .map(|l| l.items)
                 .unwrap_or_default();
             let mut matching = Vec::new();
@@ -117,9 +96,7 @@ pub fn evaluate(
                     && phase.as_ref().is_none_or(|p| podutil::phase(pod) == p)
                     && ready.is_none_or(|r| podutil::is_ready(pod) == r)
                     && on_node.as_ref().is_none_or(|n| node == Some(n.as_str()))
-                    && not_on_node
-                        .as_ref()
-                        .is_none_or(|n| node != Some(n.as_str()));
+                    && not_on_node.as_ref().is_none_or(|n| node != Some(n.as_str()));
                 if ok {
                     matching.push(obj);
                 }
@@ -142,11 +119,7 @@ pub fn evaluate(
                     )
                 })
                 .collect();
-            let more = if pods.len() > 8 {
-                format!(", … {} more", pods.len() - 8)
-            } else {
-                String::new()
-            };
+            let more = if pods.len() > 8 { format!(", … {} more", pods.len() - 8) } else { String::new() };
             (
                 matching.len() == *count,
                 format!(
@@ -157,30 +130,14 @@ pub fn evaluate(
                 ),
             )
         }
-        Check::Objects {
-            kind,
-            namespace,
-            selector,
-            count,
-        } => {
+        Check::Objects { kind, namespace, selector, count } => {
             let n = api
-                .list(
-                    *kind,
-                    namespace.as_deref(),
-                    selector,
-                    &FieldSelector::everything(),
-                )
+                .list(*kind, namespace.as_deref(), selector, &FieldSelector::everything())
                 .map(|l| l.items.len())
                 .unwrap_or(0);
             (n == *count, format!("{n} {}", kind.resource()))
         }
-        Check::Event {
-            reason,
-            kind,
-            name,
-            namespace,
-            count,
-        } => {
+        Check::Event { reason, kind, name, namespace, count } => {
             let (from, to) = window;
             let hits: Vec<&TraceEntry> = trace
                 .iter()
@@ -189,14 +146,8 @@ pub fn evaluate(
                 .filter(|e| name.as_ref().is_none_or(|n| &e.name == n))
                 .filter(|e| namespace.as_ref().is_none_or(|n| &e.namespace == n))
                 .collect();
-            let first = hits
-                .first()
-                .map(|e| format!(", first at {}", e.time))
-                .unwrap_or_default();
-            (
-                hits.len() >= *count,
-                format!("{} matching event(s){first}", hits.len()),
-            )
+            let first = hits.first().map(|e| format!(", first at {}", e.time)).unwrap_or_default();
+            (hits.len() >= *count, format!("{} matching event(s){first}", hits.len()))
         }
     }
 }
@@ -231,33 +182,21 @@ impl Tracker {
     pub fn observe(&mut self, now: SimTime, next: SimTime, api: &ApiServer, trace: &[TraceEntry]) {
         let changed = api.revision() != self.last_revision;
         self.last_revision = api.revision();
-        for r in self
-            .results
-            .iter_mut()
-            .filter(|r| r.verdict == Verdict::Pending)
-        {
+        for r in self.results.iter_mut().filter(|r| r.verdict == Verdict::Pending) {
             let exp = &r.expectation;
             match (exp.timing, &exp.check) {
                 (Timing::Within { to, .. }, Check::Event { .. }) => {
                     if next > to {
                         let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
                         r.last_found = found.clone();
-                        r.verdict = if ok {
-                            Verdict::Passed { at: to }
-                        } else {
-                            Verdict::Failed { found }
-                        };
+                        r.verdict = if ok { Verdict::Passed { at: to } } else { Verdict::Failed { found } };
                     }
                 }
                 (Timing::At(t), _) => {
                     if t >= now && t < next {
                         let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
                         r.last_found = found.clone();
-                        r.verdict = if ok {
-                            Verdict::Passed { at: t }
-                        } else {
-                            Verdict::Failed { found }
-                        };
+                        r.verdict = if ok { Verdict::Passed { at: t } } else { Verdict::Failed { found } };
                     }
                 }
                 (Timing::Within { from, to }, _) => {
@@ -272,9 +211,7 @@ impl Tracker {
                         }
                     }
                     if next > to {
-                        r.verdict = Verdict::Failed {
-                            found: r.last_found.clone(),
-                        };
+                        r.verdict = Verdict::Failed { found: r.last_found.clone() };
                     }
                 }
             }
@@ -285,11 +222,7 @@ impl Tracker {
     /// decided now.
     pub fn finish(&mut self, end: SimTime, completed: bool, api: &ApiServer, trace: &[TraceEntry]) {
         self.observe(end, SimTime(end.as_millis() + 1), api, trace);
-        for r in self
-            .results
-            .iter_mut()
-            .filter(|r| r.verdict == Verdict::Pending)
-        {
+        for r in self.results.iter_mut().filter(|r| r.verdict == Verdict::Pending) {
             let found = if completed {
                 r.last_found.clone()
             } else {

@@ -47,18 +47,8 @@ pub struct SourcedObject {
 #[derive(Debug, Clone)]
 pub enum Action {
     Apply(Vec<SourcedObject>),
-    Delete {
-        kind: Kind,
-        namespace: Option<String>,
-        name: String,
-        grace_period: Option<i64>,
-    },
-    Scale {
-        kind: Kind,
-        namespace: Option<String>,
-        name: String,
-        replicas: i32,
-    },
+    Delete { kind: Kind, namespace: Option<String>, name: String, grace_period: Option<i64> },
+    Scale { kind: Kind, namespace: Option<String>, name: String, replicas: i32 },
     Cordon(String),
     Uncordon(String),
     Drain(String),
@@ -185,16 +175,8 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn err(&self, path: &str, message: impl Into<String>) -> ScenarioError {
-        let pos = if path.is_empty() {
-            None
-        } else {
-            self.positions.find(1, path)
-        };
-        let message = if path.is_empty() {
-            message.into()
-        } else {
-            format!("{path}: {}", message.into())
-        };
+        let pos = if path.is_empty() { None } else { self.positions.find(1, path) };
+        let message = if path.is_empty() { message.into() } else { format!("{path}: {}", message.into()) };
         ScenarioError {
             file: self.file.to_path_buf(),
             line: pos.map(|p| p.0),
@@ -217,15 +199,11 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses scenario text; `path` is used for messages and to resolve `file:` references.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let loader = Loader {
-        file: path,
-        positions: Positions::of(text),
-    };
+    let loader = Loader { file: path, positions: Positions::of(text) };
     let mut unknown = Vec::new();
     let de = serde_yaml::Deserializer::from_str(text);
-    let mut on_unknown = |p: serde_ignored::Path<'_>| {
-        unknown.push(p.to_string().replace(".?", "").replace("?.", ""))
-    };
+    let mut on_unknown =
+        |p: serde_ignored::Path<'_>| unknown.push(p.to_string().replace(".?", "").replace("?.", ""));
     let ignored = serde_ignored::Deserializer::new(de, &mut on_unknown);
     let file: ScenarioFile = serde_path_to_error::deserialize(ignored).map_err(|e| {
         let field = render_path(e.path());
@@ -236,22 +214,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             file: path.to_path_buf(),
             line: loc.as_ref().map(|l| l.line()),
             column: loc.as_ref().map(|l| l.column()),
-            message: if field.is_empty() || field == "." {
-                msg
-            } else {
-                format!("{field}: {msg}")
-            },
+            message: if field.is_empty() || field == "." { msg } else { format!("{field}: {msg}") },
         }
     })?;
     if let Some(first) = unknown.first() {
         let path = normalize_ignored_path(first);
-        return Err(loader.err(
-            &path,
-            format!(
-                "unknown field {:?}",
-                path.rsplit('.').next().unwrap_or(&path)
-            ),
-        ));
+        return Err(
+            loader.err(&path, format!("unknown field {:?}", path.rsplit('.').next().unwrap_or(&path)))
+        );
     }
     build(file, &loader, path)
 }
@@ -295,14 +265,9 @@ fn quantity_map(
                 out.insert(k.clone(), K8sQuantity(v.clone()));
             }
             Ok(_) => {
-                return Err(loader.err(
-                    &format!("{at}.{k}"),
-                    format!("quantity {v:?} must not be negative"),
-                ))
+                return Err(loader.err(&format!("{at}.{k}"), format!("quantity {v:?} must not be negative")))
             }
-            Err(e) => {
-                return Err(loader.err(&format!("{at}.{k}"), format!("invalid quantity {v:?}: {e}")))
-            }
+            Err(e) => return Err(loader.err(&format!("{at}.{k}"), format!("invalid quantity {v:?}: {e}"))),
         }
     }
     Ok(out)
@@ -323,22 +288,12 @@ fn node_groups(
         if !crate::api::validation::is_dns1123_subdomain(&g.name) {
             return Err(loader.err(
                 &format!("{at}.name"),
-                format!(
-                    "{:?} is not a valid node name (lower-case letters, digits, '-' and '.')",
-                    g.name
-                ),
+                format!("{:?} is not a valid node name (lower-case letters, digits, '-' and '.')", g.name),
             ));
         }
         let mut capacity = quantity_map(loader, &format!("{at}.capacity"), &g.capacity)?;
-        for (k, v) in [
-            ("cpu", "2"),
-            ("memory", "4Gi"),
-            ("pods", "110"),
-            ("ephemeral-storage", "100Gi"),
-        ] {
-            capacity
-                .entry(k.to_string())
-                .or_insert_with(|| K8sQuantity(v.to_string()));
+        for (k, v) in [("cpu", "2"), ("memory", "4Gi"), ("pods", "110"), ("ephemeral-storage", "100Gi")] {
+            capacity.entry(k.to_string()).or_insert_with(|| K8sQuantity(v.to_string()));
         }
         let allocatable = match &g.allocatable {
             Some(a) => {
@@ -353,7 +308,13 @@ fn node_groups(
         let mut taints = Vec::new();
         for (i, t) in g.taints.iter().enumerate() {
             if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&t.effect.as_str()) {
-                return Err(loader.err(&format!("{at}.taints[{i}].effect"), format!("unsupported effect {:?}: expected NoSchedule, PreferNoSchedule or NoExecute", t.effect)));
+                return Err(loader.err(
+                    &format!("{at}.taints[{i}].effect"),
+                    format!(
+                        "unsupported effect {:?}: expected NoSchedule, PreferNoSchedule or NoExecute",
+                        t.effect
+                    ),
+                ));
             }
             taints.push(Taint {
                 key: t.key.clone(),
@@ -365,10 +326,7 @@ fn node_groups(
         let mut images = BTreeMap::new();
         for (img, size) in &g.images {
             let q = Quantity::parse(&size.0).map_err(|e| {
-                loader.err(
-                    &format!("{at}.images.{img}"),
-                    format!("invalid image size {:?}: {e}", size.0),
-                )
+                loader.err(&format!("{at}.images.{img}"), format!("invalid image size {:?}: {e}", size.0))
             })?;
             images.insert(img.clone(), q.value());
         }
@@ -404,29 +362,21 @@ fn manifests(
     let mut out = Vec::new();
     for (i, v) in entries.iter().enumerate() {
         let here = format!("{at}[{i}]");
-        if let Some(file) = v
-            .as_mapping()
-            .filter(|m| m.len() == 1)
-            .and_then(|m| m.get("file"))
-            .and_then(Value::as_str)
+        if let Some(file) =
+            v.as_mapping().filter(|m| m.len() == 1).and_then(|m| m.get("file")).and_then(Value::as_str)
         {
             out.extend(manifest_file(&base.join(file))?);
             continue;
         }
         let obj = decode_object(v.clone()).map_err(|e| decode_error(loader, &here, e))?;
-        out.push(SourcedObject {
-            origin: format!("{} {here}", loader.file.display()),
-            object: obj,
-        });
+        out.push(SourcedObject { origin: format!("{} {here}", loader.file.display()), object: obj });
     }
     Ok(out)
 }
 
 fn decode_error(loader: &Loader<'_>, at: &str, e: DecodeError) -> ScenarioError {
     match &e {
-        DecodeError::UnknownFields { fields } => {
-            loader.err(&format!("{at}.{}", fields[0]), e.to_string())
-        }
+        DecodeError::UnknownFields { fields } => loader.err(&format!("{at}.{}", fields[0]), e.to_string()),
         DecodeError::BadField { path, .. } => loader.err(&format!("{at}.{path}"), e.to_string()),
         _ => loader.err(at, e.to_string()),
     }
@@ -457,10 +407,7 @@ pub fn manifest_file(path: &Path) -> Result<Vec<SourcedObject>, ScenarioError> {
     })?;
     Ok(objects
         .into_iter()
-        .map(|object| SourcedObject {
-            origin: path.display().to_string(),
-            object,
-        })
+        .map(|object| SourcedObject { origin: path.display().to_string(), object })
         .collect())
 }
 
@@ -471,12 +418,7 @@ fn node_name_of(loader: &Loader<'_>, at: &str, v: &Option<Value>) -> Result<Stri
             .get("name")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| {
-                loader.err(
-                    &format!("{at}.node.name"),
-                    "Required value: the new node's name",
-                )
-            }),
+            .ok_or_else(|| loader.err(&format!("{at}.node.name"), "Required value: the new node's name")),
         _ => Err(loader.err(&format!("{at}.node"), "Required value: the node's name")),
     }
 }
@@ -515,48 +457,31 @@ fn action(
         if is && !allowed.contains(&field) {
             return Err(loader.err(
                 &format!("{at}.{field}"),
-                format!(
-                    "action {} does not take {field:?} (it takes {})",
-                    e.action,
-                    allowed.join(", ")
-                ),
+                format!("action {} does not take {field:?} (it takes {})", e.action, allowed.join(", ")),
             ));
         }
     }
     let kind = |loader: &Loader<'_>| -> Result<Kind, ScenarioError> {
-        let k = e
-            .kind
-            .as_deref()
-            .ok_or_else(|| loader.err(&format!("{at}.kind"), "Required value"))?;
-        Kind::lookup(k)
-            .ok_or_else(|| loader.err(&format!("{at}.kind"), format!("unknown kind {k:?}")))
+        let k = e.kind.as_deref().ok_or_else(|| loader.err(&format!("{at}.kind"), "Required value"))?;
+        Kind::lookup(k).ok_or_else(|| loader.err(&format!("{at}.kind"), format!("unknown kind {k:?}")))
     };
     let name = |loader: &Loader<'_>| {
-        e.name
-            .clone()
-            .ok_or_else(|| loader.err(&format!("{at}.name"), "Required value"))
+        e.name.clone().ok_or_else(|| loader.err(&format!("{at}.name"), "Required value"))
     };
     let node = |loader: &Loader<'_>| -> Result<String, ScenarioError> {
         let n = node_name_of(loader, &at, &e.node)?;
         if !known_nodes.contains(&n) {
             return Err(loader.err(
                 &format!("{at}.node"),
-                format!(
-                    "no node named {n:?} in this scenario (nodes: {})",
-                    known_nodes.join(", ")
-                ),
+                format!("no node named {n:?} in this scenario (nodes: {})", known_nodes.join(", ")),
             ));
         }
         Ok(n)
     };
     Ok(match e.action.as_str() {
         "apply" => {
-            let mut objs = manifests(
-                loader,
-                &format!("{at}.objects"),
-                e.objects.as_deref().unwrap_or(&[]),
-                base,
-            )?;
+            let mut objs =
+                manifests(loader, &format!("{at}.objects"), e.objects.as_deref().unwrap_or(&[]), base)?;
             if let Some(f) = &e.file {
                 objs.extend(manifest_file(&base.join(f))?);
             }
@@ -573,32 +498,18 @@ fn action(
         },
         "scale" => {
             let kind = kind(loader)?;
-            if !matches!(
-                kind,
-                Kind::ReplicaSet | Kind::Deployment | Kind::StatefulSet
-            ) {
+            if !matches!(kind, Kind::ReplicaSet | Kind::Deployment | Kind::StatefulSet) {
                 return Err(loader.err(
                     &format!("{at}.kind"),
-                    format!(
-                        "cannot scale a {kind}: expected ReplicaSet, Deployment or StatefulSet"
-                    ),
+                    format!("cannot scale a {kind}: expected ReplicaSet, Deployment or StatefulSet"),
                 ));
             }
-            let replicas = e
-                .replicas
-                .ok_or_else(|| loader.err(&format!("{at}.replicas"), "Required value"))?;
+            let replicas =
+                e.replicas.ok_or_else(|| loader.err(&format!("{at}.replicas"), "Required value"))?;
             if replicas < 0 {
-                return Err(loader.err(
-                    &format!("{at}.replicas"),
-                    "must be greater than or equal to 0",
-                ));
+                return Err(loader.err(&format!("{at}.replicas"), "must be greater than or equal to 0"));
             }
-            Action::Scale {
-                kind,
-                namespace: e.namespace.clone(),
-                name: name(loader)?,
-                replicas,
-            }
+            Action::Scale { kind, namespace: e.namespace.clone(), name: name(loader)?, replicas }
         }
         "cordon" => Action::Cordon(node(loader)?),
         "uncordon" => Action::Uncordon(node(loader)?),
@@ -620,54 +531,35 @@ fn expectation(
     let at = format!("expect[{i}]");
     let timing = match (e.at, e.within) {
         (Some(t), None) if e.after.is_none() => Timing::At(SimTime(t.as_millis())),
-        (None, Some(w)) => Timing::Within {
-            from: SimTime(e.after.map_or(0, |a| a.as_millis())),
-            to: SimTime(w.as_millis()),
-        },
+        (None, Some(w)) => {
+            Timing::Within { from: SimTime(e.after.map_or(0, |a| a.as_millis())), to: SimTime(w.as_millis()) }
+        }
         (Some(_), Some(_)) => return Err(loader.err(&at, "give either `at` or `within`, not both")),
-        (Some(_), None) => {
-            return Err(loader.err(&format!("{at}.after"), "`after` goes with `within`"))
-        }
-        (None, None) => {
-            return Err(loader.err(&at, "Required value: `at: DURATION` or `within: DURATION`"))
-        }
+        (Some(_), None) => return Err(loader.err(&format!("{at}.after"), "`after` goes with `within`")),
+        (None, None) => return Err(loader.err(&at, "Required value: `at: DURATION` or `within: DURATION`")),
     };
     let last = match timing {
         Timing::At(t) => t,
         Timing::Within { from, to } => {
             if from > to {
-                return Err(loader.err(
-                    &format!("{at}.after"),
-                    "`after` must not be later than `within`",
-                ));
+                return Err(loader.err(&format!("{at}.after"), "`after` must not be later than `within`"));
             }
             to
         }
     };
     if last > until {
-        return Err(loader.err(
-            &at,
-            format!("checked at {last} but the scenario ends at {until}"),
-        ));
+        return Err(loader.err(&at, format!("checked at {last} but the scenario ends at {until}")));
     }
     let sel = |s: &Option<String>, field: &str| -> Result<LabelSelector, ScenarioError> {
         LabelSelector::parse(s.as_deref().unwrap_or(""))
             .map_err(|err| loader.err(&format!("{at}.{field}"), err.to_string()))
     };
-    let subjects = [
-        e.node.is_some(),
-        e.pods.is_some(),
-        e.objects.is_some(),
-        e.event.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
+    let subjects = [e.node.is_some(), e.pods.is_some(), e.objects.is_some(), e.event.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
     if subjects != 1 {
-        return Err(loader.err(
-            &at,
-            "give exactly one of `node`, `pods`, `objects` or `event`",
-        ));
+        return Err(loader.err(&at, "give exactly one of `node`, `pods`, `objects` or `event`"));
     }
     let check = if let Some(node) = &e.node {
         match (&e.condition, &e.taint) {
@@ -675,10 +567,7 @@ fn expectation(
                 node: node.clone(),
                 condition: c.clone(),
                 status: e.status.clone().ok_or_else(|| {
-                    loader.err(
-                        &format!("{at}.status"),
-                        "Required value: True, False or Unknown",
-                    )
+                    loader.err(&format!("{at}.status"), "Required value: True, False or Unknown")
                 })?,
             },
             (None, Some(t)) => Check::NodeTaint {
@@ -688,10 +577,9 @@ fn expectation(
                 present: t.present.unwrap_or(true),
             },
             _ => {
-                return Err(loader.err(
-                    &at,
-                    "a node expectation needs either `condition` (with `status`) or `taint`",
-                ))
+                return Err(
+                    loader.err(&at, "a node expectation needs either `condition` (with `status`) or `taint`")
+                )
             }
         }
     } else if let Some(p) = &e.pods {
@@ -706,12 +594,8 @@ fn expectation(
             count: p.count,
         }
     } else if let Some(o) = &e.objects {
-        let kind = Kind::lookup(&o.kind).ok_or_else(|| {
-            loader.err(
-                &format!("{at}.objects.kind"),
-                format!("unknown kind {:?}", o.kind),
-            )
-        })?;
+        let kind = Kind::lookup(&o.kind)
+            .ok_or_else(|| loader.err(&format!("{at}.objects.kind"), format!("unknown kind {:?}", o.kind)))?;
         Check::Objects {
             kind,
             namespace: o.namespace.clone(),
@@ -734,12 +618,7 @@ fn expectation(
             count: ev.count.unwrap_or(1),
         }
     };
-    Ok(Expectation {
-        index: i,
-        timing,
-        text: describe(&timing, &check),
-        check,
-    })
+    Ok(Expectation { index: i, timing, text: describe(&timing, &check), check })
 }
 
 /// A one-line description of an expectation, for results.
@@ -750,33 +629,15 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
         Timing::Within { from, to } => format!("between {from} and {to}"),
     };
     let what = match check {
-        Check::NodeCondition {
-            node,
-            condition,
-            status,
-        } => format!("node {node} {condition}={status}"),
-        Check::NodeTaint {
-            node,
-            key,
-            effect,
-            present,
-        } => {
+        Check::NodeCondition { node, condition, status } => format!("node {node} {condition}={status}"),
+        Check::NodeTaint { node, key, effect, present } => {
             format!(
                 "node {node} {} taint {key}{}",
                 if *present { "has" } else { "has no" },
                 effect.as_ref().map(|e| format!(":{e}")).unwrap_or_default()
             )
         }
-        Check::Pods {
-            selector,
-            namespace,
-            phase,
-            ready,
-            on_node,
-            not_on_node,
-            count,
-            ..
-        } => {
+        Check::Pods { selector, namespace, phase, ready, on_node, not_on_node, count, .. } => {
             let mut parts = vec![format!("{count} pod(s)")];
             if !selector.is_empty() {
                 parts.push(format!("matching {selector}"));
@@ -788,11 +649,7 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
                 parts.push(p.clone());
             }
             if let Some(r) = ready {
-                parts.push(if *r {
-                    "ready".into()
-                } else {
-                    "not ready".into()
-                });
+                parts.push(if *r { "ready".into() } else { "not ready".into() });
             }
             if let Some(n) = on_node {
                 parts.push(format!("on {n}"));
@@ -802,29 +659,14 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
             }
             parts.join(" ")
         }
-        Check::Objects {
-            kind,
-            selector,
-            count,
-            ..
-        } => {
+        Check::Objects { kind, selector, count, .. } => {
             format!(
                 "{count} {}{}",
                 kind.resource(),
-                if selector.is_empty() {
-                    String::new()
-                } else {
-                    format!(" matching {selector}")
-                }
+                if selector.is_empty() { String::new() } else { format!(" matching {selector}") }
             )
         }
-        Check::Event {
-            reason,
-            kind,
-            name,
-            count,
-            ..
-        } => {
+        Check::Event { reason, kind, name, count, .. } => {
             let obj = match (kind, name) {
                 (Some(k), Some(n)) => format!(" for {}/{n}", k.to_ascii_lowercase()),
                 (None, Some(n)) => format!(" for {n}"),
@@ -832,11 +674,7 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
             };
             format!(
                 "event {reason}{obj}{}",
-                if *count > 1 {
-                    format!(" at least {count} times")
-                } else {
-                    String::new()
-                }
+                if *count > 1 { format!(" at least {count} times") } else { String::new() }
             )
         }
     };
@@ -865,10 +703,8 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
                 let mut g: NodeGroup = serde_yaml::from_value(v.clone())
                     .map_err(|err| loader.err(&at, strip_location(&err.to_string())))?;
                 if g.count.is_some() {
-                    return Err(loader.err(
-                        &format!("{at}.count"),
-                        "add-node adds one node; give each its own action",
-                    ));
+                    return Err(loader
+                        .err(&format!("{at}.count"), "add-node adds one node; give each its own action"));
                 }
                 g.powered_on = Some(false);
                 extra.push((at, g));
@@ -898,37 +734,19 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
         }
         if let Some(bw) = &ks.image_pull_bandwidth {
             let q = Quantity::parse(&bw.0).map_err(|e| {
-                loader.err(
-                    "config.kubelet.imagePullBandwidth",
-                    format!("invalid quantity {:?}: {e}", bw.0),
-                )
+                loader.err("config.kubelet.imagePullBandwidth", format!("invalid quantity {:?}: {e}", bw.0))
             })?;
             if q.value() <= 0 {
-                return Err(loader.err(
-                    "config.kubelet.imagePullBandwidth",
-                    "must be greater than 0",
-                ));
+                return Err(loader.err("config.kubelet.imagePullBandwidth", "must be greater than 0"));
             }
             k.image_pull_bytes_per_second = q.value();
         }
     }
     for (field, d) in [
-        (
-            "config.kubelet.nodeStatusUpdateFrequency",
-            cfg.kubelet.node_status_update_frequency,
-        ),
-        (
-            "config.kubelet.nodeLeaseRenewInterval",
-            cfg.kubelet.node_lease_renew_interval,
-        ),
-        (
-            "config.controllerManager.nodeMonitorPeriod",
-            cfg.controller_manager.node_monitor_period,
-        ),
-        (
-            "config.apiserver.compactionInterval",
-            cfg.apiserver.compaction_interval,
-        ),
+        ("config.kubelet.nodeStatusUpdateFrequency", cfg.kubelet.node_status_update_frequency),
+        ("config.kubelet.nodeLeaseRenewInterval", cfg.kubelet.node_lease_renew_interval),
+        ("config.controllerManager.nodeMonitorPeriod", cfg.controller_manager.node_monitor_period),
+        ("config.apiserver.compactionInterval", cfg.apiserver.compaction_interval),
     ] {
         if d == Some(SimDuration::ZERO) {
             return Err(loader.err(field, "must be greater than 0"));
@@ -937,22 +755,13 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
     let cm = &cfg.controller_manager;
     let defaults = NodeLifecycleConfig::default();
     let node_lifecycle = NodeLifecycleConfig {
-        node_monitor_period: cm
-            .node_monitor_period
-            .unwrap_or(defaults.node_monitor_period),
-        node_monitor_grace_period: cm
-            .node_monitor_grace_period
-            .unwrap_or(defaults.node_monitor_grace_period),
-        node_startup_grace_period: cm
-            .node_startup_grace_period
-            .unwrap_or(defaults.node_startup_grace_period),
+        node_monitor_period: cm.node_monitor_period.unwrap_or(defaults.node_monitor_period),
+        node_monitor_grace_period: cm.node_monitor_grace_period.unwrap_or(defaults.node_monitor_grace_period),
+        node_startup_grace_period: cm.node_startup_grace_period.unwrap_or(defaults.node_startup_grace_period),
         node_eviction_rate: cm.node_eviction_rate.unwrap_or(defaults.node_eviction_rate),
     };
     if node_lifecycle.node_eviction_rate.is_nan() || node_lifecycle.node_eviction_rate <= 0.0 {
-        return Err(loader.err(
-            "config.controllerManager.nodeEvictionRate",
-            "must be greater than 0",
-        ));
+        return Err(loader.err("config.controllerManager.nodeEvictionRate", "must be greater than 0"));
     }
     let objects = manifests(loader, "objects", &file.objects, base)?;
     let mut timeline = Vec::new();
@@ -964,10 +773,7 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
                 format!("{} is after the end of the scenario ({until})", e.at),
             ));
         }
-        timeline.push(TimedAction {
-            at,
-            action: action(loader, i, e, base, &known)?,
-        });
+        timeline.push(TimedAction { at, action: action(loader, i, e, base, &known)? });
     }
     let expectations = file
         .expect
@@ -989,13 +795,7 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
         expectations,
         node_lifecycle,
         default_toleration_seconds: cm.pod_eviction_timeout.map_or(300, |d| d.as_secs() as i64),
-        watch_latency: cfg
-            .apiserver
-            .watch_latency
-            .unwrap_or(SimDuration::from_millis(5)),
-        compaction_interval: cfg
-            .apiserver
-            .compaction_interval
-            .unwrap_or(SimDuration::from_mins(5)),
+        watch_latency: cfg.apiserver.watch_latency.unwrap_or(SimDuration::from_millis(5)),
+        compaction_interval: cfg.apiserver.compaction_interval.unwrap_or(SimDuration::from_mins(5)),
     })
 }

@@ -42,9 +42,7 @@ impl Collector {
             Some(Frame::Seq { path, index }) => {
                 let p = format!("{path}[{index}]");
                 *index += 1;
-                self.out
-                    .entry((doc, p.clone()))
-                    .or_insert((mark.line(), mark.col() + 1));
+                self.out.entry((doc, p.clone())).or_insert((mark.line(), mark.col() + 1));
                 Some(p)
             }
             Some(Frame::Map { path, key }) => key.take().map(|k| join(path, &k)),
@@ -63,9 +61,7 @@ impl MarkedEventReceiver for Collector {
                 if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
                     if key.is_none() {
                         let p = join(path, &value);
-                        self.out
-                            .entry((self.doc, p))
-                            .or_insert((mark.line(), mark.col() + 1));
+                        self.out.entry((self.doc, p)).or_insert((mark.line(), mark.col() + 1));
                         *key = Some(value);
                         return;
                     }
@@ -95,11 +91,7 @@ impl Positions {
     /// Indexes a YAML stream. Unparseable text yields an empty index (the YAML parser proper
     /// reports the syntax error).
     pub fn of(text: &str) -> Positions {
-        let mut c = Collector {
-            doc: 0,
-            stack: Vec::new(),
-            out: BTreeMap::new(),
-        };
+        let mut c = Collector { doc: 0, stack: Vec::new(), out: BTreeMap::new() };
         let mut parser = Parser::new_from_str(text);
         let _ = parser.load(&mut c, true);
         Positions { map: c.out }
@@ -129,15 +121,11 @@ mod tests {
         let pos = Positions::of(text);
         assert_eq!(pos.find(1, "a.b[0].imagee"), Some((4, 5)));
         assert_eq!(pos.find(1, "a.b[0].name"), Some((3, 5)));
-        let flow =
-            "---\n{\n  kind: \"Pod\",\n  spec: {containers: [{name: \"c\", imagee: \"x\"}]},\n}\n";
+        let flow = "---\n{\n  kind: \"Pod\",\n  spec: {containers: [{name: \"c\", imagee: \"x\"}]},\n}\n";
         let pos = Positions::of(flow);
         assert_eq!(pos.find(1, "spec.containers[0].imagee"), Some((4, 35)));
         // A path below a known key falls back to the key.
-        assert_eq!(
-            pos.find(1, "spec.containers[0].imagee.deeper"),
-            Some((4, 35))
-        );
+        assert_eq!(pos.find(1, "spec.containers[0].imagee.deeper"), Some((4, 35)));
     }
 
     #[test]

@@ -44,9 +44,10 @@ impl NodeInfo {
     /// port when the host IPs are equal or either is 0.0.0.0.
     pub fn ports_free(&self, pod: &Pod) -> bool {
         host_ports(pod).iter().all(|(proto, ip, port)| {
-            !self.used_ports.iter().any(|(p, i, n)| {
-                p == proto && n == port && (i == ip || i == "0.0.0.0" || ip == "0.0.0.0")
-            })
+            !self
+                .used_ports
+                .iter()
+                .any(|(p, i, n)| p == proto && n == port && (i == ip || i == "0.0.0.0" || ip == "0.0.0.0"))
         })
     }
 }
@@ -58,11 +59,7 @@ fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
         .flat_map(|c| c.ports.iter().flatten())
         .filter_map(|p| {
             p.host_port.filter(|hp| *hp > 0).map(|hp| {
-                let ip = p
-                    .host_ip
-                    .clone()
-                    .filter(|i| !i.is_empty())
-                    .unwrap_or_else(|| "0.0.0.0".into());
+                let ip = p.host_ip.clone().filter(|i| !i.is_empty()).unwrap_or_else(|| "0.0.0.0".into());
                 (p.protocol.clone().unwrap_or_else(|| "TCP".into()), ip, hp)
             })
         })

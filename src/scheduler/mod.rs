@@ -93,10 +93,7 @@ impl Scheduler {
     }
 
     fn reporter(&self) -> Reporter<'_> {
-        Reporter {
-            component: &self.scheduler_name,
-            host: None,
-        }
+        Reporter { component: &self.scheduler_name, host: None }
     }
 
     fn wants(&self, pod: &Pod) -> bool {
@@ -104,13 +101,9 @@ impl Scheduler {
         podutil::node_name(pod).is_none()
             && pod.metadata.deletion_timestamp.is_none()
             && !podutil::is_terminal(pod)
-            && spec
-                .and_then(|s| s.scheduler_name.as_deref())
-                .unwrap_or("default-scheduler")
+            && spec.and_then(|s| s.scheduler_name.as_deref()).unwrap_or("default-scheduler")
                 == self.scheduler_name
-            && spec
-                .and_then(|s| s.scheduling_gates.as_ref())
-                .is_none_or(Vec::is_empty)
+            && spec.and_then(|s| s.scheduling_gates.as_ref()).is_none_or(Vec::is_empty)
     }
 
     fn arm_cycle(&mut self, ctx: &mut Context<'_>) {
@@ -148,16 +141,13 @@ impl Scheduler {
         }
         if podutil::node_name(pod).is_some() {
             self.queue.remove(&uid);
-            let was_terminal = old
-                .and_then(|o| o.as_type::<Pod>())
-                .is_some_and(podutil::is_terminal);
+            let was_terminal = old.and_then(|o| o.as_type::<Pod>()).is_some_and(podutil::is_terminal);
             self.cache.upsert_pod(uid.clone(), pod);
             if podutil::is_terminal(pod) && !was_terminal {
                 self.queue.move_all_unschedulable(ctx.now());
             }
         } else if self.wants(pod) {
-            self.queue
-                .add(uid, pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0));
+            self.queue.add(uid, pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0));
         } else {
             self.queue.remove(&uid);
         }
@@ -165,11 +155,7 @@ impl Scheduler {
 
     fn schedule_one(&mut self, ctx: &mut Context<'_>) {
         let Some(uid) = self.queue.pop() else { return };
-        let Some(obj) = self
-            .pods
-            .as_ref()
-            .and_then(|p| p.iter().find(|o| o.uid() == &*uid).cloned())
-        else {
+        let Some(obj) = self.pods.as_ref().and_then(|p| p.iter().find(|o| o.uid() == &*uid).cloned()) else {
             self.queue.remove(&uid);
             return;
         };
@@ -180,10 +166,7 @@ impl Scheduler {
         }
         match self.decide(ctx, &pod) {
             Decision::Bind(node) => {
-                let (ns, name) = (
-                    obj.namespace().unwrap_or("default").to_string(),
-                    obj.name().to_string(),
-                );
+                let (ns, name) = (obj.namespace().unwrap_or("default").to_string(), obj.name().to_string());
                 match ctx.api.bind(&ns, &name, &node) {
                     Ok(bound) => {
                         self.queue.remove(&uid);
@@ -205,13 +188,7 @@ impl Scheduler {
         }
     }
 
-    fn report_failure(
-        &mut self,
-        ctx: &mut Context<'_>,
-        uid: &Arc<str>,
-        mut pod: Pod,
-        message: String,
-    ) {
+    fn report_failure(&mut self, ctx: &mut Context<'_>, uid: &Arc<str>, mut pod: Pod, message: String) {
         let changed = podutil::set_pod_condition(
             &mut pod,
             PodCondition {
@@ -228,14 +205,7 @@ impl Scheduler {
         }
         if self.last_failure.get(uid) != Some(&message) {
             self.last_failure.insert(uid.clone(), message.clone());
-            record_event(
-                ctx,
-                self.reporter(),
-                &pod.into_object(),
-                "Warning",
-                "FailedScheduling",
-                message,
-            );
+            record_event(ctx, self.reporter(), &pod.into_object(), "Warning", "FailedScheduling", message);
         }
     }
 
@@ -244,9 +214,7 @@ impl Scheduler {
         let nodes: Vec<&cache::NodeInfo> = self.cache.nodes().collect();
         let n = nodes.len();
         if n == 0 {
-            return Decision::Unschedulable {
-                message: "no nodes available to schedule pods".into(),
-            };
+            return Decision::Unschedulable { message: "no nodes available to schedule pods".into() };
         }
         let req = podutil::pod_requests(pod);
         let to_find = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score);
@@ -268,23 +236,17 @@ impl Scheduler {
         }
         self.next_start_node_index = (self.next_start_node_index + processed) % n;
         if feasible.is_empty() {
-            return Decision::Unschedulable {
-                message: fit_error(n, &rejections, pod),
-            };
+            return Decision::Unschedulable { message: fit_error(n, &rejections, pod) };
         }
         if feasible.len() == 1 {
             return Decision::Bind(feasible[0].node.metadata.name.clone().unwrap_or_default());
         }
         let nonzero = nonzero_requests(pod);
-        let mut taint: Vec<i64> = feasible
-            .iter()
-            .map(|i| plugins::taint_toleration_raw(pod, &i.node))
-            .collect();
+        let mut taint: Vec<i64> =
+            feasible.iter().map(|i| plugins::taint_toleration_raw(pod, &i.node)).collect();
         plugins::default_normalize(&mut taint, true);
-        let affinity: Option<Vec<i64>> = feasible
-            .iter()
-            .map(|i| plugins::node_affinity_raw(pod, &i.node))
-            .collect();
+        let affinity: Option<Vec<i64>> =
+            feasible.iter().map(|i| plugins::node_affinity_raw(pod, &i.node)).collect();
         let affinity = affinity.map(|mut a| {
             plugins::default_normalize(&mut a, false);
             a
@@ -330,16 +292,10 @@ pub fn fit_error(num_nodes: usize, rejections: &[Rejection], pod: &Pod) -> Strin
             *histogram.entry(reason.as_str()).or_default() += 1;
         }
     }
-    let mut parts: Vec<String> = histogram
-        .iter()
-        .map(|(reason, count)| format!("{count} {reason}"))
-        .collect();
+    let mut parts: Vec<String> =
+        histogram.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
     parts.sort();
-    let never = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.preemption_policy.as_deref())
-        == Some("Never");
+    let never = pod.spec.as_ref().and_then(|s| s.preemption_policy.as_deref()) == Some("Never");
     let preemption = if never {
         "preemption: not eligible due to preemptionPolicy=Never.".to_string()
     } else {
@@ -354,20 +310,11 @@ pub fn fit_error(num_nodes: usize, rejections: &[Rejection], pod: &Pod) -> Strin
             };
             *pre.entry(reason).or_default() += 1;
         }
-        let mut p: Vec<String> = pre
-            .iter()
-            .map(|(reason, count)| format!("{count} {reason}"))
-            .collect();
+        let mut p: Vec<String> = pre.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
         p.sort();
-        format!(
-            "preemption: 0/{num_nodes} nodes are available: {}.",
-            p.join(", ")
-        )
+        format!("preemption: 0/{num_nodes} nodes are available: {}.", p.join(", "))
     };
-    format!(
-        "0/{num_nodes} nodes are available: {}. {preemption}",
-        parts.join(", ")
-    )
+    format!("0/{num_nodes} nodes are available: {}. {preemption}", parts.join(", "))
 }
 
 impl Component for Scheduler {
@@ -384,8 +331,7 @@ impl Component for Scheduler {
                 for n in nodes {
                     self.cache.upsert_node(n);
                 }
-                let pods: Vec<Arc<Object>> =
-                    self.pods.iter().flat_map(|i| i.iter().cloned()).collect();
+                let pods: Vec<Arc<Object>> = self.pods.iter().flat_map(|i| i.iter().cloned()).collect();
                 for p in pods {
                     self.on_pod(ctx, WatchEventType::Added, &p, None);
                 }
@@ -396,10 +342,7 @@ impl Component for Scheduler {
                     self.on_pod(ctx, ev.kind, &ev.object, old.as_ref());
                 } else if self.nodes.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.nodes.as_mut().expect("checked").apply(&ev);
-                    match (
-                        ev.kind,
-                        ev.object.as_type::<k8s_openapi::api::core::v1::Node>(),
-                    ) {
+                    match (ev.kind, ev.object.as_type::<k8s_openapi::api::core::v1::Node>()) {
                         (WatchEventType::Deleted, _) => self.cache.remove_node(ev.object.name()),
                         (_, Some(node)) => self.cache.upsert_node(node.clone()),
                         _ => {}
@@ -436,11 +379,8 @@ mod tests {
 
     #[test]
     fn fit_error_message_is_upstream_format() {
-        let rej = |plugin, reason: &str, resolvable| Rejection {
-            plugin,
-            reasons: vec![reason.into()],
-            resolvable,
-        };
+        let rej =
+            |plugin, reason: &str, resolvable| Rejection { plugin, reasons: vec![reason.into()], resolvable };
         let r = vec![
             rej("NodeResourcesFit", "Insufficient cpu", true),
             rej(

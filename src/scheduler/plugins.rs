@@ -23,11 +23,7 @@ pub struct Rejection {
 }
 
 fn reject(plugin: &'static str, reason: impl Into<String>, resolvable: bool) -> Rejection {
-    Rejection {
-        plugin,
-        reasons: vec![reason.into()],
-        resolvable,
-    }
+    Rejection { plugin, reasons: vec![reason.into()], resolvable }
 }
 
 /// Runs the filters in the default profile's order; the first rejection wins.
@@ -47,34 +43,19 @@ pub fn filter(pod: &Pod, pod_req: &Resources, info: &NodeInfo) -> Result<(), Rej
             )
         });
         if !tolerated {
-            return Err(reject(
-                "NodeUnschedulable",
-                "node(s) were unschedulable",
-                false,
-            ));
+            return Err(reject("NodeUnschedulable", "node(s) were unschedulable", false));
         }
     }
     // NodeName
-    if let Some(wanted) = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_name.as_deref())
-        .filter(|n| !n.is_empty())
-    {
+    if let Some(wanted) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty()) {
         if Some(wanted) != node.metadata.name.as_deref() {
-            return Err(reject(
-                "NodeName",
-                "node(s) didn't match the requested node name",
-                false,
-            ));
+            return Err(reject("NodeName", "node(s) didn't match the requested node name", false));
         }
     }
     // TaintToleration
-    if let Some(taint) = podutil::untolerated_taint(
-        podutil::node_taints(node),
-        tolerations,
-        &["NoSchedule", "NoExecute"],
-    ) {
+    if let Some(taint) =
+        podutil::untolerated_taint(podutil::node_taints(node), tolerations, &["NoSchedule", "NoExecute"])
+    {
         let msg = format!(
             "node(s) had untolerated taint {{{}: {}}}",
             taint.key,
@@ -84,19 +65,11 @@ pub fn filter(pod: &Pod, pod_req: &Resources, info: &NodeInfo) -> Result<(), Rej
     }
     // NodeAffinity
     if !node_affinity_matches(pod, node) {
-        return Err(reject(
-            "NodeAffinity",
-            "node(s) didn't match Pod's node affinity/selector",
-            false,
-        ));
+        return Err(reject("NodeAffinity", "node(s) didn't match Pod's node affinity/selector", false));
     }
     // NodePorts
     if !info.ports_free(pod) {
-        return Err(reject(
-            "NodePorts",
-            "node(s) didn't have free ports for the requested pod ports",
-            true,
-        ));
+        return Err(reject("NodePorts", "node(s) didn't have free ports for the requested pod ports", true));
     }
     // NodeResourcesFit
     let mut reasons = Vec::new();
@@ -109,11 +82,7 @@ pub fn filter(pod: &Pod, pod_req: &Resources, info: &NodeInfo) -> Result<(), Rej
         reasons.push(format!("Insufficient {r}"));
     }
     if !reasons.is_empty() {
-        return Err(Rejection {
-            plugin: "NodeResourcesFit",
-            reasons,
-            resolvable: true,
-        });
+        return Err(Rejection { plugin: "NodeResourcesFit", reasons, resolvable: true });
     }
     Ok(())
 }
@@ -131,37 +100,23 @@ pub fn node_affinity_matches(pod: &Pod, node: &Node) -> bool {
         .affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| {
-            na.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        });
+        .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref());
     match required {
         None => true,
-        Some(sel) => sel
-            .node_selector_terms
-            .iter()
-            .any(|t| term_matches(t, node, &labels)),
+        Some(sel) => sel.node_selector_terms.iter().any(|t| term_matches(t, node, &labels)),
     }
 }
 
 /// A node selector term: expressions ANDed; an empty term matches nothing.
-pub fn term_matches(
-    term: &NodeSelectorTerm,
-    node: &Node,
-    labels: &BTreeMap<String, String>,
-) -> bool {
+pub fn term_matches(term: &NodeSelectorTerm, node: &Node, labels: &BTreeMap<String, String>) -> bool {
     let exprs = term.match_expressions.as_deref().unwrap_or(&[]);
     let fields = term.match_fields.as_deref().unwrap_or(&[]);
     if exprs.is_empty() && fields.is_empty() {
         return false;
     }
     let name = node.metadata.name.clone().unwrap_or_default();
-    exprs
-        .iter()
-        .all(|e| requirement_matches(e, labels.get(&e.key)))
-        && fields
-            .iter()
-            .all(|e| e.key == "metadata.name" && requirement_matches(e, Some(&name)))
+    exprs.iter().all(|e| requirement_matches(e, labels.get(&e.key)))
+        && fields.iter().all(|e| e.key == "metadata.name" && requirement_matches(e, Some(&name)))
 }
 
 fn requirement_matches(req: &NodeSelectorRequirement, value: Option<&String>) -> bool {
@@ -189,25 +144,15 @@ pub const MAX_NODE_SCORE: i64 = 100;
 /// non-zero requests.
 pub fn least_allocated(pod_nonzero: &Resources, info: &NodeInfo) -> i64 {
     let pairs = [
-        (
-            info.nonzero_requested.milli_cpu + pod_nonzero.milli_cpu,
-            info.allocatable.milli_cpu,
-        ),
-        (
-            info.nonzero_requested.memory + pod_nonzero.memory,
-            info.allocatable.memory,
-        ),
+        (info.nonzero_requested.milli_cpu + pod_nonzero.milli_cpu, info.allocatable.milli_cpu),
+        (info.nonzero_requested.memory + pod_nonzero.memory, info.allocatable.memory),
     ];
     let (mut sum, mut weights) = (0, 0);
     for (req, cap) in pairs {
         if cap == 0 {
             continue;
         }
-        let score = if req > cap {
-            0
-        } else {
-            (cap - req) * MAX_NODE_SCORE / cap
-        };
+        let score = if req > cap { 0 } else { (cap - req) * MAX_NODE_SCORE / cap };
         sum += score;
         weights += 1;
     }
@@ -222,14 +167,8 @@ pub fn least_allocated(pod_nonzero: &Resources, info: &NodeInfo) -> i64 {
 pub fn balanced_allocation(pod_req: &Resources, info: &NodeInfo) -> i64 {
     let mut fractions = Vec::new();
     for (req, cap) in [
-        (
-            info.requested.milli_cpu + pod_req.milli_cpu,
-            info.allocatable.milli_cpu,
-        ),
-        (
-            info.requested.memory + pod_req.memory,
-            info.allocatable.memory,
-        ),
+        (info.requested.milli_cpu + pod_req.milli_cpu, info.allocatable.milli_cpu),
+        (info.requested.memory + pod_req.memory, info.allocatable.memory),
     ] {
         if cap == 0 {
             continue;
@@ -252,11 +191,7 @@ pub fn balanced_allocation(pod_req: &Resources, info: &NodeInfo) -> i64 {
 pub fn taint_toleration_raw(pod: &Pod, node: &Node) -> i64 {
     let tols: Vec<_> = podutil::tolerations(pod)
         .iter()
-        .filter(|t| {
-            t.effect
-                .as_deref()
-                .is_none_or(|e| e.is_empty() || e == "PreferNoSchedule")
-        })
+        .filter(|t| t.effect.as_deref().is_none_or(|e| e.is_empty() || e == "PreferNoSchedule"))
         .collect();
     podutil::node_taints(node)
         .iter()
@@ -297,11 +232,7 @@ pub fn default_normalize(scores: &mut [i64], reverse: bool) {
             continue;
         }
         let scaled = MAX_NODE_SCORE * *s / max;
-        *s = if reverse {
-            MAX_NODE_SCORE - scaled
-        } else {
-            scaled
-        };
+        *s = if reverse { MAX_NODE_SCORE - scaled } else { scaled };
     }
 }
 
@@ -311,17 +242,8 @@ mod tests {
 
     fn info(cpu: i64, mem: i64, req_cpu: i64, req_mem: i64) -> NodeInfo {
         let mut i = NodeInfo::new(Node::default());
-        i.allocatable = Resources {
-            milli_cpu: cpu,
-            memory: mem,
-            pods: 110,
-            ..Default::default()
-        };
-        i.requested = Resources {
-            milli_cpu: req_cpu,
-            memory: req_mem,
-            ..Default::default()
-        };
+        i.allocatable = Resources { milli_cpu: cpu, memory: mem, pods: 110, ..Default::default() };
+        i.requested = Resources { milli_cpu: req_cpu, memory: req_mem, ..Default::default() };
         i.nonzero_requested = i.requested.clone();
         i
     }
@@ -330,11 +252,7 @@ mod tests {
     fn least_allocated_matches_upstream_example() {
         // least_allocated_test.go "nothing scheduled, resources requested, differently sized
         // nodes": node1 4000m/10000, node2 6000m/10000, pod 3000m/5000.
-        let pod = Resources {
-            milli_cpu: 3000,
-            memory: 5000,
-            ..Default::default()
-        };
+        let pod = Resources { milli_cpu: 3000, memory: 5000, ..Default::default() };
         assert_eq!(least_allocated(&pod, &info(4000, 10000, 0, 0)), 37);
         assert_eq!(least_allocated(&pod, &info(6000, 10000, 0, 0)), 50);
     }
@@ -343,11 +261,7 @@ mod tests {
     fn balanced_allocation_matches_upstream_example() {
         // balanced_allocation_test.go: node 10000m/20000, pod 3000m/5000 →
         // cpu 0.3, mem 0.25, std 0.025, score 97.
-        let pod = Resources {
-            milli_cpu: 3000,
-            memory: 5000,
-            ..Default::default()
-        };
+        let pod = Resources { milli_cpu: 3000, memory: 5000, ..Default::default() };
         assert_eq!(balanced_allocation(&pod, &info(10000, 20000, 0, 0)), 97);
         // node 6000m/10000 with the same pod: 0.5 and 0.5 → 100.
         assert_eq!(balanced_allocation(&pod, &info(6000, 10000, 0, 0)), 100);

@@ -56,8 +56,7 @@ impl SchedulingQueue {
             last_failure: SimTime::ZERO,
             unschedulable_since: SimTime::ZERO,
         };
-        self.active
-            .insert((Reverse(priority), e.arrival, uid.clone()));
+        self.active.insert((Reverse(priority), e.arrival, uid.clone()));
         self.entries.insert(uid, (e, Place::Active));
     }
 
@@ -70,8 +69,7 @@ impl SchedulingQueue {
                     self.active.remove(&(Reverse(e.priority), e.arrival, uid));
                 }
                 Place::Backoff => {
-                    self.backoff
-                        .remove(&(self.backoff_expiry(&e), e.arrival, uid));
+                    self.backoff.remove(&(self.backoff_expiry(&e), e.arrival, uid));
                 }
                 Place::Unschedulable | Place::InFlight => {}
             }
@@ -146,8 +144,7 @@ impl SchedulingQueue {
             self.backoff.insert((expiry, e.arrival, uid.clone()));
             Place::Backoff
         } else {
-            self.active
-                .insert((Reverse(e.priority), e.arrival, uid.clone()));
+            self.active.insert((Reverse(e.priority), e.arrival, uid.clone()));
             Place::Active
         };
         self.entries.get_mut(&uid).expect("present").1 = place;
@@ -182,11 +179,7 @@ impl SchedulingQueue {
 
     /// Whether periodic flushing has anything to do.
     pub fn has_waiting(&self) -> bool {
-        !self.backoff.is_empty()
-            || self
-                .entries
-                .values()
-                .any(|(_, p)| *p == Place::Unschedulable)
+        !self.backoff.is_empty() || self.entries.values().any(|(_, p)| *p == Place::Unschedulable)
     }
 }
 
@@ -208,9 +201,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_ten_seconds() {
-        let secs: Vec<u64> = (1..=6)
-            .map(|n| SchedulingQueue::backoff_duration(n).as_secs())
-            .collect();
+        let secs: Vec<u64> = (1..=6).map(|n| SchedulingQueue::backoff_duration(n).as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 10, 10]);
     }
 
@@ -228,9 +219,6 @@ mod tests {
         assert_eq!(q.pop(), Some(uid.clone()));
         q.failed(&uid, SimTime(3000));
         q.flush(SimTime(3000 + 5 * 60_000));
-        assert!(
-            q.has_active(),
-            "unschedulable pods are retried after 5 minutes at the latest"
-        );
+        assert!(q.has_active(), "unschedulable pods are retried after 5 minutes at the latest");
     }
 }

@@ -127,12 +127,7 @@ pub struct Queue {
 impl Queue {
     pub fn push(&mut self, time: SimTime, to: ComponentId, event: Event) {
         self.seq += 1;
-        self.heap.push(Reverse(Scheduled {
-            time,
-            seq: self.seq,
-            to,
-            event,
-        }));
+        self.heap.push(Reverse(Scheduled { time, seq: self.seq, to, event }));
     }
     fn pop(&mut self) -> Option<Scheduled> {
         self.heap.pop().map(|Reverse(s)| s)
@@ -194,21 +189,11 @@ impl Engine {
     }
 
     /// Registers a component under a unique name; it receives [`Event::Start`] at time zero.
-    pub fn register(
-        &mut self,
-        name: impl Into<String>,
-        component: Box<dyn Component>,
-    ) -> ComponentId {
+    pub fn register(&mut self, name: impl Into<String>, component: Box<dyn Component>) -> ComponentId {
         let name = name.into();
-        assert!(
-            !self.names.contains(&name),
-            "component {name} registered twice"
-        );
+        assert!(!self.names.contains(&name), "component {name} registered twice");
         let id = ComponentId(self.slots.len());
-        self.slots.push(Slot {
-            component,
-            rng: component_rng(self.seed, &name),
-        });
+        self.slots.push(Slot { component, rng: component_rng(self.seed, &name) });
         self.names.push(name);
         self.queue.push(self.now, id, Event::Start);
         id
@@ -256,12 +241,7 @@ impl Engine {
     /// Delivers the next event, if any. Watch events the handler caused are queued with the
     /// watch latency.
     pub fn step(&mut self) -> Option<Delivered> {
-        let Scheduled {
-            time,
-            seq,
-            to,
-            event,
-        } = self.queue.pop()?;
+        let Scheduled { time, seq, to, event } = self.queue.pop()?;
         self.now = time;
         self.delivered += 1;
         self.hash.u64(time.as_millis());
@@ -282,12 +262,7 @@ impl Engine {
         };
         slot.component.handle(event, &mut ctx);
         self.flush_watch_deliveries();
-        Some(Delivered {
-            time,
-            seq,
-            to,
-            event: observed,
-        })
+        Some(Delivered { time, seq, to, event: observed })
     }
 
     /// Queues the watch events produced by API writes made outside a handler (scenario setup).

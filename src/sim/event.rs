@@ -27,11 +27,7 @@ pub enum Timer {
     /// kubelet → itself: compute node status and post it if changed or due.
     NodeStatus { boot: u32 },
     /// kubelet → itself: the next step of one pod's lifecycle is due.
-    PodStep {
-        uid: Arc<str>,
-        step: PodStep,
-        boot: u32,
-    },
+    PodStep { uid: Arc<str>, step: PodStep, boot: u32 },
     /// kube-scheduler → itself: take the next pod off the active queue.
     ScheduleOne,
     /// kube-scheduler → itself: move pods whose backoff expired back to the active queue.

@@ -79,9 +79,7 @@ impl SimDuration {
             if start == i {
                 return Err(DurationError(text.to_string()));
             }
-            let number: u64 = s[start..i]
-                .parse()
-                .map_err(|_| DurationError(text.to_string()))?;
+            let number: u64 = s[start..i].parse().map_err(|_| DurationError(text.to_string()))?;
             let unit_start = i;
             while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
                 i += 1;
@@ -199,29 +197,14 @@ mod tests {
         assert_eq!(SimDuration::parse("30s").unwrap(), SimDuration(30_000));
         assert_eq!(SimDuration::parse("5m").unwrap(), SimDuration(300_000));
         assert_eq!(SimDuration::parse("1h30m").unwrap(), SimDuration(5_400_000));
-        assert_eq!(
-            SimDuration::parse("1m30s500ms").unwrap(),
-            SimDuration(90_500)
-        );
+        assert_eq!(SimDuration::parse("1m30s500ms").unwrap(), SimDuration(90_500));
         assert_eq!(SimDuration::parse("0").unwrap(), SimDuration(0));
     }
 
     #[test]
     fn rejects_bad_durations() {
-        for bad in [
-            "",
-            "5",
-            "s",
-            "1.5s",
-            "5x",
-            "-3s",
-            "1h 30m",
-            "99999999999999999999h",
-        ] {
-            assert!(
-                SimDuration::parse(bad).is_err(),
-                "{bad:?} should be rejected"
-            );
+        for bad in ["", "5", "s", "1.5s", "5x", "-3s", "1h 30m", "99999999999999999999h"] {
+            assert!(SimDuration::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 

@@ -162,13 +162,7 @@ pub struct Store<V> {
 
 impl<V> Default for Store<V> {
     fn default() -> Self {
-        Store {
-            revision: 1,
-            compacted: 0,
-            keys: BTreeMap::new(),
-            history: VecDeque::new(),
-            live_keys: 0,
-        }
+        Store { revision: 1, compacted: 0, keys: BTreeMap::new(), history: VecDeque::new(), live_keys: 0 }
     }
 }
 
@@ -210,9 +204,7 @@ impl<V> Store<V> {
             return Err(StoreError::FutureRevision);
         }
         if at < self.compacted {
-            return Err(StoreError::Compacted {
-                compact_revision: self.compacted,
-            });
+            return Err(StoreError::Compacted { compact_revision: self.compacted });
         }
         Ok(at)
     }
@@ -256,9 +248,7 @@ impl<V> Store<V> {
             }
             return Ok(out);
         }
-        let iter = self
-            .keys
-            .range::<str, _>((Bound::Included(range.start()), Bound::Unbounded));
+        let iter = self.keys.range::<str, _>((Bound::Included(range.start()), Bound::Unbounded));
         for (key, versions) in iter {
             if !range.contains(key) {
                 break;
@@ -283,15 +273,8 @@ impl<V> Store<V> {
 
     /// etcd's `Txn`: if every compare holds, apply `success`, else `failure`, atomically under
     /// one new revision (no revision is used when nothing is written).
-    pub fn txn(
-        &mut self,
-        compares: &[Compare],
-        success: Vec<Op<V>>,
-        failure: Vec<Op<V>>,
-    ) -> TxnResult<V> {
-        let succeeded = compares
-            .iter()
-            .all(|c| self.mod_revision(&c.key) == c.mod_revision);
+    pub fn txn(&mut self, compares: &[Compare], success: Vec<Op<V>>, failure: Vec<Op<V>>) -> TxnResult<V> {
+        let succeeded = compares.iter().all(|c| self.mod_revision(&c.key) == c.mod_revision);
         let ops = if succeeded { success } else { failure };
         let rev = self.revision + 1;
         let mut events = Vec::new();
@@ -301,12 +284,7 @@ impl<V> Store<V> {
                 Op::Delete(range) => {
                     let victims: Vec<Arc<str>> = match &range {
                         KeyRange::Key(k) => self.get(k).map(|kv| kv.key).into_iter().collect(),
-                        _ => self
-                            .range(&range, 0)
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|kv| kv.key)
-                            .collect(),
+                        _ => self.range(&range, 0).unwrap_or_default().into_iter().map(|kv| kv.key).collect(),
                     };
                     for key in victims {
                         events.push(self.apply_delete(key, rev));
@@ -318,11 +296,7 @@ impl<V> Store<V> {
             self.revision = rev;
             self.history.extend(events.iter().cloned());
         }
-        TxnResult {
-            succeeded,
-            revision: self.revision,
-            events,
-        }
+        TxnResult { succeeded, revision: self.revision, events }
     }
 
     fn apply_put(&mut self, key: String, value: Arc<V>, rev: Revision) -> WatchEvent<V> {
@@ -331,10 +305,7 @@ impl<V> Store<V> {
             None => Arc::from(key),
         };
         let versions = self.keys.entry(key.clone()).or_default();
-        let prev = versions
-            .last()
-            .filter(|v| v.value.is_some())
-            .map(|v| Self::to_kv(&key, v));
+        let prev = versions.last().filter(|v| v.value.is_some()).map(|v| Self::to_kv(&key, v));
         let (create_revision, version) = match &prev {
             Some(p) => (p.create_revision, p.version + 1),
             None => (rev, 1),
@@ -347,69 +318,30 @@ impl<V> Store<V> {
         if versions.last().is_some_and(|v| v.mod_revision == rev) {
             versions.pop();
         }
-        versions.push(Version {
-            create_revision,
-            mod_revision: rev,
-            version,
-            value: Some(value.clone()),
-        });
-        let kv = KeyValue {
-            key: key.clone(),
-            create_revision,
-            mod_revision: rev,
-            version,
-            value,
-        };
-        WatchEvent {
-            kind: EventType::Put,
-            key,
-            revision: rev,
-            kv: Some(kv),
-            prev,
-        }
+        versions.push(Version { create_revision, mod_revision: rev, version, value: Some(value.clone()) });
+        let kv = KeyValue { key: key.clone(), create_revision, mod_revision: rev, version, value };
+        WatchEvent { kind: EventType::Put, key, revision: rev, kv: Some(kv), prev }
     }
 
     fn apply_delete(&mut self, key: Arc<str>, rev: Revision) -> WatchEvent<V> {
         let versions = self.keys.get_mut(&key).expect("victims exist");
         let prev = versions.last().map(|v| Self::to_kv(&key, v));
-        versions.push(Version {
-            create_revision: 0,
-            mod_revision: rev,
-            version: 0,
-            value: None,
-        });
+        versions.push(Version { create_revision: 0, mod_revision: rev, version: 0, value: None });
         self.live_keys -= 1;
-        WatchEvent {
-            kind: EventType::Delete,
-            key,
-            revision: rev,
-            kv: None,
-            prev,
-        }
+        WatchEvent { kind: EventType::Delete, key, revision: rev, kv: None, prev }
     }
 
     /// Events in `range` with revision ≥ `from`, oldest first (etcd watch with
     /// `start_revision`). `from` ≤ 0 means "from now": nothing in the past.
-    pub fn watch_history(
-        &self,
-        range: &KeyRange,
-        from: Revision,
-    ) -> Result<Vec<WatchEvent<V>>, StoreError> {
+    pub fn watch_history(&self, range: &KeyRange, from: Revision) -> Result<Vec<WatchEvent<V>>, StoreError> {
         if from <= 0 || from > self.revision {
             return Ok(Vec::new());
         }
         if from < self.compacted {
-            return Err(StoreError::Compacted {
-                compact_revision: self.compacted,
-            });
+            return Err(StoreError::Compacted { compact_revision: self.compacted });
         }
         let start = self.history.partition_point(|e| e.revision < from);
-        Ok(self
-            .history
-            .range(start..)
-            .filter(|e| range.contains(&e.key))
-            .cloned()
-            .collect())
+        Ok(self.history.range(start..).filter(|e| range.contains(&e.key)).cloned().collect())
     }
 
     /// Compacts at `rev`: reads and watches below it fail afterwards. Keeps, per key, the
@@ -419,9 +351,7 @@ impl<V> Store<V> {
             return Err(StoreError::FutureRevision);
         }
         if rev <= self.compacted {
-            return Err(StoreError::Compacted {
-                compact_revision: self.compacted,
-            });
+            return Err(StoreError::Compacted { compact_revision: self.compacted });
         }
         self.compacted = rev;
         self.keys.retain(|_, versions| {
@@ -500,37 +430,19 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            [
-                "/registry/pods/default/a",
-                "/registry/pods/default/b",
-                "/registry/pods/kube-system/c"
-            ]
+            ["/registry/pods/default/a", "/registry/pods/default/b", "/registry/pods/kube-system/c"]
         );
         let half_open = s
-            .range(
-                &KeyRange::Range(
-                    "/registry/pods/default/a".into(),
-                    "/registry/pods/default/b".into(),
-                ),
-                0,
-            )
+            .range(&KeyRange::Range("/registry/pods/default/a".into(), "/registry/pods/default/b".into()), 0)
             .unwrap();
         assert_eq!(half_open.len(), 1);
-        assert_eq!(
-            s.range(&KeyRange::Key("/x".into()), 99),
-            Err(StoreError::FutureRevision)
-        );
+        assert_eq!(s.range(&KeyRange::Key("/x".into()), 99), Err(StoreError::FutureRevision));
         s.compact(4).unwrap();
         assert_eq!(
             s.range(&KeyRange::Key("/x".into()), 3),
-            Err(StoreError::Compacted {
-                compact_revision: 4
-            })
+            Err(StoreError::Compacted { compact_revision: 4 })
         );
-        assert!(
-            s.range(&KeyRange::Key("/x".into()), 4).is_ok(),
-            "reading at the compacted revision works"
-        );
+        assert!(s.range(&KeyRange::Key("/x".into()), 4).is_ok(), "reading at the compacted revision works");
     }
 
     #[test]
@@ -538,10 +450,7 @@ mod tests {
         let mut s: Store<String> = Store::new();
         let create = |s: &mut Store<String>, v: &str| {
             s.txn(
-                &[Compare {
-                    key: "/k".into(),
-                    mod_revision: 0,
-                }],
+                &[Compare { key: "/k".into(), mod_revision: 0 }],
                 vec![Op::Put("/k".into(), Arc::new(v.into()))],
                 vec![],
             )
@@ -549,15 +458,9 @@ mod tests {
         assert!(create(&mut s, "a").succeeded);
         let r = create(&mut s, "b");
         assert!(!r.succeeded);
-        assert_eq!(
-            r.revision, 2,
-            "a failed txn with no writes does not bump the revision"
-        );
+        assert_eq!(r.revision, 2, "a failed txn with no writes does not bump the revision");
         let ok = s.txn(
-            &[Compare {
-                key: "/k".into(),
-                mod_revision: 2,
-            }],
+            &[Compare { key: "/k".into(), mod_revision: 2 }],
             vec![Op::Put("/k".into(), Arc::new("c".into()))],
             vec![],
         );
@@ -574,34 +477,16 @@ mod tests {
         s.delete(KeyRange::Key("/b".into())); // 5
         let evs = s.watch_history(&KeyRange::Prefix("/".into()), 3).unwrap();
         let revs: Vec<_> = evs.iter().map(|e| (e.revision, e.kind)).collect();
-        assert_eq!(
-            revs,
-            [
-                (3, EventType::Put),
-                (4, EventType::Put),
-                (5, EventType::Delete)
-            ]
-        );
+        assert_eq!(revs, [(3, EventType::Put), (4, EventType::Put), (5, EventType::Delete)]);
         assert_eq!(evs[1].prev.as_ref().unwrap().mod_revision, 2);
         s.compact(4).unwrap();
         assert_eq!(
             s.watch_history(&KeyRange::Prefix("/".into()), 3),
-            Err(StoreError::Compacted {
-                compact_revision: 4
-            })
+            Err(StoreError::Compacted { compact_revision: 4 })
         );
-        assert_eq!(
-            s.watch_history(&KeyRange::Prefix("/".into()), 4)
-                .unwrap()
-                .len(),
-            2
-        );
+        assert_eq!(s.watch_history(&KeyRange::Prefix("/".into()), 4).unwrap().len(), 2);
         // The deleted key's tombstone is gone once compacted past it.
         s.compact(5).unwrap();
-        assert_eq!(
-            s.retained_entries(),
-            1 + 1,
-            "one live version of /a and one history event at rev 5"
-        );
+        assert_eq!(s.retained_entries(), 1 + 1, "one live version of /a and one history event at rev 5");
     }
 }

@@ -6,18 +6,14 @@ use std::sync::Arc;
 use kubesim::api::decode::decode_documents;
 use kubesim::api::time::Epoch;
 use kubesim::api::{FieldSelector, Kind, LabelSelector, Object};
-use kubesim::apiserver::{
-    ApiError, ApiServer, DeleteOptions, WatchEventType, WatchSpec, WatchStart,
-};
+use kubesim::apiserver::{ApiError, ApiServer, DeleteOptions, WatchEventType, WatchSpec, WatchStart};
 use kubesim::sim::{ComponentId, SimTime};
 
 fn server() -> ApiServer {
     let mut api = ApiServer::new(Epoch::default(), 1);
     for ns in ["default", "kube-system"] {
-        api.create(obj(&format!(
-            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"
-        )))
-        .expect("namespace");
+        api.create(obj(&format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n")))
+            .expect("namespace");
     }
     api
 }
@@ -34,21 +30,11 @@ fn pod(name: &str) -> Object {
 fn revisions_and_resource_versions_follow_etcd() {
     let mut api = ApiServer::new(Epoch::default(), 1);
     assert_eq!(api.revision(), 1);
-    let ns = api
-        .create(obj(
-            "apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n",
-        ))
-        .unwrap();
+    let ns = api.create(obj("apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n")).unwrap();
     assert_eq!(ns.resource_version(), 2, "the first write is revision 2");
     let p = api.create(pod("a")).unwrap();
     assert_eq!(p.resource_version(), 3);
-    assert_eq!(
-        api.store()
-            .get("/registry/pods/default/a")
-            .unwrap()
-            .mod_revision,
-        3
-    );
+    assert_eq!(api.store().get("/registry/pods/default/a").unwrap().mod_revision, 3);
 }
 
 #[test]
@@ -60,10 +46,7 @@ fn create_defaults_and_admits() {
     assert_eq!(spec.restart_policy.as_deref(), Some("Always"));
     assert_eq!(spec.termination_grace_period_seconds, Some(30));
     assert_eq!(spec.scheduler_name.as_deref(), Some("default-scheduler"));
-    assert_eq!(
-        spec.containers[0].image_pull_policy.as_deref(),
-        Some("IfNotPresent")
-    );
+    assert_eq!(spec.containers[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
     let tols: Vec<_> = spec
         .tolerations
         .as_ref()
@@ -79,20 +62,9 @@ fn create_defaults_and_admits() {
         ]
     );
     assert_eq!(p.status.as_ref().unwrap().phase.as_deref(), Some("Pending"));
-    assert_eq!(
-        p.status.as_ref().unwrap().qos_class.as_deref(),
-        Some("BestEffort")
-    );
+    assert_eq!(p.status.as_ref().unwrap().qos_class.as_deref(), Some("BestEffort"));
     assert_eq!(p.metadata.uid.as_ref().unwrap().len(), 36);
-    assert_eq!(
-        p.metadata
-            .creation_timestamp
-            .as_ref()
-            .unwrap()
-            .0
-            .to_rfc3339(),
-        "2025-01-01T00:00:00+00:00"
-    );
+    assert_eq!(p.metadata.creation_timestamp.as_ref().unwrap().0.to_rfc3339(), "2025-01-01T00:00:00+00:00");
 }
 
 #[test]
@@ -101,18 +73,10 @@ fn already_exists_and_stale_updates_conflict() {
     let first = api.create(pod("a")).unwrap();
     assert_eq!(
         api.create(pod("a")).unwrap_err(),
-        ApiError::AlreadyExists {
-            resource: "pods".into(),
-            name: "a".into()
-        }
+        ApiError::AlreadyExists { resource: "pods".into(), name: "a".into() }
     );
     let mut changed = (*first).clone();
-    changed
-        .meta_mut()
-        .labels
-        .as_mut()
-        .unwrap()
-        .insert("v".into(), "2".into());
+    changed.meta_mut().labels.as_mut().unwrap().insert("v".into(), "2".into());
     let second = api.update(changed.clone()).unwrap();
     assert!(second.resource_version() > first.resource_version());
     // The same stale object again: 409 with upstream's message.
@@ -143,48 +107,23 @@ fn generate_name_uses_the_upstream_alphabet() {
     let created = api.create(o).unwrap();
     let suffix = created.name().strip_prefix("web-").unwrap();
     assert_eq!(suffix.len(), 5);
-    assert!(
-        suffix
-            .chars()
-            .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)),
-        "{suffix}"
-    );
+    assert!(suffix.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)), "{suffix}");
 }
 
 #[test]
 fn bound_pods_are_deleted_gracefully_unbound_ones_at_once() {
     let mut api = server();
     api.create(pod("unbound")).unwrap();
-    api.delete(
-        Kind::Pod,
-        Some("default"),
-        "unbound",
-        DeleteOptions::default(),
-    )
-    .unwrap();
-    assert!(api
-        .get(Kind::Pod, Some("default"), "unbound")
-        .unwrap_err()
-        .is_not_found());
+    api.delete(Kind::Pod, Some("default"), "unbound", DeleteOptions::default()).unwrap();
+    assert!(api.get(Kind::Pod, Some("default"), "unbound").unwrap_err().is_not_found());
 
     api.create(pod("bound")).unwrap();
     api.bind("default", "bound", "worker-1").unwrap();
-    let marked = api
-        .delete(
-            Kind::Pod,
-            Some("default"),
-            "bound",
-            DeleteOptions::default(),
-        )
-        .unwrap();
+    let marked = api.delete(Kind::Pod, Some("default"), "bound", DeleteOptions::default()).unwrap();
     assert!(marked.meta().deletion_timestamp.is_some());
     assert_eq!(marked.meta().deletion_grace_period_seconds, Some(30));
-    assert!(
-        api.get(Kind::Pod, Some("default"), "bound").is_ok(),
-        "still there, Terminating"
-    );
-    api.delete(Kind::Pod, Some("default"), "bound", DeleteOptions::now())
-        .unwrap();
+    assert!(api.get(Kind::Pod, Some("default"), "bound").is_ok(), "still there, Terminating");
+    api.delete(Kind::Pod, Some("default"), "bound", DeleteOptions::now()).unwrap();
     assert!(api.get(Kind::Pod, Some("default"), "bound").is_err());
 }
 
@@ -195,10 +134,7 @@ fn binding_twice_conflicts() {
     api.bind("default", "a", "n1").unwrap();
     let err = api.bind("default", "a", "n2").unwrap_err();
     assert_eq!(err.code(), 409);
-    assert!(
-        err.to_string().contains("already assigned to node \"n1\""),
-        "{err}"
-    );
+    assert!(err.to_string().contains("already assigned to node \"n1\""), "{err}");
 }
 
 #[test]
@@ -207,46 +143,26 @@ fn watch_from_a_resource_version_replays_in_order_then_410_after_compaction() {
     let start = api.revision();
     api.create(pod("a")).unwrap();
     api.create(pod("b")).unwrap();
-    api.delete(Kind::Pod, Some("default"), "a", DeleteOptions::default())
-        .unwrap();
+    api.delete(Kind::Pod, Some("default"), "a", DeleteOptions::default()).unwrap();
     let me = ComponentId(7);
-    api.watch(me, WatchSpec::all(Kind::Pod), WatchStart::After(start))
-        .unwrap();
+    api.watch(me, WatchSpec::all(Kind::Pod), WatchStart::After(start)).unwrap();
     let events = api.take_deliveries();
     let seen: Vec<(WatchEventType, String, i64)> = events
         .iter()
-        .map(|(_, e)| {
-            (
-                e.kind,
-                e.object.name().to_string(),
-                e.object.resource_version(),
-            )
-        })
+        .map(|(_, e)| (e.kind, e.object.name().to_string(), e.object.resource_version()))
         .collect();
     assert_eq!(
         seen.iter().map(|s| (s.0, s.1.as_str())).collect::<Vec<_>>(),
-        [
-            (WatchEventType::Added, "a"),
-            (WatchEventType::Added, "b"),
-            (WatchEventType::Deleted, "a"),
-        ]
+        [(WatchEventType::Added, "a"), (WatchEventType::Added, "b"), (WatchEventType::Deleted, "a"),]
     );
-    assert!(
-        seen.windows(2).all(|w| w[0].2 < w[1].2),
-        "in revision order: {seen:?}"
-    );
+    assert!(seen.windows(2).all(|w| w[0].2 < w[1].2), "in revision order: {seen:?}");
     // Two compaction ticks: the second compacts at the revision seen by the first.
     api.compaction_tick();
     api.create(pod("c")).unwrap();
     api.compaction_tick();
-    let err = api
-        .watch(me, WatchSpec::all(Kind::Pod), WatchStart::After(start))
-        .unwrap_err();
+    let err = api.watch(me, WatchSpec::all(Kind::Pod), WatchStart::After(start)).unwrap_err();
     assert_eq!(err.code(), 410);
-    assert!(
-        err.to_string().starts_with("too old resource version:"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("too old resource version:"), "{err}");
 }
 
 #[test]
@@ -254,32 +170,15 @@ fn kubelets_only_hear_about_their_own_pods() {
     let mut api = server();
     let k1 = ComponentId(1);
     let k2 = ComponentId(2);
-    api.watch(
-        k1,
-        WatchSpec::with_fields(Kind::Pod, "spec.nodeName=n1"),
-        WatchStart::Now,
-    )
-    .unwrap();
-    api.watch(
-        k2,
-        WatchSpec::with_fields(Kind::Pod, "spec.nodeName=n2"),
-        WatchStart::Now,
-    )
-    .unwrap();
+    api.watch(k1, WatchSpec::with_fields(Kind::Pod, "spec.nodeName=n1"), WatchStart::Now).unwrap();
+    api.watch(k2, WatchSpec::with_fields(Kind::Pod, "spec.nodeName=n2"), WatchStart::Now).unwrap();
     api.create(pod("a")).unwrap();
-    assert!(
-        api.take_deliveries().is_empty(),
-        "an unbound pod concerns no kubelet"
-    );
+    assert!(api.take_deliveries().is_empty(), "an unbound pod concerns no kubelet");
     api.bind("default", "a", "n1").unwrap();
     let d = api.take_deliveries();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].0, k1);
-    assert_eq!(
-        d[0].1.kind,
-        WatchEventType::Added,
-        "the pod starts matching n1's selector"
-    );
+    assert_eq!(d[0].1.kind, WatchEventType::Added, "the pod starts matching n1's selector");
 }
 
 #[test]
@@ -296,10 +195,7 @@ fn list_with_label_and_field_selectors() {
             &FieldSelector::parse("spec.nodeName=worker-1").unwrap(),
         )
         .unwrap();
-    assert_eq!(
-        by_node.items.iter().map(|o| o.name()).collect::<Vec<_>>(),
-        ["b"]
-    );
+    assert_eq!(by_node.items.iter().map(|o| o.name()).collect::<Vec<_>>(), ["b"]);
     let by_label = api
         .list(
             Kind::Pod,
@@ -311,12 +207,7 @@ fn list_with_label_and_field_selectors() {
     assert_eq!(by_label.items.len(), 2);
     assert_eq!(by_label.revision, api.revision());
     let err = api
-        .list(
-            Kind::Pod,
-            None,
-            &LabelSelector::everything(),
-            &FieldSelector::parse("spec.bogus=x").unwrap(),
-        )
+        .list(Kind::Pod, None, &LabelSelector::everything(), &FieldSelector::parse("spec.bogus=x").unwrap())
         .unwrap_err();
     assert_eq!(err.code(), 400);
 }
@@ -325,15 +216,10 @@ fn list_with_label_and_field_selectors() {
 fn validation_and_missing_namespaces_are_rejected_with_upstream_messages() {
     let mut api = server();
     let err = api
-        .create(obj(
-            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n",
-        ))
+        .create(obj("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"))
         .unwrap_err();
     assert_eq!(err.code(), 422);
-    assert_eq!(
-        err.to_string(),
-        "Pod \"p\" is invalid: spec.containers[0].image: Required value"
-    );
+    assert_eq!(err.to_string(), "Pod \"p\" is invalid: spec.containers[0].image: Required value");
     let err = api.create(obj("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: nope}\nspec: {containers: [{name: c, image: x}]}\n")).unwrap_err();
     assert_eq!(err.to_string(), "namespaces \"nope\" not found");
 }

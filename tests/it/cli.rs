@@ -16,16 +16,14 @@ fn run_exits_zero_when_expectations_hold() {
 
 #[test]
 fn run_exits_one_when_an_expectation_fails() {
-    let text = format!(
-        "{MINIMAL}expect:\n  - {{at: 20s, node: worker-1, condition: Ready, status: \"False\"}}\n"
-    );
+    let text =
+        format!("{MINIMAL}expect:\n  - {{at: 20s, node: worker-1, condition: Ready, status: \"False\"}}\n");
     let (_d, p) = scenario_file(&text);
     let o = kubesim(&["run", p.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stdout(&o).contains(
-            "FAIL  at 20s: node worker-1 Ready=False\n        found: Ready=True (KubeletReady)"
-        ),
+        stdout(&o)
+            .contains("FAIL  at 20s: node worker-1 Ready=False\n        found: Ready=True (KubeletReady)"),
         "{}",
         stdout(&o)
     );
@@ -37,11 +35,7 @@ fn unknown_scenario_keys_are_reported_with_line_and_column() {
     let (_d, p) = scenario_file(&text);
     let o = kubesim(&["validate", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("scenario.yaml:3:1: untill: unknown field \"untill\""),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("scenario.yaml:3:1: untill: unknown field \"untill\""), "{}", stderr(&o));
 }
 
 #[test]
@@ -57,14 +51,32 @@ fn unknown_manifest_fields_point_into_the_scenario() {
 #[test]
 fn bad_values_name_the_field_and_what_was_expected() {
     for (text, expected) in [
-        (MINIMAL.replace("30s", "30"), "until: invalid duration 30: a bare number has no unit; write 30s or 30ms"),
+        (
+            MINIMAL.replace("30s", "30"),
+            "until: invalid duration 30: a bare number has no unit; write 30s or 30ms",
+        ),
         (MINIMAL.replace("cpu: \"2\"", "cpu: \"two\""), "nodes[0].capacity.cpu: invalid quantity \"two\""),
-        (format!("{MINIMAL}timeline:\n  - {{at: 5s, action: explode, node: worker-1}}\n"), "timeline[0].action: unknown action \"explode\""),
-        (format!("{MINIMAL}timeline:\n  - {{at: 5s, action: power-off, node: worker-9}}\n"), "timeline[0].node: no node named \"worker-9\""),
-        (format!("{MINIMAL}timeline:\n  - {{at: 5s, action: power-off, node: worker-1, replicas: 3}}\n"), "action power-off does not take \"replicas\""),
-        (format!("{MINIMAL}expect:\n  - {{at: 5m, node: worker-1, condition: Ready, status: \"True\"}}\n"), "checked at 5m but the scenario ends at 30s"),
+        (
+            format!("{MINIMAL}timeline:\n  - {{at: 5s, action: explode, node: worker-1}}\n"),
+            "timeline[0].action: unknown action \"explode\"",
+        ),
+        (
+            format!("{MINIMAL}timeline:\n  - {{at: 5s, action: power-off, node: worker-9}}\n"),
+            "timeline[0].node: no node named \"worker-9\"",
+        ),
+        (
+            format!("{MINIMAL}timeline:\n  - {{at: 5s, action: power-off, node: worker-1, replicas: 3}}\n"),
+            "action power-off does not take \"replicas\"",
+        ),
+        (
+            format!("{MINIMAL}expect:\n  - {{at: 5m, node: worker-1, condition: Ready, status: \"True\"}}\n"),
+            "checked at 5m but the scenario ends at 30s",
+        ),
         (format!("{MINIMAL}objects:\n  - {{file: missing.yaml}}\n"), "cannot read manifest file"),
-        ("name: t\nuntil: 1m\nnodes: [{name: Bad_Name}]\n".to_string(), "nodes[0].name: \"Bad_Name\" is not a valid node name"),
+        (
+            "name: t\nuntil: 1m\nnodes: [{name: Bad_Name}]\n".to_string(),
+            "nodes[0].name: \"Bad_Name\" is not a valid node name",
+        ),
         ("name: [unclosed\n".to_string(), "scenario.yaml:"),
     ] {
         let (_d, p) = scenario_file(&text);
@@ -79,11 +91,7 @@ fn bad_values_name_the_field_and_what_was_expected() {
 fn a_missing_scenario_file_is_a_usage_error() {
     let o = kubesim(&["run", "no/such/file.yaml"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("no/such/file.yaml: cannot read scenario file"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("no/such/file.yaml: cannot read scenario file"), "{}", stderr(&o));
 }
 
 #[test]
@@ -91,12 +99,7 @@ fn invalid_input_leaves_no_output_behind() {
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("results");
     let (_d, p) = scenario_file("name: t\nuntil: nope\n");
-    let o = kubesim(&[
-        "run",
-        p.to_str().unwrap(),
-        "--out",
-        target.to_str().unwrap(),
-    ]);
+    let o = kubesim(&["run", p.to_str().unwrap(), "--out", target.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!target.exists());
 }
@@ -104,37 +107,20 @@ fn invalid_input_leaves_no_output_behind() {
 #[test]
 fn run_out_writes_every_file() {
     let out = tempfile::tempdir().unwrap();
-    let o = kubesim(&[
-        "run",
-        "scenarios/node-failure.yaml",
-        "--quiet",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let o =
+        kubesim(&["run", "scenarios/node-failure.yaml", "--quiet", "--out", out.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let pods = std::fs::read_to_string(out.path().join("pods.csv")).unwrap();
     assert!(pods.starts_with("namespace,name,owner,node,created_ms,scheduled_ms,started_ms,ready_ms,deletion_ms,deleted_ms,phase,restarts\n"));
     assert!(pods.contains(",ReplicaSet/web,worker-2,0,5,"), "{pods}");
     let taints = std::fs::read_to_string(out.path().join("node_taints.csv")).unwrap();
-    assert!(
-        taints.contains(",worker-2,add,node.kubernetes.io/unreachable,,NoExecute"),
-        "{taints}"
-    );
+    assert!(taints.contains(",worker-2,add,node.kubernetes.io/unreachable,,NoExecute"), "{taints}");
     let conds = std::fs::read_to_string(out.path().join("node_conditions.csv")).unwrap();
-    assert!(
-        conds.contains(",worker-2,Ready,Unknown,NodeStatusUnknown"),
-        "{conds}"
-    );
+    assert!(conds.contains(",worker-2,Ready,Unknown,NodeStatusUnknown"), "{conds}");
     let summary = std::fs::read_to_string(out.path().join("summary.yaml")).unwrap();
-    assert!(
-        summary.contains("outcome: completed") && summary.contains("event_hash:"),
-        "{summary}"
-    );
+    assert!(summary.contains("outcome: completed") && summary.contains("event_hash:"), "{summary}");
     let events = std::fs::read_to_string(out.path().join("events.csv")).unwrap();
-    assert!(
-        events.contains("scenario,Warning,PowerOff,Node,,worker-2"),
-        "{events}"
-    );
+    assert!(events.contains("scenario,Warning,PowerOff,Node,,worker-2"), "{events}");
     assert!(!out.path().join(".kubesim-staging").exists());
 }
 
@@ -148,21 +134,10 @@ fn get_prints_kubectl_tables() {
                     worker-2        Ready    <none>          30s   v1.34.0\n\
                     worker-3        Ready    <none>          30s   v1.34.0\n";
     assert_eq!(stdout(&o), expected);
-    let o = kubesim(&[
-        "get",
-        "pods",
-        "scenarios/quickstart.yaml",
-        "--at",
-        "2s",
-        "-o",
-        "wide",
-    ]);
+    let o = kubesim(&["get", "pods", "scenarios/quickstart.yaml", "--at", "2s", "-o", "wide"]);
     let out = stdout(&o);
     assert!(out.starts_with("NAME        READY   STATUS              RESTARTS   AGE   IP           NODE       NOMINATED NODE   READINESS GATES\n"), "{out}");
-    assert!(
-        out.contains("0/1     ContainerCreating   0          2s    10.244."),
-        "{out}"
-    );
+    assert!(out.contains("0/1     ContainerCreating   0          2s    10.244."), "{out}");
     let o = kubesim(&["get", "pod", "nope", "scenarios/quickstart.yaml"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("Error from server (NotFound): pods \"nope\" not found"));
@@ -170,21 +145,9 @@ fn get_prints_kubectl_tables() {
 
 #[test]
 fn get_yaml_is_a_genuine_object() {
-    let o = kubesim(&[
-        "get",
-        "rs",
-        "web",
-        "scenarios/quickstart.yaml",
-        "--at",
-        "10s",
-        "-o",
-        "yaml",
-    ]);
+    let o = kubesim(&["get", "rs", "web", "scenarios/quickstart.yaml", "--at", "10s", "-o", "yaml"]);
     let out = stdout(&o);
-    assert!(
-        out.starts_with("apiVersion: apps/v1\nkind: ReplicaSet\n"),
-        "{out}"
-    );
+    assert!(out.starts_with("apiVersion: apps/v1\nkind: ReplicaSet\n"), "{out}");
     assert!(out.contains("readyReplicas: 3"), "{out}");
 }
 
@@ -213,27 +176,20 @@ fn etcdctl_lists_registry_keys_like_etcdctl() {
         "/registry/services/specs/default/kubernetes",
     ]);
     let out = stdout(&o);
-    assert!(out.starts_with("/registry/services/specs/default/kubernetes\n{\"apiVersion\":\"v1\",\"kind\":\"Service\""), "{out}");
+    assert!(
+        out.starts_with(
+            "/registry/services/specs/default/kubernetes\n{\"apiVersion\":\"v1\",\"kind\":\"Service\""
+        ),
+        "{out}"
+    );
     assert!(out.contains("\"clusterIP\":\"10.96.0.1\""));
 }
 
 #[test]
 fn hitting_the_event_bound_is_reported_not_a_hang() {
-    let o = kubesim(&[
-        "run",
-        "scenarios/quickstart.yaml",
-        "--quiet",
-        "--max-events",
-        "50",
-    ]);
+    let o = kubesim(&["run", "scenarios/quickstart.yaml", "--quiet", "--max-events", "50"]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    assert!(
-        out.contains("STOPPED: reached the event limit (50 events)"),
-        "{out}"
-    );
-    assert!(
-        out.contains("the run stopped at"),
-        "pending expectations say why: {out}"
-    );
+    assert!(out.contains("STOPPED: reached the event limit (50 events)"), "{out}");
+    assert!(out.contains("the run stopped at"), "pending expectations say why: {out}");
 }

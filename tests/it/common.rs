@@ -30,11 +30,7 @@ pub fn bundled_scenarios() -> Vec<PathBuf> {
 
 /// Runs the kubesim binary.
 pub fn kubesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubesim"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("kubesim runs")
+    Command::new(env!("CARGO_BIN_EXE_kubesim")).args(args).current_dir(repo()).output().expect("kubesim runs")
 }
 
 pub fn stdout(o: &Output) -> String {

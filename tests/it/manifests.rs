@@ -35,9 +35,7 @@ fn yaml_files(dir: &std::path::Path) -> Vec<PathBuf> {
 #[test]
 fn upstream_documentation_manifests_load_unchanged() {
     let Some(dir) = manifests_dir() else {
-        eprintln!(
-            "skipped: ../shared/manifests/kubernetes-website not present (set KUBESIM_MANIFESTS)"
-        );
+        eprintln!("skipped: ../shared/manifests/kubernetes-website not present (set KUBESIM_MANIFESTS)");
         return;
     };
     let files = yaml_files(&dir);
@@ -48,13 +46,9 @@ fn upstream_documentation_manifests_load_unchanged() {
         let rel = f.strip_prefix(&dir).unwrap().display().to_string();
         let result = decode_documents(&text);
         if rel == "pods/pod-with-node-affinity.yaml" {
-            let err = result
-                .expect_err("the README marks this file invalid")
-                .to_string();
+            let err = result.expect_err("the README marks this file invalid").to_string();
             assert!(
-                err.contains(
-                    "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
-                ),
+                err.contains("spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"),
                 "{err}"
             );
             continue;
@@ -63,28 +57,18 @@ fn upstream_documentation_manifests_load_unchanged() {
         for mut o in objects {
             defaults::apply(&mut o);
             let errors = validation::validate(&o);
-            assert!(
-                errors.is_empty(),
-                "{rel}: {} {} invalid: {errors:?}",
-                o.kind(),
-                o.name()
-            );
+            assert!(errors.is_empty(), "{rel}: {} {} invalid: {errors:?}", o.kind(), o.name());
             loaded += 1;
         }
     }
-    assert!(
-        loaded >= 50,
-        "multi-document files expand: {loaded} objects"
-    );
+    assert!(loaded >= 50, "multi-document files expand: {loaded} objects");
 }
 
 #[test]
 fn the_same_pod_in_block_and_flow_style_is_the_same_object() {
     let Some(dir) = manifests_dir() else { return };
     let load = |p: &str| -> Object {
-        decode_documents(&std::fs::read_to_string(dir.join(p)).unwrap())
-            .unwrap()
-            .remove(0)
+        decode_documents(&std::fs::read_to_string(dir.join(p)).unwrap()).unwrap().remove(0)
     };
     let mut flow = load("pods/pod-with-affinity-preferred-weight.yaml");
     let mut block = load("pods/pod-with-affinity-anti-affinity.yaml");

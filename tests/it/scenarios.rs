@@ -11,14 +11,8 @@ fn bundled_scenarios_meet_their_expectations() {
     let mut failures = Vec::new();
     for path in bundled_scenarios() {
         let scn = kubesim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        let mut sim = Simulation::new(
-            scn,
-            &RunOptions {
-                check_invariants: true,
-                ..Default::default()
-            },
-        )
-        .expect("setup");
+        let mut sim = Simulation::new(scn, &RunOptions { check_invariants: true, ..Default::default() })
+            .expect("setup");
         sim.run();
         if !sim.succeeded() {
             failures.push(format!(
@@ -30,11 +24,7 @@ fn bundled_scenarios_meet_their_expectations() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "scenarios failed:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "scenarios failed:\n{}", failures.join("\n"));
 }
 
 #[test]
@@ -53,9 +43,7 @@ fn timelines_match_golden_files() {
             text.push('\n');
         }
         text.push_str(&format!("event-hash: {:016x}\n", sim.event_hash()));
-        let name = rel(&path)
-            .replace(['/', '\\'], "__")
-            .replace(".yaml", ".txt");
+        let name = rel(&path).replace(['/', '\\'], "__").replace(".yaml", ".txt");
         let golden = repo().join("tests/golden").join(name);
         if update {
             std::fs::write(&golden, &text).expect("write golden");
@@ -93,20 +81,11 @@ fn a_failing_expectation_says_what_it_found() {
     let text = std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).expect("read");
     let text = text.replace("count: 3}}", "count: 4}}");
     let (_dir, path) = crate::common::scenario_file(&text);
-    let mut sim = Simulation::new(
-        kubesim::scenario::load(&path).expect("loads"),
-        &RunOptions::default(),
-    )
-    .expect("setup");
+    let mut sim = Simulation::new(kubesim::scenario::load(&path).expect("loads"), &RunOptions::default())
+        .expect("setup");
     sim.run();
     assert!(!sim.succeeded());
     let report = kubesim::output::files::expectation_report(&sim);
-    assert!(
-        report.contains("FAIL  within 30s: 4 pod(s) matching app=web Running ready"),
-        "{report}"
-    );
-    assert!(
-        report.contains("found: 3 matching of 3 selected"),
-        "{report}"
-    );
+    assert!(report.contains("FAIL  within 30s: 4 pod(s) matching app=web Running ready"), "{report}");
+    assert!(report.contains("found: 3 matching of 3 selected"), "{report}");
 }
