@@ -123,6 +123,13 @@ fn load(path: &Path) -> Result<scenario::Scenario, Failure> {
     scenario::load(path).map_err(invalid)
 }
 
+/// Prints the scenario's warnings (accepted but not modelled) to standard error.
+fn warn(scn: &scenario::Scenario) {
+    for w in &scn.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 fn build(path: &Path, opts: &RunOptions) -> Result<Simulation, Failure> {
     let scn = load(path)?;
     Simulation::new(scn, opts).map_err(invalid)
@@ -134,6 +141,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
         Command::Run { scenario, seed, until, out: dir, check_invariants, max_events, quiet } => {
             let opts = RunOptions { seed, until, max_events, check_invariants };
             let mut sim = build(&scenario, &opts)?;
+            warn(&sim.scenario);
             if !quiet {
                 writeln!(out, "scenario: {} (seed {}, until {})", sim.scenario.name, sim.seed(), sim.until())
                     .map_err(io)?;
@@ -193,6 +201,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
         }
         Command::Validate { scenario } => {
             let scn = load(&scenario)?;
+            warn(&scn);
             Simulation::new(scn.clone(), &RunOptions::default()).map_err(invalid)?;
             writeln!(
                 out,

@@ -41,23 +41,26 @@ impl Resources {
         r
     }
 
+    /// Adds `o` (saturating: quantities themselves saturate at i64 bounds).
     pub fn add(&mut self, o: &Resources) {
-        self.milli_cpu += o.milli_cpu;
-        self.memory += o.memory;
-        self.ephemeral_storage += o.ephemeral_storage;
-        self.pods += o.pods;
+        self.milli_cpu = self.milli_cpu.saturating_add(o.milli_cpu);
+        self.memory = self.memory.saturating_add(o.memory);
+        self.ephemeral_storage = self.ephemeral_storage.saturating_add(o.ephemeral_storage);
+        self.pods = self.pods.saturating_add(o.pods);
         for (k, v) in &o.scalar {
-            *self.scalar.entry(k.clone()).or_default() += v;
+            let e = self.scalar.entry(k.clone()).or_default();
+            *e = e.saturating_add(*v);
         }
     }
 
     pub fn sub(&mut self, o: &Resources) {
-        self.milli_cpu -= o.milli_cpu;
-        self.memory -= o.memory;
-        self.ephemeral_storage -= o.ephemeral_storage;
-        self.pods -= o.pods;
+        self.milli_cpu = self.milli_cpu.saturating_sub(o.milli_cpu);
+        self.memory = self.memory.saturating_sub(o.memory);
+        self.ephemeral_storage = self.ephemeral_storage.saturating_sub(o.ephemeral_storage);
+        self.pods = self.pods.saturating_sub(o.pods);
         for (k, v) in &o.scalar {
-            *self.scalar.entry(k.clone()).or_default() -= v;
+            let e = self.scalar.entry(k.clone()).or_default();
+            *e = e.saturating_sub(*v);
         }
     }
 
@@ -71,20 +74,22 @@ impl Resources {
         }
     }
 
-    /// Names of resources in `self` (a request) that exceed `free`, in upstream's order.
+    /// Names of resources in `self` (a request) that exceed `free`, in upstream's order. Only
+    /// resources the request asks for (> 0) can fail, as in NodeResourcesFit's `fitsRequest`:
+    /// a pod requesting nothing fits an over-committed node.
     pub fn exceeding(&self, free: &Resources) -> Vec<String> {
         let mut out = Vec::new();
-        if self.milli_cpu > free.milli_cpu {
+        if self.milli_cpu > 0 && self.milli_cpu > free.milli_cpu {
             out.push("cpu".to_string());
         }
-        if self.memory > free.memory {
+        if self.memory > 0 && self.memory > free.memory {
             out.push("memory".to_string());
         }
-        if self.ephemeral_storage > free.ephemeral_storage {
+        if self.ephemeral_storage > 0 && self.ephemeral_storage > free.ephemeral_storage {
             out.push("ephemeral-storage".to_string());
         }
         for (k, v) in &self.scalar {
-            if *v > free.scalar.get(k).copied().unwrap_or(0) {
+            if *v > 0 && *v > free.scalar.get(k).copied().unwrap_or(0) {
                 out.push(k.clone());
             }
         }

@@ -15,11 +15,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Event as K8sEvent, EventSource, ObjectReference, Pod, Toleration};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use rand::Rng;
 
 use super::errors::ApiError;
 use super::fields::supports_field;
-use super::watch::{WatchEventType, WatchId, WatchSpec, Watchers};
+use super::watch::{stamp, WatchEventType, WatchId, WatchSpec, Watchers};
 use super::WatchEvent;
 use crate::api::time::Epoch;
 use crate::api::{defaults, pod as podutil, validation, FieldSelector, Kind, KindOf, LabelSelector, Object};
@@ -327,8 +328,11 @@ impl ApiServer {
             // An update that changes nothing is not written (no new revision, no event).
             return Ok(current);
         }
+        // The last finalizer gone from an object being deleted with no grace period left: it
+        // goes now (a pod still in its grace period waits for its kubelet).
         let finalized = next.meta().deletion_timestamp.is_some()
-            && next.meta().finalizers.as_ref().is_none_or(Vec::is_empty);
+            && next.meta().finalizers.as_ref().is_none_or(Vec::is_empty)
+            && next.meta().deletion_grace_period_seconds.is_none_or(|g| g == 0);
         if finalized {
             return self.remove(kind, &current);
         }
@@ -370,42 +374,76 @@ impl ApiServer {
                 });
             }
         }
-        let grace = self.grace_period(&current, &opts);
         let has_finalizers = current.meta().finalizers.as_ref().is_some_and(|f| !f.is_empty());
-        if grace > 0 || has_finalizers {
-            let mut next = (*current).clone();
-            let meta = next.meta_mut();
-            // A second delete may shorten the grace period, never lengthen it.
-            let existing = meta.deletion_grace_period_seconds;
-            if meta.deletion_timestamp.is_some() && existing.is_some_and(|g| g <= grace) {
-                return Ok(current);
+        let meta = current.meta();
+        if let Some(ts) = meta.deletion_timestamp.as_ref() {
+            // Already being deleted (rest.BeforeDelete): only a shorter grace period changes
+            // anything; the deadline moves by the difference.
+            match (meta.deletion_grace_period_seconds.filter(|g| *g > 0), opts.grace_period_seconds) {
+                (Some(old), Some(new)) if new.max(0) < old => {
+                    let new = new.max(0);
+                    if new == 0 && !has_finalizers {
+                        return self.remove(kind, &current);
+                    }
+                    let deadline = ts.0 - k8s_openapi::chrono::Duration::seconds(old - new);
+                    return self.mark_deleted(kind, &current, Time(deadline), new, false);
+                }
+                (Some(_), _) => return Ok(current),
+                (None, _) if has_finalizers => return Ok(current),
+                (None, _) => return self.remove(kind, &current),
             }
-            meta.deletion_timestamp = Some(self.epoch.time(self.now + SimDuration::from_secs(grace as u64)));
-            meta.deletion_grace_period_seconds = Some(grace);
-            if meta.generation.is_some() {
-                meta.generation = Some(meta.generation.unwrap_or(0) + 1);
-            }
-            let key = next.etcd_key();
-            next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
-            let value = Arc::new(next);
-            let result = self.store.txn(&[], vec![Op::Put(key, value.clone())], vec![]);
-            self.commit(kind, Some(current), Some(value.clone()), result.revision);
-            return Ok(value);
         }
-        self.remove(kind, &current)
+        match self.grace_period(&current, &opts) {
+            Some(grace) if grace > 0 => {
+                let deadline = self.epoch.time(self.now + SimDuration::from_secs(grace as u64));
+                self.mark_deleted(kind, &current, deadline, grace, true)
+            }
+            _ if has_finalizers => {
+                let now = self.epoch.time(self.now);
+                self.mark_deleted(kind, &current, now, 0, true)
+            }
+            _ => self.remove(kind, &current),
+        }
     }
 
-    /// The grace period a delete gets (upstream `CheckGracefulDelete` for pods: unscheduled or
-    /// terminated pods go at once).
-    fn grace_period(&self, obj: &Object, opts: &DeleteOptions) -> i64 {
-        let Some(pod) = obj.as_type::<Pod>() else {
-            return 0;
-        };
+    /// Writes `deletionTimestamp` and `deletionGracePeriodSeconds` (graceful deletion or
+    /// pending finalizers); the first such write bumps `metadata.generation`.
+    fn mark_deleted(
+        &mut self,
+        kind: Kind,
+        current: &Arc<Object>,
+        deadline: Time,
+        grace: i64,
+        bump_generation: bool,
+    ) -> Result<Arc<Object>, ApiError> {
+        let mut next = (**current).clone();
+        let meta = next.meta_mut();
+        meta.deletion_timestamp = Some(deadline);
+        meta.deletion_grace_period_seconds = Some(grace);
+        if bump_generation {
+            if let Some(g) = meta.generation.filter(|g| *g > 0) {
+                meta.generation = Some(g + 1);
+            }
+        }
+        let key = next.etcd_key();
+        next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
+        let value = Arc::new(next);
+        let result = self.store.txn(&[], vec![Op::Put(key, value.clone())], vec![]);
+        self.commit(kind, Some(current.clone()), Some(value.clone()), result.revision);
+        Ok(value)
+    }
+
+    /// The grace period of a graceful delete, for kinds that have one (pods:
+    /// `CheckGracefulDelete`: unscheduled or terminated pods go at once, a negative period
+    /// becomes 1). `None` for kinds deleted at once.
+    fn grace_period(&self, obj: &Object, opts: &DeleteOptions) -> Option<i64> {
+        let pod = obj.as_type::<Pod>()?;
         if podutil::node_name(pod).is_none() || podutil::is_terminal(pod) {
-            return 0;
+            return Some(0);
         }
         let spec_grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
-        opts.grace_period_seconds.unwrap_or(spec_grace).max(0)
+        let period = opts.grace_period_seconds.unwrap_or(spec_grace);
+        Some(if period < 0 { 1 } else { period })
     }
 
     fn remove(&mut self, kind: Kind, current: &Arc<Object>) -> Result<Arc<Object>, ApiError> {
@@ -505,10 +543,9 @@ impl ApiServer {
             let event = match (was, is) {
                 (false, true) => Some((WatchEventType::Added, new.expect("matches"))),
                 (true, true) => Some((WatchEventType::Modified, new.expect("matches"))),
-                (true, false) => Some((
-                    WatchEventType::Deleted,
-                    new.unwrap_or_else(|| stamp(old.as_ref().expect("matched"), ev.revision)),
-                )),
+                (true, false) => {
+                    Some((WatchEventType::Deleted, stamp(old.as_ref().expect("matched"), ev.revision)))
+                }
                 _ => None,
             };
             if let Some((kind, object)) = event {
@@ -776,13 +813,6 @@ impl ApiServer {
             }
         }
     }
-}
-
-/// A copy of `obj` with its resourceVersion set to `revision` (deleted objects on watches).
-fn stamp(obj: &Arc<Object>, revision: Revision) -> Arc<Object> {
-    let mut o = (**obj).clone();
-    o.meta_mut().resource_version = Some(revision.to_string());
-    Arc::new(o)
 }
 
 /// The pod's QoS class (pkg/apis/core/helper/qos): Guaranteed when every container sets cpu

@@ -31,8 +31,8 @@ pub enum WatchEventType {
 pub struct WatchEvent {
     pub watch: WatchId,
     pub kind: WatchEventType,
-    /// The object after the change (for DELETED: its last state, with the deletion's
-    /// resourceVersion).
+    /// The object after the change (for DELETED: its last state that matched the watch, with the
+    /// resourceVersion of the deletion or of the change that made it stop matching).
     pub object: Arc<Object>,
 }
 
@@ -83,6 +83,13 @@ struct Watcher {
 struct KindIndex {
     unindexed: Vec<WatchId>,
     by_node: BTreeMap<String, Vec<WatchId>>,
+}
+
+/// A copy of `obj` with its resourceVersion set to `revision` (what DELETED events carry).
+pub fn stamp(obj: &Arc<Object>, revision: i64) -> Arc<Object> {
+    let mut o = (**obj).clone();
+    o.meta_mut().resource_version = Some(revision.to_string());
+    Arc::new(o)
 }
 
 /// The registry of open watches.
@@ -175,7 +182,11 @@ impl Watchers {
             let event = match (was, is, new) {
                 (false, true, Some(n)) => Some((WatchEventType::Added, n.clone())),
                 (true, true, Some(n)) => Some((WatchEventType::Modified, n.clone())),
-                (true, false, Some(n)) => Some((WatchEventType::Deleted, n.clone())),
+                // Stopped matching: the previous state, at the new resourceVersion
+                // (cacheWatcher.convertToWatchEvent).
+                (true, false, Some(n)) => {
+                    old.map(|o| (WatchEventType::Deleted, stamp(o, n.resource_version())))
+                }
                 (true, false, None) => deleted.map(|d| (WatchEventType::Deleted, d.clone())),
                 _ => None,
             };

@@ -13,11 +13,11 @@
 //! Not yet modelled: zone disruption states (partial/full disruption rate changes), the
 //! secondary eviction rate, node CIDR allocation (the kubelet config carries the pod CIDR).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, PodCondition, Taint};
+use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::pod as podutil;
@@ -72,7 +72,8 @@ pub struct NodeLifecycleController {
     pods: Option<Informer>,
     health: BTreeMap<String, Health>,
     /// Nodes waiting for a NoExecute taint (zone → node → taint key), like zoneNoExecuteTainter.
-    pending_noexecute: BTreeMap<String, BTreeMap<String, &'static str>>,
+    /// Nodes waiting for a NoExecute taint, per zone, first in first out (zoneNoExecuteTainter).
+    pending_noexecute: BTreeMap<String, VecDeque<String>>,
     buckets: BTreeMap<String, Bucket>,
 }
 
@@ -84,6 +85,19 @@ fn zone_of(node: &Node) -> String {
     let labels = node.metadata.labels.as_ref();
     let get = |k: &str| labels.and_then(|l| l.get(k)).cloned().unwrap_or_default();
     format!("{}:\u{0}:{}", get("topology.kubernetes.io/region"), get("topology.kubernetes.io/zone"))
+}
+
+/// Adds the `wanted` NoExecute taint and removes the `other` one.
+fn swap_noexecute(taints: &mut Vec<Taint>, wanted: &str, other: &str, ts: Time) {
+    taints.retain(|t| !(t.effect == "NoExecute" && t.key == other));
+    if !taints.iter().any(|t| t.key == wanted && t.effect == "NoExecute") {
+        taints.push(Taint {
+            key: wanted.into(),
+            effect: "NoExecute".into(),
+            time_added: Some(ts),
+            value: None,
+        });
+    }
 }
 
 impl NodeLifecycleController {
@@ -153,7 +167,11 @@ impl NodeLifecycleController {
                 );
                 self.mark_pods_not_ready(ctx, &name);
             }
-            self.process_noexecute(ctx, node, observed_ready.as_deref());
+            // Upstream only acts on taints once the node has a Ready condition (its own, or the
+            // Unknown one set after the startup grace period).
+            if current_ready.is_some() {
+                self.process_noexecute(ctx, node, observed_ready.as_deref());
+            }
         }
         self.noexecute_tainting_pass(ctx);
     }
@@ -206,20 +224,15 @@ impl NodeLifecycleController {
             if podutil::is_terminal(&pod) {
                 continue;
             }
-            let mut changed = false;
-            for ty in ["Ready", "ContainersReady"] {
-                if podutil::pod_condition(&pod, ty).is_some_and(|c| c.status != "False") {
-                    changed |= podutil::set_pod_condition(
-                        &mut pod,
-                        PodCondition {
-                            type_: ty.into(),
-                            status: "False".into(),
-                            last_transition_time: Some(ts.clone()),
-                            ..Default::default()
-                        },
-                    );
-                }
-            }
+            // Only Ready flips to False; reason and message stay (MarkPodsNotReady).
+            let Some(mut cond) =
+                podutil::pod_condition(&pod, "Ready").filter(|c| c.status != "False").cloned()
+            else {
+                continue;
+            };
+            cond.status = "False".into();
+            cond.last_transition_time = Some(ts.clone());
+            let changed = podutil::set_pod_condition(&mut pod, cond);
             if changed {
                 if let Ok(updated) = ctx.api.update_status_as(pod) {
                     record_event(
@@ -235,23 +248,21 @@ impl NodeLifecycleController {
         }
     }
 
-    /// processTaintBaseEviction: queue a NoExecute taint for the condition observed before this
-    /// pass; remove NoExecute taints from nodes observed Ready.
+    /// processTaintBaseEviction: for the Ready condition observed *before* this pass, swap an
+    /// existing not-ready/unreachable NoExecute taint at once, or queue the node for tainting
+    /// (rate limited); a node observed Ready loses both taints and leaves the queue.
     fn process_noexecute(&mut self, ctx: &mut Context<'_>, node: &Node, observed: Option<&str>) {
         let name = node.metadata.name.clone().unwrap_or_default();
         let zone = zone_of(node);
         let has =
             |key: &str| podutil::node_taints(node).iter().any(|t| t.key == key && t.effect == "NoExecute");
-        match observed {
-            Some("False") if !has(TAINT_NOT_READY) => {
-                self.pending_noexecute.entry(zone).or_default().insert(name, TAINT_NOT_READY);
-            }
-            Some("Unknown") if !has(TAINT_UNREACHABLE) => {
-                self.pending_noexecute.entry(zone).or_default().insert(name, TAINT_UNREACHABLE);
-            }
-            Some("True") => {
+        // A node that never posted Ready counts as Unknown (tryUpdateNodeHealth's fake condition).
+        let (wanted, other) = match observed.unwrap_or("Unknown") {
+            "False" => (TAINT_NOT_READY, TAINT_UNREACHABLE),
+            "Unknown" => (TAINT_UNREACHABLE, TAINT_NOT_READY),
+            _ => {
                 if let Some(q) = self.pending_noexecute.get_mut(&zone) {
-                    q.remove(&name);
+                    q.retain(|n| n != &name);
                 }
                 if has(TAINT_NOT_READY) || has(TAINT_UNREACHABLE) {
                     self.set_taints(ctx, &name, |taints| {
@@ -261,19 +272,46 @@ impl NodeLifecycleController {
                         })
                     });
                 }
+                return;
             }
-            _ => {}
+        };
+        if has(wanted) {
+            return;
+        }
+        if has(other) {
+            // SwapNodeControllerTaint: straight away, outside the rate limiter.
+            let ts = ctx.api.epoch().time(ctx.now());
+            self.set_taints(ctx, &name, |taints| swap_noexecute(taints, wanted, other, ts));
+            return;
+        }
+        let q = self.pending_noexecute.entry(zone).or_default();
+        if !q.contains(&name) {
+            q.push_back(name);
         }
     }
 
-    /// doNoExecuteTaintingPass: taint queued nodes as the zone's rate limiter allows.
+    /// doNoExecuteTaintingPass: taint queued nodes as the zone's rate limiter allows; the taint
+    /// follows the node's Ready condition at that moment (a node Ready again is dropped).
     fn noexecute_tainting_pass(&mut self, ctx: &mut Context<'_>) {
         let now = ctx.now();
         let zones: Vec<String> = self.pending_noexecute.keys().cloned().collect();
         for zone in zones {
-            while let Some((node, key)) =
-                self.pending_noexecute.get(&zone).and_then(|q| q.iter().next()).map(|(n, k)| (n.clone(), *k))
-            {
+            while let Some(node) = self.pending_noexecute.get(&zone).and_then(|q| q.front()).cloned() {
+                let current = self.nodes.as_ref().and_then(|i| i.get_as::<Node>("", &node)).cloned();
+                let ready = current
+                    .as_ref()
+                    .and_then(|n| podutil::node_condition(n, "Ready"))
+                    .map(|c| c.status.clone());
+                let taint = match ready.as_deref() {
+                    _ if current.is_none() => None,
+                    Some("False") => Some((TAINT_NOT_READY, TAINT_UNREACHABLE)),
+                    Some("Unknown") | None => Some((TAINT_UNREACHABLE, TAINT_NOT_READY)),
+                    _ => None,
+                };
+                let Some((key, other)) = taint else {
+                    self.pending_noexecute.get_mut(&zone).expect("present").pop_front();
+                    continue;
+                };
                 let bucket = self.buckets.entry(zone.clone()).or_insert(Bucket { tokens: 1.0, last: now });
                 let elapsed = now.since(bucket.last).as_millis() as f64 / 1000.0;
                 bucket.tokens = (bucket.tokens + elapsed * self.cfg.node_eviction_rate).min(1.0);
@@ -282,20 +320,9 @@ impl NodeLifecycleController {
                     break;
                 }
                 bucket.tokens -= 1.0;
-                self.pending_noexecute.get_mut(&zone).expect("present").remove(&node);
-                let other = if key == TAINT_UNREACHABLE { TAINT_NOT_READY } else { TAINT_UNREACHABLE };
+                self.pending_noexecute.get_mut(&zone).expect("present").pop_front();
                 let ts = ctx.api.epoch().time(now);
-                self.set_taints(ctx, &node, |taints| {
-                    taints.retain(|t| !(t.effect == "NoExecute" && t.key == other));
-                    if !taints.iter().any(|t| t.key == key && t.effect == "NoExecute") {
-                        taints.push(Taint {
-                            key: key.into(),
-                            effect: "NoExecute".into(),
-                            time_added: Some(ts.clone()),
-                            value: None,
-                        });
-                    }
-                });
+                self.set_taints(ctx, &node, |taints| swap_noexecute(taints, key, other, ts));
             }
         }
         self.pending_noexecute.retain(|_, q| !q.is_empty());

@@ -260,9 +260,10 @@ impl ReplicaSetController {
             .count() as i32;
         let status = ReplicaSetStatus {
             replicas: active.len() as i32,
-            fully_labeled_replicas: Some(fully_labeled),
-            ready_replicas: Some(ready),
-            available_replicas: Some(available),
+            // omitempty upstream: zero counts are absent, as `kubectl get -o yaml` shows.
+            fully_labeled_replicas: (fully_labeled > 0).then_some(fully_labeled),
+            ready_replicas: (ready > 0).then_some(ready),
+            available_replicas: (available > 0).then_some(available),
             observed_generation: rs.metadata.generation,
             conditions: rs.status.as_ref().and_then(|s| s.conditions.clone()),
             terminating_replicas: None,
@@ -339,69 +340,73 @@ pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
     }
 }
 
-/// Orders pods for scale-down, earliest deleted first (controller.ActivePodsWithRanks):
-/// unassigned, then Pending < Unknown < Running, not ready, lower deletion cost, more pods of
-/// the same owner on the node, ready more recently (log2 buckets), more restarts, newer.
-/// Ties keep name order (upstream's sort is unstable; kubesim's is deterministic).
+/// Orders pods for scale-down, earliest deleted first (controller.ActivePodsWithRanks.Less in
+/// pkg/controller/controller_utils.go): unassigned; Pending < Unknown < Running; not ready;
+/// lower `controller.kubernetes.io/pod-deletion-cost`; more active pods of the set on the same
+/// node; ready more recently; higher max container restart count; newer; then UID.
+///
+/// "More recently" compares ⌊log2(nanoseconds since)⌋ (LogarithmicScaleDown) of timestamps at
+/// the API's one-second precision. Upstream's comparator breaks ties inside one ready-time bucket
+/// by UID only when the ready times differ, which is not a total order; kubesim uses the
+/// nearest total order (bucket, then restarts, creation bucket and UID), so Rust's sort is
+/// well-defined.
 pub fn rank_for_deletion<'a>(pods: &[&'a Pod], now: SimTime, epoch: crate::api::time::Epoch) -> Vec<&'a Pod> {
     let mut per_node: BTreeMap<&str, i64> = BTreeMap::new();
     for p in pods {
-        if let Some(n) = podutil::node_name(p) {
-            *per_node.entry(n).or_default() += 1;
-        }
+        *per_node.entry(podutil::node_name(p).unwrap_or("")).or_default() += 1;
     }
-    let phase_rank = |p: &Pod| match podutil::phase(p) {
-        "Pending" => 0,
-        "Unknown" => 1,
-        "Running" => 2,
-        _ => 3,
+    let now_secs = (epoch.at(now).timestamp_millis() / 1000) as i128;
+    // logarithmicRankDiff: -1 for a time not in the past, else ⌊log2(ns)⌋.
+    let log_rank = |t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>| -> i64 {
+        let Some(t) = t else { return -1 };
+        let ns = (now_secs - i128::from(t.0.timestamp())) * 1_000_000_000;
+        if ns <= 0 {
+            -1
+        } else {
+            127 - i64::from(ns.leading_zeros())
+        }
     };
-    let cost = |p: &Pod| -> i64 {
-        p.metadata
+    let key = |p: &Pod| {
+        let ready = podutil::is_ready(p);
+        let phase = match podutil::phase(p) {
+            "Pending" => 0,
+            "Unknown" => 1,
+            "Running" => 2,
+            _ => 0,
+        };
+        let cost: i64 = p
+            .metadata
             .annotations
             .as_ref()
             .and_then(|a| a.get("controller.kubernetes.io/pod-deletion-cost"))
             .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+            .unwrap_or(0);
+        let rank = per_node[podutil::node_name(p).unwrap_or("")];
+        let ready_rank = if ready {
+            log_rank(podutil::pod_condition(p, "Ready").and_then(|c| c.last_transition_time.as_ref()))
+        } else {
+            0
+        };
+        let max_restarts = p
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|cs| cs.iter().map(|c| c.restart_count).max())
+            .unwrap_or(0);
+        (
+            podutil::node_name(p).is_some(),
+            phase,
+            ready,
+            cost,
+            std::cmp::Reverse(rank),
+            ready_rank,
+            std::cmp::Reverse(max_restarts),
+            log_rank(p.metadata.creation_timestamp.as_ref()),
+            p.metadata.uid.clone().unwrap_or_default(),
+        )
     };
-    let log_bucket = |since: Option<SimTime>| -> i64 {
-        // Seconds since the timestamp, rounded down to a power of two (LogarithmicScaleDown).
-        since.map_or(i64::MAX, |t| {
-            let secs = now.since(t).as_secs() as i64;
-            if secs <= 0 {
-                0
-            } else {
-                63 - secs.leading_zeros() as i64
-            }
-        })
-    };
-    let ready_since = |p: &Pod| {
-        podutil::pod_condition(p, "Ready")
-            .filter(|c| c.status == "True")
-            .and_then(|c| c.last_transition_time.as_ref())
-            .map(|t| epoch.sim_time(&t.0))
-    };
-    let created = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| epoch.sim_time(&t.0));
     let mut ranked: Vec<&Pod> = pods.to_vec();
-    ranked.sort_by(|a, b| {
-        let assigned = |p: &Pod| podutil::node_name(p).is_some();
-        let ready = |p: &Pod| podutil::is_ready(p);
-        let rank = |p: &Pod| podutil::node_name(p).map_or(0, |n| per_node[n]);
-        assigned(a)
-            .cmp(&assigned(b))
-            .then(phase_rank(a).cmp(&phase_rank(b)))
-            .then(ready(a).cmp(&ready(b)))
-            .then(cost(a).cmp(&cost(b)))
-            .then(rank(b).cmp(&rank(a)))
-            .then_with(|| match (ready(a), ready(b)) {
-                // More recently ready (smaller bucket) first.
-                (true, true) => log_bucket(ready_since(a)).cmp(&log_bucket(ready_since(b))),
-                _ => std::cmp::Ordering::Equal,
-            })
-            .then(podutil::restarts(b).cmp(&podutil::restarts(a)))
-            .then(log_bucket(created(a)).cmp(&log_bucket(created(b))))
-            .then(a.metadata.name.cmp(&b.metadata.name))
-    });
+    ranked.sort_by_cached_key(|p| key(p));
     ranked
 }
 
@@ -455,5 +460,80 @@ impl Component for ReplicaSetController {
                 ctx.after(at.since(ctx.now()), Event::Timer(Timer::Reconcile));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::decode::decode_documents;
+    use crate::api::time::Epoch;
+
+    fn pod(
+        name: &str,
+        node: Option<&str>,
+        phase: &str,
+        ready_at: Option<u64>,
+        restarts: i32,
+        cost: Option<&str>,
+    ) -> Pod {
+        let epoch = Epoch::default();
+        let mut p: Pod = match decode_documents(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, uid: uid-{name}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"
+        ))
+        .unwrap()
+        .remove(0)
+        {
+            Object::Pod(p) => *p,
+            _ => unreachable!(),
+        };
+        p.metadata.creation_timestamp = Some(epoch.time(SimTime(0)));
+        if let Some(c) = cost {
+            p.metadata.annotations =
+                Some([("controller.kubernetes.io/pod-deletion-cost".to_string(), c.to_string())].into());
+        }
+        p.spec.as_mut().unwrap().node_name = node.map(Into::into);
+        let status = p.status.get_or_insert_with(Default::default);
+        status.phase = Some(phase.into());
+        status.container_statuses = Some(vec![k8s_openapi::api::core::v1::ContainerStatus {
+            name: "c".into(),
+            restart_count: restarts,
+            ..Default::default()
+        }]);
+        if let Some(t) = ready_at {
+            podutil::set_pod_condition(
+                &mut p,
+                k8s_openapi::api::core::v1::PodCondition {
+                    type_: "Ready".into(),
+                    status: "True".into(),
+                    last_transition_time: Some(epoch.time(SimTime(t * 1000))),
+                    ..Default::default()
+                },
+            );
+        }
+        p
+    }
+
+    #[test]
+    fn scale_down_victims_follow_upstream_order() {
+        let now = SimTime(3_600_000);
+        let pods = [
+            pod("running-old", Some("n1"), "Running", Some(10), 0, None),
+            pod("unassigned", None, "Pending", None, 0, None),
+            pod("pending", Some("n2"), "Pending", None, 0, None),
+            pod("not-ready", Some("n3"), "Running", None, 0, None),
+            pod("expensive", Some("n4"), "Running", Some(3500), 0, Some("100")),
+            pod("running-new", Some("n5"), "Running", Some(3500), 0, None),
+            pod("crashy", Some("n6"), "Running", Some(10), 5, None),
+        ];
+        let refs: Vec<&Pod> = pods.iter().collect();
+        let order: Vec<String> = rank_for_deletion(&refs, now, Epoch::default())
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(
+            order,
+            ["unassigned", "pending", "not-ready", "running-new", "crashy", "running-old", "expensive"]
+        );
     }
 }

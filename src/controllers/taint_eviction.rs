@@ -32,31 +32,31 @@ fn reporter() -> Reporter<'static> {
 }
 
 /// `None`: tolerated forever; `Some(0)`: evict now; `Some(s)`: evict after s seconds.
+///
+/// As upstream (`GetMatchingTolerations` + `getMinTolerationTime`): each NoExecute taint is
+/// matched by the *first* toleration that tolerates it; an untolerated taint evicts at once; the
+/// delay is the smallest `tolerationSeconds` among those tolerations (≤ 0 means at once), and
+/// none of them having seconds means forever.
 pub fn eviction_delay(pod: &Pod, taints: &[Taint]) -> Option<u64> {
-    let noexec: Vec<&Taint> = taints.iter().filter(|t| t.effect == "NoExecute").collect();
-    if noexec.is_empty() {
+    let tols = podutil::tolerations(pod);
+    let mut used = Vec::new();
+    for taint in taints.iter().filter(|t| t.effect == "NoExecute") {
+        match tols.iter().find(|t| podutil::tolerates(t, taint)) {
+            Some(t) => used.push(t),
+            None => return Some(0),
+        }
+    }
+    if used.is_empty() {
         return None;
     }
-    let tols = podutil::tolerations(pod);
     let mut min: Option<i64> = None;
-    let mut forever = true;
-    for taint in noexec {
-        let matching: Vec<_> = tols.iter().filter(|t| podutil::tolerates(t, taint)).collect();
-        if matching.is_empty() {
+    for s in used.iter().filter_map(|t| t.toleration_seconds) {
+        if s <= 0 {
             return Some(0);
         }
-        for t in matching {
-            if let Some(s) = t.toleration_seconds {
-                forever = false;
-                min = Some(min.map_or(s, |m: i64| m.min(s)));
-            }
-        }
+        min = Some(min.map_or(s, |m| m.min(s)));
     }
-    if forever {
-        None
-    } else {
-        Some(min.unwrap_or(0).max(0) as u64)
-    }
+    min.map(|s| s as u64)
 }
 
 impl TaintEvictionController {
@@ -86,11 +86,9 @@ impl TaintEvictionController {
         }
         let now = ctx.now();
         match eviction_delay(pod, &self.node_taints(node)) {
-            None => {
-                self.scheduled.remove(&uid);
-            }
+            None => self.cancel(ctx, &uid, obj),
             Some(0) => {
-                self.scheduled.remove(&uid);
+                self.cancel(ctx, &uid, obj);
                 self.evict(ctx, obj);
             }
             Some(secs) => {
@@ -105,10 +103,22 @@ impl TaintEvictionController {
         }
     }
 
+    /// Drops a scheduled eviction, recording it as upstream's `cancelWorkWithEvent` does.
+    fn cancel(&mut self, ctx: &mut Context<'_>, uid: &Arc<str>, obj: &Object) {
+        if self.scheduled.remove(uid).is_some() {
+            let msg = format!("Cancelling deletion of Pod {}", obj.namespaced_name());
+            record_event(ctx, reporter(), obj, "Normal", "TaintManagerEviction", msg);
+        }
+    }
+
     fn evict(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>) {
-        let Some(mut pod) = obj.as_type::<Pod>().cloned() else {
+        // Upstream GETs the pod before patching: the informer's copy may be stale.
+        let Ok(mut pod) = ctx.api.get_as::<Pod>(obj.namespace(), obj.name()) else {
             return;
         };
+        if pod.metadata.uid.as_deref() != Some(obj.uid()) {
+            return;
+        }
         let (ns, name) = (obj.namespace().unwrap_or("").to_string(), obj.name().to_string());
         record_event(
             ctx,
@@ -234,5 +244,30 @@ mod tests {
         assert_eq!(eviction_delay(&pod(vec![t300.clone()]), &[taint("k")]), Some(300));
         assert_eq!(eviction_delay(&pod(vec![forever]), &[taint("k")]), None);
         assert_eq!(eviction_delay(&pod(vec![t300]), &[]), None);
+    }
+}
+
+#[cfg(test)]
+mod first_match_tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{PodSpec, Toleration};
+
+    #[test]
+    fn only_the_first_matching_toleration_counts() {
+        // The first toleration (forever) matches the taint; the later 60s one is never used.
+        let forever = Toleration { operator: Some("Exists".into()), ..Default::default() };
+        let short = Toleration {
+            key: Some("k".into()),
+            operator: Some("Exists".into()),
+            effect: Some("NoExecute".into()),
+            toleration_seconds: Some(60),
+            value: None,
+        };
+        let pod = Pod {
+            spec: Some(PodSpec { tolerations: Some(vec![forever, short]), ..Default::default() }),
+            ..Default::default()
+        };
+        let taint = Taint { key: "k".into(), effect: "NoExecute".into(), ..Default::default() };
+        assert_eq!(eviction_delay(&pod, &[taint]), None);
     }
 }

@@ -51,6 +51,9 @@ pub struct KubeletConfig {
     pub image_pull_bytes_per_second: i64,
     /// Size assumed for an image the scenario does not describe.
     pub default_image_size: i64,
+    /// Time to resolve an image's manifest when `imagePullPolicy: Always` finds its layers on
+    /// the node already.
+    pub manifest_check_time: SimDuration,
     /// Sandbox creation plus container create and start.
     pub container_start_time: SimDuration,
     /// Time a container takes to exit after SIGTERM (bounded by the grace period).
@@ -76,6 +79,7 @@ impl KubeletConfig {
             node_status_report_frequency: SimDuration::from_mins(5),
             image_pull_bytes_per_second: 20 << 20,
             default_image_size: 60 << 20,
+            manifest_check_time: SimDuration::from_millis(500),
             container_start_time: SimDuration::from_millis(1000),
             container_stop_time: SimDuration::from_millis(500),
             kubelet_version: "v1.34.0".into(),
@@ -100,8 +104,10 @@ struct LocalPod {
     name: String,
     stage: Stage,
     ip: Ipv4Addr,
-    /// Images this pod had to pull, with the pull duration.
+    /// Images this pod had to pull, with the pull duration and size.
     pulled: Vec<(String, SimDuration, i64)>,
+    /// Images of later containers that the pod's own pull brings onto the node.
+    present_after_pull: Vec<String>,
 }
 
 /// The kubelet component.
@@ -381,26 +387,30 @@ impl Kubelet {
         let Some(ip) = self.cidr.allocate() else {
             return; // no address left: the pod stays Pending, as with an exhausted CNI range
         };
-        let mut pulled = Vec::new();
+        // EnsureImageExists per container, in order: an image present on the node is used
+        // as is (IfNotPresent/Never); `Always` resolves the manifest with the registry (a quick
+        // pull when the layers are there); an image pulled for an earlier container of the same
+        // pod is present for the later ones.
+        let mut pulled: Vec<(String, SimDuration, i64)> = Vec::new();
+        let mut present_after_pull = Vec::new();
         for c in &pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default() {
             let image = c.image.clone().unwrap_or_default();
-            let present = self.images.contains_key(&normalize_image(&image));
+            let key = normalize_image(&image);
+            let present = self.images.contains_key(&key);
             let policy = c.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
-            if present && policy != "Always" {
-                record_event(
-                    ctx,
-                    self.reporter(),
-                    obj,
-                    "Normal",
-                    "Pulled",
-                    format!("Container image {image:?} already present on machine"),
-                );
+            if pulled.iter().any(|(i, _, _)| normalize_image(i) == key) && policy != "Always" {
+                present_after_pull.push(image);
+            } else if present && policy != "Always" {
+                let msg = format!("Container image {image:?} already present on machine");
+                record_event(ctx, self.reporter(), obj, "Normal", "Pulled", msg);
             } else {
-                let size =
-                    self.images.get(&normalize_image(&image)).copied().unwrap_or(self.cfg.default_image_size);
-                let pull = SimDuration::from_millis(
-                    (size as u64 * 1000) / self.cfg.image_pull_bytes_per_second.max(1) as u64,
-                );
+                let size = self.images.get(&key).copied().unwrap_or(self.cfg.default_image_size);
+                let pull = if present {
+                    self.cfg.manifest_check_time
+                } else {
+                    let bps = self.cfg.image_pull_bytes_per_second.max(1) as u64;
+                    SimDuration::from_millis((size.max(0) as u64).saturating_mul(1000) / bps)
+                };
                 record_event(
                     ctx,
                     self.reporter(),
@@ -421,6 +431,7 @@ impl Kubelet {
                 stage: Stage::Pulling,
                 ip,
                 pulled,
+                present_after_pull,
             },
         );
         self.post_pod_status(ctx, &uid);
@@ -477,10 +488,17 @@ impl Kubelet {
             PodStep::ImagesPulled if local.stage == Stage::Pulling => {
                 local.stage = Stage::Starting;
                 let pulled = std::mem::take(&mut local.pulled);
+                let present_after_pull = std::mem::take(&mut local.present_after_pull);
                 for (image, took, size) in pulled {
                     self.images.insert(normalize_image(&image), size);
-                    let secs = took.as_millis() as f64 / 1000.0;
-                    let msg = format!("Successfully pulled image {image:?} in {secs}s ({secs}s including waiting). Image size: {size} bytes.");
+                    let took = took.go_string();
+                    let msg = format!(
+                        "Successfully pulled image {image:?} in {took} ({took} including waiting). Image size: {size} bytes."
+                    );
+                    record_event(ctx, self.reporter(), &obj, "Normal", "Pulled", msg);
+                }
+                for image in present_after_pull {
+                    let msg = format!("Container image {image:?} already present on machine");
                     record_event(ctx, self.reporter(), &obj, "Normal", "Pulled", msg);
                 }
                 ctx.after(
@@ -538,10 +556,19 @@ impl Kubelet {
         let epoch = ctx.api.epoch();
         let now = epoch.time(ctx.now());
         let running = local.stage == Stage::Running;
+        // Unready containers, as the status manager words it ("containers with unready
+        // status: [nginx]", pkg/kubelet/status/generate.go).
+        let unready: Vec<String> = if running {
+            Vec::new()
+        } else {
+            pod.spec.iter().flat_map(|s| s.containers.iter().map(|c| c.name.clone())).collect()
+        };
+        let unready_message = format!("containers with unready status: [{}]", unready.join(" "));
         let cond = |ty: &str, ok: bool, reason: Option<&str>| PodCondition {
             type_: ty.into(),
             status: if ok { "True" } else { "False" }.into(),
             last_transition_time: Some(now.clone()),
+            message: reason.map(|_| unready_message.clone()),
             reason: reason.map(Into::into),
             ..Default::default()
         };

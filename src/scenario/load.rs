@@ -163,6 +163,60 @@ pub struct Scenario {
     pub default_toleration_seconds: i64,
     pub watch_latency: SimDuration,
     pub compaction_interval: SimDuration,
+    /// Things in the scenario that kubesim accepts but does not model yet; printed by the CLI.
+    pub warnings: Vec<String>,
+}
+
+/// Pod specs inside an object (a Pod's own, or a workload's template), with their field path.
+fn pod_specs(obj: &Object) -> Vec<(&'static str, &k8s_openapi::api::core::v1::PodSpec)> {
+    let spec = match obj {
+        Object::Pod(p) => return p.spec.iter().map(|s| ("spec", s)).collect(),
+        Object::ReplicaSet(o) => {
+            o.spec.as_ref().and_then(|s| s.template.as_ref()).and_then(|t| t.spec.as_ref())
+        }
+        Object::Deployment(o) => o.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+        Object::DaemonSet(o) => o.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+        Object::StatefulSet(o) => o.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+        Object::Job(o) => o.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+        Object::CronJob(o) => {
+            o.spec.as_ref().and_then(|s| s.job_template.spec.as_ref()).and_then(|j| j.template.spec.as_ref())
+        }
+        _ => None,
+    };
+    let path = if matches!(obj, Object::CronJob(_)) {
+        "spec.jobTemplate.spec.template.spec"
+    } else {
+        "spec.template.spec"
+    };
+    spec.map(|s| vec![(path, s)]).unwrap_or_default()
+}
+
+/// Scheduling fields the scheduler does not evaluate yet: rather than ignore them silently,
+/// the scenario carries a warning naming each one.
+pub fn unmodelled_fields(src: &SourcedObject) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, spec) in pod_specs(&src.object) {
+        let mut fields = Vec::new();
+        if spec.topology_spread_constraints.as_ref().is_some_and(|c| !c.is_empty()) {
+            fields.push("topologySpreadConstraints");
+        }
+        let affinity = spec.affinity.as_ref();
+        if affinity.is_some_and(|a| a.pod_affinity.is_some()) {
+            fields.push("affinity.podAffinity");
+        }
+        if affinity.is_some_and(|a| a.pod_anti_affinity.is_some()) {
+            fields.push("affinity.podAntiAffinity");
+        }
+        for f in fields {
+            out.push(format!(
+                "{}: {} {}: {path}.{f} is not modelled by kubesim's scheduler yet and is ignored",
+                src.origin,
+                src.object.kind(),
+                src.object.name()
+            ));
+        }
+    }
+    out
 }
 
 /// Default bound on delivered events.
@@ -214,7 +268,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             file: path.to_path_buf(),
             line: loc.as_ref().map(|l| l.line()),
             column: loc.as_ref().map(|l| l.column()),
-            message: if field.is_empty() || field == "." { msg } else { format!("{field}: {msg}") },
+            message: if field.is_empty() || field == "." {
+                msg
+            } else {
+                format!("{field}: {}", strip_yaml_path(&msg, &field))
+            },
         }
     })?;
     if let Some(first) = unknown.first() {
@@ -244,6 +302,14 @@ fn normalize_ignored_path(p: &str) -> String {
 
 fn render_path(p: &serde_path_to_error::Path) -> String {
     normalize_ignored_path(&p.to_string())
+}
+
+/// serde_yaml prefixes some messages with its own (coarser) path; the field is named already.
+fn strip_yaml_path<'m>(msg: &'m str, field: &str) -> &'m str {
+    match msg.split_once(": ") {
+        Some((p, rest)) if !p.contains(' ') && field.starts_with(p) => rest,
+        _ => msg,
+    }
 }
 
 fn strip_location(msg: &str) -> String {
@@ -328,6 +394,12 @@ fn node_groups(
             let q = Quantity::parse(&size.0).map_err(|e| {
                 loader.err(&format!("{at}.images.{img}"), format!("invalid image size {:?}: {e}", size.0))
             })?;
+            if q.is_negative() {
+                return Err(loader.err(
+                    &format!("{at}.images.{img}"),
+                    format!("image size {:?} must not be negative", size.0),
+                ));
+            }
             images.insert(img.clone(), q.value());
         }
         let names: Vec<String> = match g.count {
@@ -781,6 +853,11 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
         .enumerate()
         .map(|(i, e)| expectation(loader, i, e, until))
         .collect::<Result<Vec<_>, _>>()?;
+    let applied = timeline.iter().flat_map(|t| match &t.action {
+        Action::Apply(objs) => objs.as_slice(),
+        _ => &[],
+    });
+    let warnings = objects.iter().chain(applied).flat_map(unmodelled_fields).collect();
     Ok(Scenario {
         path: path.to_path_buf(),
         name: file.name,
@@ -797,5 +874,6 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
         default_toleration_seconds: cm.pod_eviction_timeout.map_or(300, |d| d.as_secs() as i64),
         watch_latency: cfg.apiserver.watch_latency.unwrap_or(SimDuration::from_millis(5)),
         compaction_interval: cfg.apiserver.compaction_interval.unwrap_or(SimDuration::from_mins(5)),
+        warnings,
     })
 }

@@ -74,7 +74,14 @@ impl<'de> Deserialize<'de> for QuantityText {
             Value::String(s) => Ok(QuantityText(s)),
             Value::Number(n) => Ok(QuantityText(n.to_string())),
             other => Err(serde::de::Error::custom(format!(
-                "expected a quantity such as \"4\", 500m or 8Gi, found {other:?}"
+                "expected a quantity such as \"4\", 500m or 8Gi, found {}",
+                match other {
+                    Value::Sequence(_) => "a list",
+                    Value::Mapping(_) => "a mapping",
+                    Value::Bool(_) => "a boolean",
+                    Value::Null => "nothing",
+                    _ => "another value",
+                }
             ))),
         }
     }

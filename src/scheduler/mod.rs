@@ -251,8 +251,9 @@ impl Scheduler {
             plugins::default_normalize(&mut a, false);
             a
         });
-        // BalancedAllocation's PreScore skips pods that request nothing.
-        let balanced_skip = req.milli_cpu == 0 && req.memory == 0 && req.scalar.is_empty();
+        // BalancedAllocation's PreScore skips pods that request nothing (isBestEffortPod)
+        // over its resources (cpu and memory by default); extended resources do not count.
+        let balanced_skip = req.milli_cpu == 0 && req.memory == 0;
         let mut best: Option<(i64, usize)> = None;
         let mut ties = 0u32;
         for (i, info) in feasible.iter().enumerate() {

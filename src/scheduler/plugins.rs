@@ -152,7 +152,7 @@ pub fn least_allocated(pod_nonzero: &Resources, info: &NodeInfo) -> i64 {
         if cap == 0 {
             continue;
         }
-        let score = if req > cap { 0 } else { (cap - req) * MAX_NODE_SCORE / cap };
+        let score = if req > cap { 0 } else { ((i128::from(cap - req) * 100) / i128::from(cap)) as i64 };
         sum += score;
         weights += 1;
     }
@@ -275,5 +275,29 @@ mod tests {
         let mut z = [0, 0];
         default_normalize(&mut z, true);
         assert_eq!(z, [100, 100]);
+    }
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{Container, PodSpec};
+
+    #[test]
+    fn a_pod_requesting_nothing_fits_an_over_committed_node() {
+        let mut info = NodeInfo::new(Node::default());
+        info.allocatable = Resources { milli_cpu: 1000, memory: 1 << 30, pods: 110, ..Default::default() };
+        info.requested = Resources { milli_cpu: 1500, ..Default::default() };
+        let pod = Pod {
+            spec: Some(PodSpec {
+                containers: vec![Container { name: "c".into(), ..Default::default() }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(filter(&pod, &Resources::default(), &info), Ok(()));
+        let wants_cpu = Resources { milli_cpu: 1, ..Default::default() };
+        let err = filter(&pod, &wants_cpu, &info).unwrap_err();
+        assert_eq!(err.reasons, ["Insufficient cpu"]);
     }
 }

@@ -112,7 +112,11 @@ impl SchedulingQueue {
 
     /// The in-flight pod failed: it waits among the unschedulable pods for a cluster event.
     pub fn failed(&mut self, uid: &Arc<str>, now: SimTime) {
+        self.next_arrival += 1;
         if let Some((e, place)) = self.entries.get_mut(uid) {
+            // AddUnschedulableIfNotPresent refreshes the timestamp: a retried pod queues behind
+            // pods of the same priority that arrived while it was being tried.
+            e.arrival = self.next_arrival;
             e.attempts += 1;
             e.last_failure = now;
             e.unschedulable_since = now;

@@ -58,6 +58,29 @@ impl SimDuration {
         self.0 / 1000
     }
 
+    /// Go's `time.Duration.String()` at millisecond precision, as kubelet messages print
+    /// durations: `500ms`, `3s`, `1.5s`, `1m15s`, `1h0m0s`.
+    pub fn go_string(self) -> String {
+        let ms = self.0;
+        if ms == 0 {
+            return "0s".into();
+        }
+        if ms < 1000 {
+            return format!("{ms}ms");
+        }
+        let (h, m, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+        let secs = if frac == 0 {
+            format!("{s}s")
+        } else {
+            format!("{s}.{}s", format!("{frac:03}").trim_end_matches('0'))
+        };
+        match (h, m) {
+            (0, 0) => secs,
+            (0, m) => format!("{m}m{secs}"),
+            (h, m) => format!("{h}h{m}m{secs}"),
+        }
+    }
+
     /// Parses `500ms`, `30s`, `5m`, `1h30m`, `1d`; units may be combined, largest first or not.
     /// A bare `0` is accepted; any other bare number is rejected because its unit is ambiguous.
     pub fn parse(text: &str) -> Result<SimDuration, DurationError> {
@@ -215,5 +238,20 @@ mod tests {
             assert_eq!(d.to_string(), text);
         }
         assert_eq!(SimTime(3_723_004).clock(), "01:02:03.004");
+    }
+
+    #[test]
+    fn go_duration_strings() {
+        for (ms, text) in [
+            (0, "0s"),
+            (500, "500ms"),
+            (3000, "3s"),
+            (1500, "1.5s"),
+            (75_000, "1m15s"),
+            (3_600_000, "1h0m0s"),
+            (3_723_040, "1h2m3.04s"),
+        ] {
+            assert_eq!(SimDuration(ms).go_string(), text);
+        }
     }
 }

@@ -232,3 +232,76 @@ fn objects_are_shared_between_revisions_not_copied() {
     assert!(Arc::ptr_eq(&created, &stored));
     let _ = SimTime::ZERO;
 }
+
+#[test]
+fn a_second_delete_may_only_shorten_the_grace_period() {
+    let mut api = server();
+    api.create(pod("p")).unwrap();
+    api.bind("default", "p", "n1").unwrap();
+    let first = api.delete(Kind::Pod, Some("default"), "p", DeleteOptions::default()).unwrap();
+    let deadline = first.meta().deletion_timestamp.clone().unwrap().0;
+    let generation = first.meta().generation;
+    // Longer or equal: nothing changes.
+    let same = api
+        .delete(Kind::Pod, Some("default"), "p", DeleteOptions { grace_period_seconds: Some(60), uid: None })
+        .unwrap();
+    assert_eq!(same.resource_version(), first.resource_version());
+    // Shorter: the deadline moves by the difference (old − 30s + 10s), generation unchanged.
+    let shorter = api
+        .delete(Kind::Pod, Some("default"), "p", DeleteOptions { grace_period_seconds: Some(10), uid: None })
+        .unwrap();
+    assert_eq!(shorter.meta().deletion_grace_period_seconds, Some(10));
+    assert_eq!(
+        shorter.meta().deletion_timestamp.clone().unwrap().0,
+        deadline - k8s_openapi::chrono::Duration::seconds(20)
+    );
+    assert_eq!(shorter.meta().generation, generation);
+}
+
+#[test]
+fn a_negative_grace_period_becomes_one_second() {
+    let mut api = server();
+    api.create(pod("p")).unwrap();
+    api.bind("default", "p", "n1").unwrap();
+    let marked = api
+        .delete(Kind::Pod, Some("default"), "p", DeleteOptions { grace_period_seconds: Some(-5), uid: None })
+        .unwrap();
+    assert_eq!(marked.meta().deletion_grace_period_seconds, Some(1));
+}
+
+#[test]
+fn finalizers_hold_deletion_until_removed() {
+    let mut api = server();
+    let mut cm =
+        obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, finalizers: [example.com/hold]}\n");
+    cm = (*api.create(cm).unwrap()).clone();
+    let marked = api.delete(Kind::ConfigMap, Some("default"), "c", DeleteOptions::default()).unwrap();
+    assert!(marked.meta().deletion_timestamp.is_some());
+    assert_eq!(marked.meta().deletion_grace_period_seconds, Some(0));
+    let _ = cm;
+    let mut released = (*marked).clone();
+    released.meta_mut().finalizers = None;
+    api.update(released).unwrap();
+    assert!(api.get(Kind::ConfigMap, Some("default"), "c").unwrap_err().is_not_found());
+}
+
+#[test]
+fn an_object_leaving_a_watch_selector_is_deleted_with_its_previous_state() {
+    let mut api = server();
+    api.create(pod("a")).unwrap();
+    let me = ComponentId(3);
+    api.watch(
+        me,
+        WatchSpec { labels: LabelSelector::parse("app=web").unwrap(), ..WatchSpec::all(Kind::Pod) },
+        WatchStart::Now,
+    )
+    .unwrap();
+    let mut relabeled = (*api.get(Kind::Pod, Some("default"), "a").unwrap()).clone();
+    relabeled.meta_mut().labels = Some([("app".to_string(), "db".to_string())].into());
+    let written = api.update(relabeled).unwrap();
+    let d = api.take_deliveries();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].1.kind, WatchEventType::Deleted);
+    assert_eq!(d[0].1.object.labels().unwrap()["app"], "web", "the last state that matched");
+    assert_eq!(d[0].1.object.resource_version(), written.resource_version());
+}

@@ -193,3 +193,20 @@ fn hitting_the_event_bound_is_reported_not_a_hang() {
     assert!(out.contains("STOPPED: reached the event limit (50 events)"), "{out}");
     assert!(out.contains("the run stopped at"), "pending expectations say why: {out}");
 }
+
+#[test]
+fn unmodelled_scheduling_fields_are_named_in_a_warning() {
+    let text = format!(
+        "{MINIMAL}objects:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {{name: p}}\n    spec:\n      topologySpreadConstraints: [{{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}}]\n      containers: [{{name: c, image: nginx}}]\n"
+    );
+    let (_d, p) = scenario_file(&text);
+    let o = kubesim(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: ")
+            && stderr(&o)
+                .contains("Pod p: spec.topologySpreadConstraints is not modelled by kubesim's scheduler yet"),
+        "{}",
+        stderr(&o)
+    );
+}
