@@ -103,6 +103,10 @@ pub struct ApiServer {
     /// DefaultTolerationSeconds admission: `--default-not-ready-toleration-seconds` and
     /// `--default-unreachable-toleration-seconds` (300).
     default_toleration_seconds: i64,
+    /// The component whose request is being served (set by the engine around each event).
+    caller: Option<ComponentId>,
+    /// Components cut off from the API server by a network partition.
+    partitioned: BTreeSet<ComponentId>,
 }
 
 /// The service CIDR 10.96.0.0/12 (kubeadm's default).
@@ -125,6 +129,35 @@ impl ApiServer {
             cluster_ips: BTreeSet::new(),
             node_ports: BTreeSet::new(),
             default_toleration_seconds: 300,
+            caller: None,
+            partitioned: BTreeSet::new(),
+        }
+    }
+
+    /// Who is calling (the engine sets this while a component handles an event).
+    pub fn set_caller(&mut self, caller: Option<ComponentId>) {
+        self.caller = caller;
+    }
+
+    /// Cuts a component off: its requests fail with [`ApiError::Unreachable`] and its watches
+    /// are closed (it must list and watch again after [`ApiServer::heal`]).
+    pub fn partition(&mut self, component: ComponentId) {
+        self.partitioned.insert(component);
+        self.watchers.remove_owner(component);
+    }
+
+    pub fn heal(&mut self, component: ComponentId) {
+        self.partitioned.remove(&component);
+    }
+
+    pub fn is_partitioned(&self, component: ComponentId) -> bool {
+        self.partitioned.contains(&component)
+    }
+
+    fn reachable(&self) -> Result<(), ApiError> {
+        match self.caller {
+            Some(c) if self.partitioned.contains(&c) => Err(ApiError::Unreachable),
+            _ => Ok(()),
         }
     }
 
@@ -164,6 +197,7 @@ impl ApiServer {
     // ---------------------------------------------------------------- reads
 
     pub fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Arc<Object>, ApiError> {
+        self.reachable()?;
         let key = kind.etcd_key(namespace, name);
         self.store.get(&key).map(|kv| kv.value).ok_or_else(|| ApiError::not_found(kind, name))
     }
@@ -182,6 +216,7 @@ impl ApiServer {
         labels: &LabelSelector,
         fields: &FieldSelector,
     ) -> Result<ObjectList, ApiError> {
+        self.reachable()?;
         for r in &fields.requirements {
             if !supports_field(kind, &r.field) {
                 return Err(ApiError::BadRequest(format!(
@@ -214,6 +249,7 @@ impl ApiServer {
 
     /// POST: creates an object (namespace defaults to `default`).
     pub fn create(&mut self, mut obj: Object) -> Result<Arc<Object>, ApiError> {
+        self.reachable()?;
         let kind = obj.kind();
         {
             let meta = obj.meta_mut();
@@ -291,6 +327,7 @@ impl ApiServer {
     }
 
     fn write_existing(&mut self, mut obj: Object, status_only: bool) -> Result<Arc<Object>, ApiError> {
+        self.reachable()?;
         let kind = obj.kind();
         if kind.namespaced() && obj.meta().namespace.as_deref().is_none_or(str::is_empty) {
             obj.meta_mut().namespace = Some("default".into());
@@ -515,6 +552,7 @@ impl ApiServer {
         spec: WatchSpec,
         start: WatchStart,
     ) -> Result<WatchId, ApiError> {
+        self.reachable()?;
         for r in &spec.fields.requirements {
             if !supports_field(spec.kind, &r.field) {
                 return Err(ApiError::BadRequest(format!("field label not supported: {}", r.field)));

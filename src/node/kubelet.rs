@@ -4,12 +4,14 @@
 //! addresses, pod CIDR), renews its Lease in `kube-node-lease` every `leaseRenewInterval`,
 //! computes node status every `nodeStatusUpdateFrequency` and posts it when it changed or when
 //! `nodeStatusReportFrequency` passed (upstream defaults 10s / 10s / 5m), and runs the pods
-//! bound to its node: sandbox and IP, image pulls (skipped for images already on the node),
-//! container creation and start, readiness, graceful termination and the final delete.
+//! bound to its node through one [`PodWorker`] each (image pulls, starts, exits, restarts and
+//! back-off, probes, graceful termination, the final delete).
 //!
-//! Simplified for now: containers run until deleted (no exit codes, probes, restarts or
-//! CrashLoopBackOff yet), a container stops as soon as it gets SIGTERM (bounded by the grace
-//! period), init containers are not run separately.
+//! Faults: a power cut kills every container (they restart after power returns, restart counts
+//! up, SandboxChanged); a stopped kubelet process leaves containers running but unobserved
+//! (no heartbeats, no restarts) until it starts again; during a network partition the kubelet
+//! keeps running its pods but none of its requests reach the API server, and after the heal it
+//! lists its pods again (pods evicted meanwhile are stopped then).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -17,14 +19,15 @@ use std::sync::Arc;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{
-    ContainerImage, ContainerState, ContainerStateRunning, ContainerStateWaiting, ContainerStatus,
-    DaemonEndpoint, HostIP, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus,
-    NodeSystemInfo, Pod, PodCondition, PodIP, Taint,
+    ContainerImage, DaemonEndpoint, HostIP, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec,
+    NodeStatus, NodeSystemInfo, Pod, PodCondition, PodIP, Taint,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::behavior::BehaviorRule;
 use super::ipam::PodCidr;
+use super::pod_worker::{Effect, Env, PodWorker};
 use crate::api::KindOf;
 use crate::api::{pod as podutil, Kind, Object};
 use crate::apiserver::{DeleteOptions, Reporter, WatchEventType, WatchSpec};
@@ -61,6 +64,10 @@ pub struct KubeletConfig {
     pub kubelet_version: String,
     /// Whether the machine is on at time zero.
     pub powered_on: bool,
+    /// How containers behave (scenario `containerBehaviors`).
+    pub behaviors: Arc<[BehaviorRule]>,
+    /// Images the registry does not have (scenario `registry.missingImages`).
+    pub missing_images: Vec<String>,
 }
 
 impl KubeletConfig {
@@ -84,41 +91,25 @@ impl KubeletConfig {
             container_stop_time: SimDuration::from_millis(500),
             kubelet_version: "v1.34.0".into(),
             powered_on: true,
+            behaviors: Arc::from(Vec::new()),
+            missing_images: Vec::new(),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    /// Sandbox created, images being pulled.
-    Pulling,
-    /// Images present, containers being created and started.
-    Starting,
-    Running,
-    /// SIGTERM sent; waiting for containers to exit.
-    Terminating,
-}
-
-struct LocalPod {
-    namespace: String,
-    name: String,
-    stage: Stage,
-    ip: Ipv4Addr,
-    /// Images this pod had to pull, with the pull duration and size.
-    pulled: Vec<(String, SimDuration, i64)>,
-    /// Images of later containers that the pod's own pull brings onto the node.
-    present_after_pull: Vec<String>,
 }
 
 /// The kubelet component.
 pub struct Kubelet {
     cfg: KubeletConfig,
-    /// Incremented on every start; timers carry it so old timers die with a power cycle.
+    /// Incremented on every process start; timers carry it so old timers die with the process.
     boot: u32,
+    /// The machine has power.
+    powered: bool,
+    /// The kubelet process runs (implies `powered`).
     running: bool,
     pods: Option<Informer>,
-    local: BTreeMap<Arc<str>, LocalPod>,
+    workers: BTreeMap<Arc<str>, PodWorker>,
     images: BTreeMap<String, i64>,
+    missing_images: BTreeSet<String>,
     cidr: PodCidr,
     last_status_post: SimTime,
     last_conditions: Vec<(String, String)>,
@@ -128,13 +119,16 @@ impl Kubelet {
     pub fn new(cfg: KubeletConfig) -> Self {
         let cidr = PodCidr::nth(cfg.index);
         let images = cfg.images.iter().map(|(k, v)| (normalize_image(k), *v)).collect();
+        let missing_images = cfg.missing_images.iter().map(|i| normalize_image(i)).collect();
         Kubelet {
             cfg,
             boot: 0,
+            powered: false,
             running: false,
             pods: None,
-            local: BTreeMap::new(),
+            workers: BTreeMap::new(),
             images,
+            missing_images,
             cidr,
             last_status_post: SimTime::ZERO,
             last_conditions: Vec::new(),
@@ -150,33 +144,49 @@ impl Kubelet {
         Ipv4Addr::new(192, 168, (i >> 8) as u8, (i & 0xff) as u8).to_string()
     }
 
+    /// The kubelet process starts: register, heartbeat, list and watch its pods.
     fn start(&mut self, ctx: &mut Context<'_>) {
         self.boot += 1;
         self.running = true;
         self.register_node(ctx);
         self.renew_lease(ctx);
-        let spec = WatchSpec::with_fields(Kind::Pod, &format!("spec.nodeName={}", self.cfg.node_name));
-        match Informer::start(ctx, spec) {
-            Ok(inf) => self.pods = Some(inf),
-            Err(_) => self.pods = None,
-        }
         let boot = self.boot;
         ctx.after(self.cfg.lease_renew_interval, Event::Timer(Timer::LeaseRenew { boot }));
         ctx.after(self.cfg.node_status_update_frequency, Event::Timer(Timer::NodeStatus { boot }));
-        let existing: Vec<Arc<Object>> = self.pods.iter().flat_map(|p| p.iter().cloned()).collect();
-        for pod in existing {
+        self.relist(ctx);
+    }
+
+    /// Lists and watches the node's pods again and reconciles them with the pods it runs.
+    fn relist(&mut self, ctx: &mut Context<'_>) {
+        if let Some(mut old) = self.pods.take() {
+            old.stop(ctx);
+        }
+        let spec = WatchSpec::with_fields(Kind::Pod, &format!("spec.nodeName={}", self.cfg.node_name));
+        self.pods = Informer::start(ctx, spec).ok();
+        let Some(inf) = &self.pods else { return };
+        let listed: Vec<Arc<Object>> = inf.iter().cloned().collect();
+        // Pods deleted from the API while the kubelet could not see it: stop them.
+        let gone: Vec<Arc<str>> =
+            self.workers.keys().filter(|uid| !listed.iter().any(|o| o.uid() == &***uid)).cloned().collect();
+        for uid in gone {
+            self.forget(&uid);
+        }
+        for pod in listed {
             self.sync_pod(ctx, &pod);
         }
     }
 
+    /// The kubelet process stops (containers keep running unless the machine is off).
     fn stop(&mut self, ctx: &mut Context<'_>) {
         self.running = false;
         if let Some(mut inf) = self.pods.take() {
             inf.stop(ctx);
         }
-        // Containers die with the machine; the API objects stay as they were.
-        for (_, p) in std::mem::take(&mut self.local) {
-            self.cidr.release(p.ip);
+    }
+
+    fn forget(&mut self, uid: &str) {
+        if let Some(w) = self.workers.remove(uid) {
+            self.cidr.release(w.ip);
         }
     }
 
@@ -372,273 +382,138 @@ impl Kubelet {
         }
     }
 
-    fn sync_pod(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>) {
-        let Some(pod) = obj.as_type::<Pod>() else {
-            return;
+    /// Runs a worker input with the kubelet's environment and carries out its effects.
+    fn with_worker(
+        &mut self,
+        ctx: &mut Context<'_>,
+        uid: &Arc<str>,
+        f: impl FnOnce(&mut PodWorker, &mut Env<'_>),
+    ) {
+        let Some(worker) = self.workers.get_mut(uid) else { return };
+        let mut env = Env {
+            now: ctx.now(),
+            cfg: &self.cfg,
+            images: &mut self.images,
+            missing_images: &self.missing_images,
+            out: Vec::new(),
         };
+        f(worker, &mut env);
+        let effects = env.out;
+        self.apply(ctx, uid, effects);
+    }
+
+    fn apply(&mut self, ctx: &mut Context<'_>, uid: &Arc<str>, effects: Vec<Effect>) {
+        let boot = self.boot;
+        for effect in effects {
+            let Some(w) = self.workers.get(uid) else { return };
+            let (ns, name) = (w.namespace.clone(), w.name.clone());
+            match effect {
+                Effect::Event { type_, reason, message } => {
+                    let involved = self.pods.as_ref().and_then(|p| p.get(&ns, &name)).cloned();
+                    if let Some(obj) = involved {
+                        record_event(ctx, self.reporter(), &obj, type_, reason, message);
+                    }
+                }
+                Effect::After { delay, step } => {
+                    ctx.after(delay, Event::Timer(Timer::PodStep { uid: uid.clone(), step, boot }));
+                }
+                Effect::StatusChanged => self.post_pod_status(ctx, uid),
+                Effect::FinalDelete => {
+                    // The final delete: grace 0, guarded by UID (status_manager.go). If it
+                    // cannot reach the API server, the next relist tries again.
+                    if ctx
+                        .api
+                        .delete(Kind::Pod, Some(&ns), &name, DeleteOptions::force_uid(uid.to_string()))
+                        .is_ok()
+                    {
+                        self.forget(uid);
+                    }
+                }
+            }
+        }
+    }
+
+    fn sync_pod(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>) {
+        let Some(pod) = obj.as_type::<Pod>() else { return };
         let uid: Arc<str> = Arc::from(obj.uid());
         if pod.metadata.deletion_timestamp.is_some() {
-            self.begin_termination(ctx, uid, pod);
+            if !self.workers.contains_key(&uid) {
+                // Nothing runs here for this pod: finish the delete now.
+                let _ = ctx.api.delete(
+                    Kind::Pod,
+                    obj.namespace(),
+                    obj.name(),
+                    DeleteOptions::force_uid(uid.to_string()),
+                );
+                return;
+            }
+            let grace =
+                SimDuration::from_secs(pod.metadata.deletion_grace_period_seconds.unwrap_or(0).max(0) as u64);
+            self.with_worker(ctx, &uid, |w, env| w.terminate(grace, env));
             return;
         }
-        if self.local.contains_key(&uid) || podutil::is_terminal(pod) {
+        if self.workers.contains_key(&uid) || podutil::is_terminal(pod) {
             return;
         }
         let Some(ip) = self.cidr.allocate() else {
             return; // no address left: the pod stays Pending, as with an exhausted CNI range
         };
-        // EnsureImageExists per container, in order: an image present on the node is used
-        // as is (IfNotPresent/Never); `Always` resolves the manifest with the registry (a quick
-        // pull when the layers are there); an image pulled for an earlier container of the same
-        // pod is present for the later ones.
-        let mut pulled: Vec<(String, SimDuration, i64)> = Vec::new();
-        let mut present_after_pull = Vec::new();
-        for c in &pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default() {
-            let image = c.image.clone().unwrap_or_default();
-            let key = normalize_image(&image);
-            let present = self.images.contains_key(&key);
-            let policy = c.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
-            if pulled.iter().any(|(i, _, _)| normalize_image(i) == key) && policy != "Always" {
-                present_after_pull.push(image);
-            } else if present && policy != "Always" {
-                let msg = format!("Container image {image:?} already present on machine");
-                record_event(ctx, self.reporter(), obj, "Normal", "Pulled", msg);
-            } else {
-                let size = self.images.get(&key).copied().unwrap_or(self.cfg.default_image_size);
-                let pull = if present {
-                    self.cfg.manifest_check_time
-                } else {
-                    let bps = self.cfg.image_pull_bytes_per_second.max(1) as u64;
-                    SimDuration::from_millis((size.max(0) as u64).saturating_mul(1000) / bps)
-                };
-                record_event(
-                    ctx,
-                    self.reporter(),
-                    obj,
-                    "Normal",
-                    "Pulling",
-                    format!("Pulling image {image:?}"),
-                );
-                pulled.push((image, pull, size));
-            }
-        }
-        let pull_time = pulled.iter().map(|(_, d, _)| *d).fold(SimDuration::ZERO, |a, b| a + b);
-        self.local.insert(
-            uid.clone(),
-            LocalPod {
-                namespace: obj.namespace().unwrap_or("").into(),
-                name: obj.name().into(),
-                stage: Stage::Pulling,
-                ip,
-                pulled,
-                present_after_pull,
-            },
-        );
-        self.post_pod_status(ctx, &uid);
-        let boot = self.boot;
-        ctx.after(pull_time, Event::Timer(Timer::PodStep { uid, step: PodStep::ImagesPulled, boot }));
-    }
-
-    fn begin_termination(&mut self, ctx: &mut Context<'_>, uid: Arc<str>, pod: &Pod) {
-        let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0).max(0) as u64;
-        let stop = self.cfg.container_stop_time.min(SimDuration::from_secs(grace));
-        let boot = self.boot;
-        match self.local.get_mut(&uid) {
-            Some(local) if local.stage == Stage::Terminating => {}
-            Some(local) => {
-                local.stage = Stage::Terminating;
-                let obj = pod.clone().into_object();
-                for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
-                    record_event(
-                        ctx,
-                        self.reporter(),
-                        &obj,
-                        "Normal",
-                        "Killing",
-                        format!("Stopping container {}", c.name),
-                    );
-                }
-                ctx.after(stop, Event::Timer(Timer::PodStep { uid, step: PodStep::Terminated, boot }));
-            }
-            None => {
-                // Nothing runs here for this pod (e.g. after a reboot): finish the delete now.
-                let _ = ctx.api.delete(
-                    Kind::Pod,
-                    pod.metadata.namespace.as_deref(),
-                    pod.metadata.name.as_deref().unwrap_or(""),
-                    DeleteOptions::force_uid(uid.to_string()),
-                );
-            }
-        }
+        let worker = PodWorker::new(pod, ip, &self.cfg.behaviors, ctx.now());
+        self.workers.insert(uid.clone(), worker);
+        self.with_worker(ctx, &uid, |w, env| w.admit(env));
     }
 
     fn pod_step(&mut self, ctx: &mut Context<'_>, uid: Arc<str>, step: PodStep) {
-        let Some(local) = self.local.get_mut(&uid) else {
-            return;
-        };
-        let (ns, name) = (local.namespace.clone(), local.name.clone());
-        let Ok(obj) = ctx.api.get(Kind::Pod, Some(&ns), &name) else {
-            return;
-        };
-        if obj.uid() != &*uid {
-            return;
-        }
-        let boot = self.boot;
-        match step {
-            PodStep::ImagesPulled if local.stage == Stage::Pulling => {
-                local.stage = Stage::Starting;
-                let pulled = std::mem::take(&mut local.pulled);
-                let present_after_pull = std::mem::take(&mut local.present_after_pull);
-                for (image, took, size) in pulled {
-                    self.images.insert(normalize_image(&image), size);
-                    let took = took.go_string();
-                    let msg = format!(
-                        "Successfully pulled image {image:?} in {took} ({took} including waiting). Image size: {size} bytes."
-                    );
-                    record_event(ctx, self.reporter(), &obj, "Normal", "Pulled", msg);
-                }
-                for image in present_after_pull {
-                    let msg = format!("Container image {image:?} already present on machine");
-                    record_event(ctx, self.reporter(), &obj, "Normal", "Pulled", msg);
-                }
-                ctx.after(
-                    self.cfg.container_start_time,
-                    Event::Timer(Timer::PodStep { uid, step: PodStep::ContainersStarted, boot }),
-                );
-            }
-            PodStep::ContainersStarted if local.stage == Stage::Starting => {
-                local.stage = Stage::Running;
-                let names: Vec<String> = obj
-                    .as_type::<Pod>()
-                    .and_then(|p| p.spec.as_ref())
-                    .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
-                    .unwrap_or_default();
-                for c in names {
-                    record_event(
-                        ctx,
-                        self.reporter(),
-                        &obj,
-                        "Normal",
-                        "Created",
-                        format!("Created container: {c}"),
-                    );
-                    record_event(
-                        ctx,
-                        self.reporter(),
-                        &obj,
-                        "Normal",
-                        "Started",
-                        format!("Started container {c}"),
-                    );
-                }
-                self.post_pod_status(ctx, &uid);
-            }
-            PodStep::Terminated if local.stage == Stage::Terminating => {
-                let ip = local.ip;
-                self.local.remove(&uid);
-                self.cidr.release(ip);
-                // The final delete: grace 0, guarded by UID (status_manager.go).
-                let _ =
-                    ctx.api.delete(Kind::Pod, Some(&ns), &name, DeleteOptions::force_uid(uid.to_string()));
-            }
-            _ => {}
-        }
+        self.with_worker(ctx, &uid, |w, env| match step {
+            PodStep::PullDone { container } => w.pull_done(container as usize, env),
+            PodStep::Started { container } => w.started(container as usize, env),
+            PodStep::Exited { container, run } => w.self_exit(container as usize, run, env),
+            PodStep::Probe { container, kind, run } => w.probe(container as usize, kind, run, env),
+            PodStep::Killed { container, run } => w.killed(container as usize, run, env),
+            PodStep::Retry { container } => w.retry(container as usize, env),
+            PodStep::Terminated => w.termination_done(env),
+        });
     }
 
-    /// Writes the pod's status for its current local stage (the status manager).
+    /// Writes the pod's status from its worker (the status manager).
     fn post_pod_status(&mut self, ctx: &mut Context<'_>, uid: &Arc<str>) {
-        let Some(local) = self.local.get(uid) else {
+        let Some(w) = self.workers.get(uid) else { return };
+        let Ok(mut pod) = ctx.api.get_as::<Pod>(Some(&w.namespace), &w.name) else { return };
+        if pod.metadata.uid.as_deref() != Some(&**uid) {
             return;
-        };
-        let Ok(mut pod) = ctx.api.get_as::<Pod>(Some(&local.namespace), &local.name) else {
-            return;
-        };
+        }
         let epoch = ctx.api.epoch();
         let now = epoch.time(ctx.now());
-        let running = local.stage == Stage::Running;
-        // Unready containers, as the status manager words it ("containers with unready
-        // status: [nginx]", pkg/kubelet/status/generate.go).
-        let unready: Vec<String> = if running {
-            Vec::new()
-        } else {
-            pod.spec.iter().flat_map(|s| s.containers.iter().map(|c| c.name.clone())).collect()
-        };
-        let unready_message = format!("containers with unready status: [{}]", unready.join(" "));
-        let cond = |ty: &str, ok: bool, reason: Option<&str>| PodCondition {
+        let ready = w.all_ready();
+        let unready = w.unready();
+        let cond = |ty: &str, ok: bool, not_ok_reason: &str| PodCondition {
             type_: ty.into(),
             status: if ok { "True" } else { "False" }.into(),
             last_transition_time: Some(now.clone()),
-            message: reason.map(|_| unready_message.clone()),
-            reason: reason.map(Into::into),
+            reason: (!ok).then(|| not_ok_reason.to_string()),
+            message: (!ok).then(|| format!("containers with unready status: [{}]", unready.join(" "))),
             ..Default::default()
         };
-        let started_at: Time =
-            pod.status.as_ref().and_then(|s| s.start_time.clone()).unwrap_or_else(|| now.clone());
-        let containers = pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
-        let statuses = containers
-            .iter()
-            .map(|c| {
-                let image = c.image.clone().unwrap_or_default();
-                ContainerStatus {
-                    name: c.name.clone(),
-                    image: normalize_image(&image),
-                    image_id: if running {
-                        format!(
-                            "{}@sha256:{:064x}",
-                            strip_tag(&normalize_image(&image)),
-                            crate::sim::hash::hash_str(&image)
-                        )
-                    } else {
-                        String::new()
-                    },
-                    container_id: running.then(|| {
-                        format!(
-                            "containerd://{:016x}{:016x}",
-                            crate::sim::hash::hash_str(uid),
-                            crate::sim::hash::hash_str(&c.name)
-                        )
-                    }),
-                    ready: running,
-                    started: Some(running),
-                    restart_count: 0,
-                    state: Some(if running {
-                        ContainerState {
-                            running: Some(ContainerStateRunning { started_at: Some(now.clone()) }),
-                            ..Default::default()
-                        }
-                    } else {
-                        ContainerState {
-                            waiting: Some(ContainerStateWaiting {
-                                reason: Some("ContainerCreating".into()),
-                                message: None,
-                            }),
-                            ..Default::default()
-                        }
-                    }),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        let ip = local.ip.to_string();
         let host_ip = self.internal_ip();
+        let ip = w.ip.to_string();
+        let phase = w.phase();
+        let statuses = w.container_statuses(epoch);
+        let started = epoch.time(w.started_at);
         let status = pod.status.get_or_insert_with(Default::default);
-        status.phase = Some(if running { "Running" } else { "Pending" }.into());
+        status.phase = Some(phase.into());
         status.host_ip = Some(host_ip.clone());
         status.host_ips = Some(vec![HostIP { ip: host_ip }]);
         status.pod_ip = Some(ip.clone());
         status.pod_ips = Some(vec![PodIP { ip }]);
-        status.start_time = Some(started_at);
+        status.start_time.get_or_insert(started);
         status.container_statuses = Some(statuses);
-        podutil::set_pod_condition(&mut pod, cond("PodReadyToStartContainers", true, None));
-        podutil::set_pod_condition(&mut pod, cond("Initialized", true, None));
-        podutil::set_pod_condition(
-            &mut pod,
-            cond("Ready", running, (!running).then_some("ContainersNotReady")),
-        );
-        podutil::set_pod_condition(
-            &mut pod,
-            cond("ContainersReady", running, (!running).then_some("ContainersNotReady")),
-        );
+        let terminal = phase == "Succeeded" || phase == "Failed";
+        podutil::set_pod_condition(&mut pod, cond("PodReadyToStartContainers", !terminal, ""));
+        podutil::set_pod_condition(&mut pod, cond("Initialized", true, ""));
+        // A finished pod's containers are not ready, with reason PodCompleted (status generate.go).
+        let reason = if terminal { "PodCompleted" } else { "ContainersNotReady" };
+        podutil::set_pod_condition(&mut pod, cond("ContainersReady", ready, reason));
+        podutil::set_pod_condition(&mut pod, cond("Ready", ready, reason));
         let _ = ctx.api.update_status_as(pod);
     }
 }
@@ -667,10 +542,13 @@ pub fn normalize_image(image: &str) -> String {
     name
 }
 
-fn strip_tag(image: &str) -> &str {
-    match image.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => image,
+impl Kubelet {
+    /// Feeds one input to every worker (power and process faults).
+    fn for_each_worker(&mut self, ctx: &mut Context<'_>, f: impl Fn(&mut PodWorker, &mut Env<'_>)) {
+        let uids: Vec<Arc<str>> = self.workers.keys().cloned().collect();
+        for uid in uids {
+            self.with_worker(ctx, &uid, &f);
+        }
     }
 }
 
@@ -678,13 +556,37 @@ impl Component for Kubelet {
     fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
         match event {
             Event::Start if self.cfg.powered_on => {
+                self.powered = true;
                 self.start(ctx);
             }
-            Event::Fault(Fault::PowerOff) if self.running => {
-                self.stop(ctx);
+            Event::Fault(Fault::PowerOff) if self.powered => {
+                self.powered = false;
+                if self.running {
+                    self.stop(ctx);
+                }
+                let now = ctx.now();
+                for w in self.workers.values_mut() {
+                    w.machine_died(now);
+                }
             }
-            Event::Fault(Fault::PowerOn) if !self.running => {
+            Event::Fault(Fault::PowerOn) if !self.powered => {
+                self.powered = true;
                 self.start(ctx);
+                self.for_each_worker(ctx, |w, env| w.reboot(env));
+            }
+            Event::Fault(Fault::StopKubelet) if self.running => self.stop(ctx),
+            Event::Fault(Fault::StartKubelet) if self.powered && !self.running => {
+                self.start(ctx);
+                self.for_each_worker(ctx, |w, env| w.resume(env));
+            }
+            Event::Fault(Fault::Heal) if self.running => {
+                // The watch was cut with the network: list again and post what changed.
+                self.relist(ctx);
+                self.maybe_post_status(ctx);
+                let uids: Vec<Arc<str>> = self.workers.keys().cloned().collect();
+                for uid in uids {
+                    self.post_pod_status(ctx, &uid);
+                }
             }
             Event::Timer(Timer::LeaseRenew { boot }) if boot == self.boot && self.running => {
                 self.renew_lease(ctx);
@@ -698,18 +600,13 @@ impl Component for Kubelet {
                 self.pod_step(ctx, uid, step);
             }
             Event::Watch(ev) if self.running => {
-                let Some(inf) = self.pods.as_mut() else {
-                    return;
-                };
+                let Some(inf) = self.pods.as_mut() else { return };
                 if !inf.owns(&ev) {
                     return;
                 }
                 inf.apply(&ev);
                 if ev.kind == WatchEventType::Deleted {
-                    let uid: Arc<str> = Arc::from(ev.object.uid());
-                    if let Some(p) = self.local.remove(&uid) {
-                        self.cidr.release(p.ip);
-                    }
+                    self.forget(ev.object.uid());
                 } else {
                     self.sync_pod(ctx, &ev.object);
                 }
@@ -717,13 +614,6 @@ impl Component for Kubelet {
             _ => {}
         }
     }
-}
-
-/// Images named in a set of pods (helper for scenarios that preload images).
-pub fn images_of(pods: &[Pod]) -> BTreeSet<String> {
-    pods.iter()
-        .flat_map(|p| p.spec.iter().flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone())))
-        .collect()
 }
 
 #[cfg(test)]

@@ -249,6 +249,7 @@ impl Engine {
         self.hash.u64(to.0 as u64);
         event.fingerprint(&mut self.hash);
         self.api.set_now(time);
+        self.api.set_caller(Some(to));
         let observed = event.clone();
         let slot = &mut self.slots[to.0];
         let mut ctx = Context {
@@ -261,6 +262,7 @@ impl Engine {
             names: &self.names,
         };
         slot.component.handle(event, &mut ctx);
+        self.api.set_caller(None);
         self.flush_watch_deliveries();
         Some(Delivered { time, seq, to, event: observed })
     }

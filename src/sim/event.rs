@@ -46,15 +46,69 @@ pub enum Timer {
     TimelineAction { index: usize },
 }
 
-/// Steps of a pod's life on a node, driven by kubelet timers.
+/// Steps of a pod's life on a node, driven by kubelet timers. `container` indexes
+/// `spec.containers`; `run` counts the container's starts, so a timer armed for an earlier run
+/// is ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PodStep {
-    /// Images are on the node; containers can be created.
-    ImagesPulled,
-    /// Containers are created and started.
-    ContainersStarted,
-    /// The termination grace period is over (or containers exited): final delete.
+    /// An image pull finished (successfully or not).
+    PullDone { container: u16 },
+    /// A container was created and started.
+    Started { container: u16 },
+    /// A container's run ends on its own (scenario behaviour: exit, crash, OOM kill).
+    Exited { container: u16, run: u32 },
+    /// A probe is due.
+    Probe { container: u16, kind: ProbeKind, run: u32 },
+    /// A container the kubelet killed (failed liveness/startup probe) has stopped.
+    Killed { container: u16, run: u32 },
+    /// A back-off (crash loop, image pull) or error re-sync is over.
+    Retry { container: u16 },
+    /// The pod's termination grace period is over (or its containers exited).
     Terminated,
+}
+
+/// The three kinds of container probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProbeKind {
+    Startup,
+    Liveness,
+    Readiness,
+}
+
+impl ProbeKind {
+    /// `Liveness`, as in "Liveness probe failed: …".
+    pub fn title(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "Startup",
+            ProbeKind::Liveness => "Liveness",
+            ProbeKind::Readiness => "Readiness",
+        }
+    }
+    /// `liveness`, as in "failed liveness probe, will be restarted".
+    pub fn lower(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "startup",
+            ProbeKind::Liveness => "liveness",
+            ProbeKind::Readiness => "readiness",
+        }
+    }
+}
+
+impl PodStep {
+    fn fingerprint(&self, h: &mut StableHasher) {
+        let (tag, container, extra) = match *self {
+            PodStep::PullDone { container } => (0, container, 0),
+            PodStep::Started { container } => (1, container, 0),
+            PodStep::Exited { container, run } => (2, container, u64::from(run)),
+            PodStep::Probe { container, kind, run } => (3 + kind as u64, container, u64::from(run)),
+            PodStep::Killed { container, run } => (6, container, u64::from(run)),
+            PodStep::Retry { container } => (7, container, 0),
+            PodStep::Terminated => (8, 0, 0),
+        };
+        h.u64(tag);
+        h.u64(u64::from(container));
+        h.u64(extra);
+    }
 }
 
 /// Faults the scenario injects at a node.
@@ -64,6 +118,14 @@ pub enum Fault {
     PowerOff,
     /// Power returns: the kubelet starts again and reconciles.
     PowerOn,
+    /// The kubelet process stops; containers keep running.
+    StopKubelet,
+    /// The kubelet process starts again.
+    StartKubelet,
+    /// The node is cut off from the control plane: the kubelet runs, its requests fail.
+    Partition,
+    /// The partition heals.
+    Heal,
 }
 
 impl Event {
@@ -95,7 +157,7 @@ impl Event {
                     Timer::PodStep { uid, step, boot } => {
                         h.u64(2);
                         h.str(uid);
-                        h.u64(*step as u64);
+                        step.fingerprint(h);
                         h.u64(u64::from(*boot));
                     }
                     Timer::ScheduleOne => h.u64(3),

@@ -11,4 +11,4 @@ pub mod engine;
 pub mod event;
 
 pub use engine::{Component, ComponentId, Context, Engine, TraceEntry};
-pub use event::{Event, Fault, PodStep, Timer};
+pub use event::{Event, Fault, PodStep, ProbeKind, Timer};

@@ -1,0 +1,984 @@
+//! One pod on one node, as the kubelet's pod worker, container runtime manager and prober see it
+//! (pkg/kubelet/pod_workers.go, kuberuntime/kuberuntime_manager.go, prober/).
+//!
+//! The worker is plain logic: every input (a timer, the pod being deleted) returns [`Effect`]s —
+//! events to record, timers to arm, "status changed", "delete me" — that the kubelet carries
+//! out. Modelled:
+//! - containers start in order, one image pull at a time (`serializeImagePulls: true`); an image
+//!   on the node is used as is unless `imagePullPolicy: Always`, which only resolves the manifest;
+//!   a missing image gives ErrImagePull, then ImagePullBackOff while the 10s→300s back-off runs;
+//! - a container exits as its scenario behaviour says (exit code, crash, OOM kill) and is
+//!   restarted per `restartPolicy`: the first restart at once, then after 10s, 20s, … 300s
+//!   (CrashLoopBackOff), the back-off forgotten after 10 minutes without trouble;
+//! - startup, liveness and readiness probes tick every `periodSeconds` from the first tick at or
+//!   after `initialDelaySeconds` (at least one period after the start), count
+//!   `successThreshold` / `failureThreshold`, gate each other as upstream (startup first), and
+//!   liveness or startup failure kills the container, which then exits with 143 (SIGTERM);
+//! - deletion: SIGTERM to every running container, exit within the grace period, final delete;
+//! - the pod phase follows kubelet's `getPhase`.
+//!
+//! Simplified: init containers, sidecars and ephemeral containers are not run; a container
+//! stops `container_stop_time` after SIGTERM (bounded by the grace period).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{
+    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, Pod, Probe,
+};
+
+use super::backoff::Backoff;
+use super::behavior::{behavior_for, Behavior, BehaviorRule, Exit};
+use super::kubelet::{normalize_image, KubeletConfig};
+use crate::api::time::Epoch;
+use crate::sim::{PodStep, ProbeKind, SimDuration, SimTime};
+
+/// What the kubelet must do after the worker handled an input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Record a Kubernetes Event about the pod.
+    Event { type_: &'static str, reason: &'static str, message: String },
+    /// Arm a timer for this pod.
+    After { delay: SimDuration, step: PodStep },
+    /// The pod's status changed: post it.
+    StatusChanged,
+    /// Every container is gone after deletion: delete the pod object (grace 0, UID-guarded).
+    FinalDelete,
+}
+
+/// How the kubelet's pod sync loop re-syncs a pod after an error (pod worker back-off).
+pub const RESYNC_AFTER_ERROR: SimDuration = SimDuration::from_secs(10);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    Waiting { reason: String, message: Option<String> },
+    Running { since: SimTime },
+    Terminated { exit_code: i32, reason: String, started: SimTime, finished: SimTime },
+}
+
+#[derive(Clone, Debug)]
+struct ProbeState {
+    successes: i32,
+    failures: i32,
+}
+
+#[derive(Clone, Debug)]
+struct ContainerWorker {
+    spec: Container,
+    behavior: Behavior,
+    state: State,
+    last_terminated: Option<State>,
+    /// Incremented at every start; timers carry it so stale ones are ignored.
+    run: u32,
+    restart_count: i32,
+    /// Has been started at least once.
+    ever_started: bool,
+    ready: bool,
+    startup_passed: bool,
+    probes: BTreeMap<ProbeKind, ProbeState>,
+    crash_backoff: Backoff,
+    pull_backoff: Backoff,
+    last_pull_failure: Option<SimTime>,
+    /// A liveness/startup kill is under way.
+    killing: bool,
+}
+
+impl ContainerWorker {
+    fn probe(&self, kind: ProbeKind) -> Option<&Probe> {
+        match kind {
+            ProbeKind::Startup => self.spec.startup_probe.as_ref(),
+            ProbeKind::Liveness => self.spec.liveness_probe.as_ref(),
+            ProbeKind::Readiness => self.spec.readiness_probe.as_ref(),
+        }
+    }
+    fn running_since(&self) -> Option<SimTime> {
+        match self.state {
+            State::Running { since } => Some(since),
+            _ => None,
+        }
+    }
+}
+
+/// Inputs the worker reads from its kubelet.
+pub struct Env<'a> {
+    pub now: SimTime,
+    pub cfg: &'a KubeletConfig,
+    /// Images on the node (normalized name → size).
+    pub images: &'a mut BTreeMap<String, i64>,
+    /// Images the registry does not have (normalized names).
+    pub missing_images: &'a BTreeSet<String>,
+    pub out: Vec<Effect>,
+}
+
+impl Env<'_> {
+    fn event(&mut self, type_: &'static str, reason: &'static str, message: String) {
+        self.out.push(Effect::Event { type_, reason, message });
+    }
+    fn after(&mut self, delay: SimDuration, step: PodStep) {
+        self.out.push(Effect::After { delay, step });
+    }
+    fn changed(&mut self) {
+        if !self.out.contains(&Effect::StatusChanged) {
+            self.out.push(Effect::StatusChanged);
+        }
+    }
+}
+
+/// One pod's worker.
+pub struct PodWorker {
+    pub uid: Arc<str>,
+    pub namespace: String,
+    pub name: String,
+    pub ip: Ipv4Addr,
+    restart_policy: String,
+    containers: Vec<ContainerWorker>,
+    /// Containers not yet started for the first time are started in order from here.
+    next_first_start: usize,
+    /// A container start or image pull is in flight (pulls are serialized).
+    busy: bool,
+    pub started_at: SimTime,
+    pub terminating: bool,
+    termination_grace: SimDuration,
+}
+
+impl PodWorker {
+    pub fn new(pod: &Pod, ip: Ipv4Addr, rules: &[BehaviorRule], now: SimTime) -> PodWorker {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let labels = pod.metadata.labels.as_ref();
+        let containers = spec
+            .containers
+            .iter()
+            .map(|c| ContainerWorker {
+                behavior: behavior_for(rules, &ns, labels, &c.name).cloned().unwrap_or_default(),
+                spec: c.clone(),
+                state: State::Waiting { reason: "ContainerCreating".into(), message: None },
+                last_terminated: None,
+                run: 0,
+                restart_count: 0,
+                ever_started: false,
+                ready: false,
+                startup_passed: c.startup_probe.is_none(),
+                probes: BTreeMap::new(),
+                crash_backoff: Backoff::default(),
+                pull_backoff: Backoff::default(),
+                last_pull_failure: None,
+                killing: false,
+            })
+            .collect();
+        PodWorker {
+            uid: Arc::from(pod.metadata.uid.clone().unwrap_or_default()),
+            namespace: ns,
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            ip,
+            restart_policy: spec.restart_policy.clone().unwrap_or_else(|| "Always".into()),
+            containers,
+            next_first_start: 0,
+            busy: false,
+            started_at: now,
+            terminating: false,
+            termination_grace: SimDuration::ZERO,
+        }
+    }
+
+    fn pod_ref(&self) -> String {
+        format!("{}_{}({})", self.name, self.namespace, self.uid)
+    }
+
+    /// The pod was admitted: post the initial status and start the first container.
+    pub fn admit(&mut self, env: &mut Env<'_>) {
+        env.changed();
+        self.start_next(env);
+    }
+
+    /// Starts the next container that has never run (pulling its image first if needed).
+    fn start_next(&mut self, env: &mut Env<'_>) {
+        if self.busy || self.terminating || self.next_first_start >= self.containers.len() {
+            return;
+        }
+        let i = self.next_first_start;
+        self.next_first_start += 1;
+        self.ensure_image_then_start(i, env);
+    }
+
+    fn ensure_image_then_start(&mut self, i: usize, env: &mut Env<'_>) {
+        let c = &self.containers[i];
+        let image = c.spec.image.clone().unwrap_or_default();
+        let key = normalize_image(&image);
+        let policy = c.spec.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
+        let present = env.images.contains_key(&key);
+        let step = PodStep::PullDone { container: i as u16 };
+        self.busy = true;
+        if present && policy != "Always" {
+            env.event("Normal", "Pulled", format!("Container image {image:?} already present on machine"));
+            env.after(env.cfg.container_start_time, PodStep::Started { container: i as u16 });
+        } else if policy == "Never" {
+            self.busy = false;
+            let msg = format!("Container image {image:?} is not present with pull policy of Never");
+            env.event("Warning", "ErrImageNeverPull", msg.clone());
+            self.containers[i].state =
+                State::Waiting { reason: "ErrImageNeverPull".into(), message: Some(msg) };
+            env.changed();
+            self.start_next(env);
+        } else {
+            env.event("Normal", "Pulling", format!("Pulling image {image:?}"));
+            let delay = if env.missing_images.contains(&key) {
+                env.cfg.manifest_check_time
+            } else if present {
+                env.cfg.manifest_check_time
+            } else {
+                let size = env.images.get(&key).copied().unwrap_or(env.cfg.default_image_size).max(0) as u64;
+                SimDuration::from_millis(
+                    size.saturating_mul(1000) / env.cfg.image_pull_bytes_per_second.max(1) as u64,
+                )
+            };
+            env.after(delay, step);
+        }
+    }
+
+    /// An image pull finished.
+    pub fn pull_done(&mut self, i: usize, env: &mut Env<'_>) {
+        let Some(c) = self.containers.get_mut(i) else { return };
+        self.busy = false;
+        if self.terminating {
+            return;
+        }
+        let image = c.spec.image.clone().unwrap_or_default();
+        let key = normalize_image(&image);
+        if env.missing_images.contains(&key) {
+            let now = env.now;
+            c.pull_backoff.next(now, now);
+            c.last_pull_failure = Some(now);
+            let msg = format!(
+                "Failed to pull image {image:?}: rpc error: code = NotFound desc = failed to pull and unpack image {key:?}: failed to resolve reference {key:?}: {key}: not found"
+            );
+            env.event("Warning", "Failed", msg);
+            env.event("Warning", "Failed", "Error: ErrImagePull".into());
+            c.state = State::Waiting {
+                reason: "ErrImagePull".into(),
+                message: Some(format!("failed to pull and unpack image {key:?}: {key}: not found")),
+            };
+            env.changed();
+            env.after(RESYNC_AFTER_ERROR, PodStep::Retry { container: i as u16 });
+            self.start_next(env);
+            return;
+        }
+        let present = env.images.contains_key(&key);
+        let size = env.images.get(&key).copied().unwrap_or(env.cfg.default_image_size);
+        let took = if present {
+            env.cfg.manifest_check_time
+        } else {
+            SimDuration::from_millis(
+                (size.max(0) as u64).saturating_mul(1000) / env.cfg.image_pull_bytes_per_second.max(1) as u64,
+            )
+        }
+        .go_string();
+        env.images.insert(key, size);
+        env.event(
+            "Normal",
+            "Pulled",
+            format!("Successfully pulled image {image:?} in {took} ({took} including waiting). Image size: {size} bytes."),
+        );
+        self.busy = true;
+        env.after(env.cfg.container_start_time, PodStep::Started { container: i as u16 });
+    }
+
+    /// A container was created and started.
+    pub fn started(&mut self, i: usize, env: &mut Env<'_>) {
+        self.busy = false;
+        let now = env.now;
+        let Some(c) = self.containers.get_mut(i) else { return };
+        if self.terminating {
+            return;
+        }
+        if c.ever_started {
+            c.restart_count += 1;
+        }
+        c.ever_started = true;
+        c.run += 1;
+        c.state = State::Running { since: now };
+        c.ready = false;
+        c.startup_passed = c.spec.startup_probe.is_none();
+        c.killing = false;
+        c.probes.clear();
+        let name = c.spec.name.clone();
+        env.event("Normal", "Created", format!("Created container: {name}"));
+        env.event("Normal", "Started", format!("Started container {name}"));
+        let run = c.run;
+        if let Some((delay, _)) = c.behavior.exit() {
+            env.after(delay, PodStep::Exited { container: i as u16, run });
+        }
+        for kind in [ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness] {
+            if let Some(p) = c.probe(kind) {
+                let period = SimDuration::from_secs(p.period_seconds.unwrap_or(10).max(1) as u64);
+                let delay = SimDuration::from_secs(p.initial_delay_seconds.unwrap_or(0).max(0) as u64);
+                let ticks = delay.as_millis().div_ceil(period.as_millis()).max(1);
+                env.after(
+                    SimDuration(period.as_millis() * ticks),
+                    PodStep::Probe { container: i as u16, kind, run },
+                );
+            }
+        }
+        env.changed();
+        self.start_next(env);
+    }
+
+    /// A container's run ended (its own exit, OOM kill, or a kill by the kubelet).
+    fn exited(&mut self, i: usize, exit_code: i32, reason: &str, env: &mut Env<'_>) {
+        let now = env.now;
+        let c = &mut self.containers[i];
+        let started = c.running_since().unwrap_or(now);
+        c.state = State::Terminated { exit_code, reason: reason.into(), started, finished: now };
+        c.ready = false;
+        c.killing = false;
+        env.changed();
+        if self.terminating {
+            self.maybe_finished(env);
+            return;
+        }
+        let restart = match self.restart_policy.as_str() {
+            "Never" => false,
+            "OnFailure" => exit_code != 0,
+            _ => true,
+        };
+        if restart {
+            self.restart_or_back_off(i, env);
+        }
+    }
+
+    /// Restart now, or wait out the crash back-off (CrashLoopBackOff).
+    fn restart_or_back_off(&mut self, i: usize, env: &mut Env<'_>) {
+        let now = env.now;
+        let pod_ref = self.pod_ref();
+        let c = &mut self.containers[i];
+        let State::Terminated { finished, .. } = c.state.clone() else { return };
+        let name = c.spec.name.clone();
+        if c.crash_backoff.in_backoff_since(finished, now) {
+            let wait = c.crash_backoff.current();
+            c.last_terminated = Some(c.state.clone());
+            c.state = State::Waiting {
+                reason: "CrashLoopBackOff".into(),
+                message: Some(format!(
+                    "back-off {} restarting failed container={name} pod={pod_ref}",
+                    wait.go_string()
+                )),
+            };
+            env.event(
+                "Warning",
+                "BackOff",
+                format!("Back-off restarting failed container {name} in pod {pod_ref}"),
+            );
+            env.changed();
+            env.after(c.crash_backoff.until(finished).since(now), PodStep::Retry { container: i as u16 });
+            return;
+        }
+        c.crash_backoff.next(finished, now);
+        c.last_terminated = Some(c.state.clone());
+        self.busy = true;
+        self.ensure_image_then_start(i, env);
+    }
+
+    /// A back-off or re-sync timer fired for container `i`.
+    pub fn retry(&mut self, i: usize, env: &mut Env<'_>) {
+        if self.terminating || i >= self.containers.len() {
+            return;
+        }
+        let now = env.now;
+        let c = &mut self.containers[i];
+        match c.state.clone() {
+            State::Waiting { reason, .. } if reason == "ErrImagePull" || reason == "ImagePullBackOff" => {
+                let failed = c.last_pull_failure.unwrap_or(now);
+                if c.pull_backoff.in_backoff_since(failed, now) {
+                    let image = c.spec.image.clone().unwrap_or_default();
+                    c.state = State::Waiting {
+                        reason: "ImagePullBackOff".into(),
+                        message: Some(format!("Back-off pulling image {image:?}")),
+                    };
+                    env.event("Normal", "BackOff", format!("Back-off pulling image {image:?}"));
+                    env.event("Warning", "Failed", "Error: ImagePullBackOff".into());
+                    env.changed();
+                    let until = c.pull_backoff.until(failed);
+                    env.after(until.since(now), PodStep::Retry { container: i as u16 });
+                } else if !self.busy {
+                    self.ensure_image_then_start(i, env);
+                } else {
+                    env.after(SimDuration::from_secs(1), PodStep::Retry { container: i as u16 });
+                }
+            }
+            State::Waiting { reason, .. } if reason == "CrashLoopBackOff" => {
+                if let Some(State::Terminated { finished, .. }) = c.last_terminated.clone() {
+                    c.crash_backoff.next(finished, now);
+                }
+                self.busy = true;
+                self.ensure_image_then_start(i, env);
+            }
+            _ => {}
+        }
+    }
+
+    /// The container's own end (behaviour) is due.
+    pub fn self_exit(&mut self, i: usize, run: u32, env: &mut Env<'_>) {
+        let Some(c) = self.containers.get(i) else { return };
+        if c.run != run || c.running_since().is_none() || c.killing {
+            return;
+        }
+        match c.behavior.exit().map(|(_, how)| how) {
+            Some(Exit::OomKilled) => self.exited(i, 137, "OOMKilled", env),
+            Some(Exit::Code(code)) => {
+                self.exited(i, code, if code == 0 { "Completed" } else { "Error" }, env)
+            }
+            None => {}
+        }
+    }
+
+    /// A probe tick for container `i`.
+    pub fn probe(&mut self, i: usize, kind: ProbeKind, run: u32, env: &mut Env<'_>) {
+        let now = env.now;
+        let ip = self.ip;
+        let Some(c) = self.containers.get_mut(i) else { return };
+        let Some(since) = c.running_since() else { return };
+        if c.run != run || c.killing || self.terminating {
+            return;
+        }
+        let Some(probe) = c.probe(kind).cloned() else { return };
+        let period = SimDuration::from_secs(probe.period_seconds.unwrap_or(10).max(1) as u64);
+        // The startup probe gates the others; once it passed it stops.
+        let active = match kind {
+            ProbeKind::Startup => !c.startup_passed,
+            _ => c.startup_passed,
+        };
+        if !active {
+            if kind != ProbeKind::Startup {
+                env.after(period, PodStep::Probe { container: i as u16, kind, run });
+            }
+            return;
+        }
+        let failing = match kind {
+            ProbeKind::Startup => c.behavior.startup_delay.is_some_and(|d| now.since(since) < d),
+            ProbeKind::Liveness => c.behavior.liveness_failure.as_ref().is_some_and(|f| f.fails(since, now)),
+            ProbeKind::Readiness => {
+                c.behavior.readiness_failure.as_ref().is_some_and(|f| f.fails(since, now))
+            }
+        };
+        let success_threshold = probe.success_threshold.unwrap_or(1).max(1);
+        let failure_threshold = probe.failure_threshold.unwrap_or(3).max(1);
+        let state = c.probes.entry(kind).or_insert(ProbeState { successes: 0, failures: 0 });
+        let name = c.spec.name.clone();
+        if failing {
+            state.failures += 1;
+            state.successes = 0;
+            env.event(
+                "Warning",
+                "Unhealthy",
+                format!("{} probe failed: {}", kind.title(), probe_failure_message(&probe, ip)),
+            );
+        } else {
+            state.successes += 1;
+            state.failures = 0;
+        }
+        let (successes, failures) = (state.successes, state.failures);
+        match kind {
+            ProbeKind::Startup if !failing => {
+                c.startup_passed = true;
+                env.changed();
+            }
+            ProbeKind::Readiness => {
+                let ready = if failing {
+                    !(failures >= failure_threshold) && c.ready
+                } else {
+                    c.ready || successes >= success_threshold
+                };
+                if ready != c.ready {
+                    c.ready = ready;
+                    env.changed();
+                }
+            }
+            ProbeKind::Startup | ProbeKind::Liveness if failing && failures >= failure_threshold => {
+                c.killing = true;
+                env.event(
+                    "Normal",
+                    "Killing",
+                    format!("Container {name} failed {} probe, will be restarted", kind.lower()),
+                );
+                let grace = probe
+                    .termination_grace_period_seconds
+                    .map_or(self.termination_grace, |g| SimDuration::from_secs(g.max(0) as u64));
+                env.after(
+                    env.cfg.container_stop_time.min(grace.max(SimDuration::from_millis(1))),
+                    PodStep::Killed { container: i as u16, run },
+                );
+                return;
+            }
+            _ => {}
+        }
+        env.after(period, PodStep::Probe { container: i as u16, kind, run });
+    }
+
+    /// A container killed by the kubelet (failed liveness/startup probe) stopped.
+    pub fn killed(&mut self, i: usize, run: u32, env: &mut Env<'_>) {
+        let Some(c) = self.containers.get(i) else { return };
+        if c.run != run || c.running_since().is_none() {
+            return;
+        }
+        // Default action of SIGTERM: exit status 128 + 15.
+        self.exited(i, 143, "Error", env);
+    }
+
+    /// The pod was deleted (deletionTimestamp set): SIGTERM every running container.
+    pub fn terminate(&mut self, grace: SimDuration, env: &mut Env<'_>) {
+        if self.terminating {
+            return;
+        }
+        self.terminating = true;
+        self.termination_grace = grace;
+        let mut any = false;
+        for c in &self.containers {
+            if c.running_since().is_some() {
+                any = true;
+                env.event("Normal", "Killing", format!("Stopping container {}", c.spec.name));
+            }
+        }
+        if any {
+            env.after(env.cfg.container_stop_time.min(grace), PodStep::Terminated);
+        } else {
+            env.out.push(Effect::FinalDelete);
+        }
+    }
+
+    /// The termination grace is over: containers are stopped.
+    pub fn termination_done(&mut self, env: &mut Env<'_>) {
+        let now = env.now;
+        for c in &mut self.containers {
+            if let State::Running { since } = c.state {
+                c.state = State::Terminated {
+                    exit_code: 0,
+                    reason: "Completed".into(),
+                    started: since,
+                    finished: now,
+                };
+                c.ready = false;
+            }
+        }
+        self.maybe_finished(env);
+    }
+
+    fn maybe_finished(&mut self, env: &mut Env<'_>) {
+        if self.terminating && self.containers.iter().all(|c| c.running_since().is_none()) {
+            env.out.push(Effect::FinalDelete);
+        }
+    }
+
+    /// The machine lost power: every running container is gone (reported after the reboot as
+    /// terminated with exit code 255, reason Unknown).
+    pub fn machine_died(&mut self, now: SimTime) {
+        self.busy = false;
+        for c in &mut self.containers {
+            if let State::Running { since } = c.state {
+                c.state = State::Terminated {
+                    exit_code: 255,
+                    reason: "Unknown".into(),
+                    started: since,
+                    finished: now,
+                };
+                c.last_terminated = Some(c.state.clone());
+                c.ready = false;
+            }
+        }
+    }
+
+    /// The machine is back: the sandbox is re-created and the containers start again in
+    /// order (restart counts go up).
+    pub fn reboot(&mut self, env: &mut Env<'_>) {
+        env.event(
+            "Normal",
+            "SandboxChanged",
+            "Pod sandbox changed, it will be killed and re-created.".into(),
+        );
+        if self.terminating {
+            env.out.push(Effect::FinalDelete);
+            return;
+        }
+        self.next_first_start = 0;
+        self.busy = false;
+        env.changed();
+        self.start_next(env);
+    }
+
+    /// The kubelet process came back while the containers kept running: arm again the timers
+    /// the old process held (exits, probes, back-offs, in-flight starts).
+    pub fn resume(&mut self, env: &mut Env<'_>) {
+        let now = env.now;
+        self.busy = false;
+        if self.terminating {
+            env.after(SimDuration::ZERO, PodStep::Terminated);
+            return;
+        }
+        for i in 0..self.containers.len() {
+            let c = &self.containers[i];
+            match &c.state {
+                State::Running { since } => {
+                    let run = c.run;
+                    if let Some((d, _)) = c.behavior.exit() {
+                        env.after((*since + d).since(now), PodStep::Exited { container: i as u16, run });
+                    }
+                    for kind in [ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness] {
+                        if let Some(p) = c.probe(kind) {
+                            let period = SimDuration::from_secs(p.period_seconds.unwrap_or(10).max(1) as u64);
+                            env.after(period, PodStep::Probe { container: i as u16, kind, run });
+                        }
+                    }
+                }
+                State::Waiting { .. } if c.ever_started || c.last_pull_failure.is_some() => {
+                    env.after(SimDuration::ZERO, PodStep::Retry { container: i as u16 });
+                }
+                State::Waiting { .. } if i < self.next_first_start => {
+                    // Its pull or start was in flight in the old process: start over.
+                    self.next_first_start = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        env.changed();
+        self.start_next(env);
+    }
+
+    /// Kubelet's `getPhase` for the containers' states.
+    pub fn phase(&self) -> &'static str {
+        let (mut running, mut stopped, mut succeeded, mut waiting) = (0, 0, 0, 0);
+        for c in &self.containers {
+            match &c.state {
+                State::Running { .. } => running += 1,
+                State::Terminated { exit_code, .. } => {
+                    stopped += 1;
+                    if *exit_code == 0 {
+                        succeeded += 1;
+                    }
+                }
+                State::Waiting { .. } if c.last_terminated.is_some() => stopped += 1,
+                State::Waiting { .. } => waiting += 1,
+            }
+        }
+        if waiting > 0 {
+            "Pending"
+        } else if running > 0 {
+            "Running"
+        } else if stopped > 0 {
+            if self.restart_policy == "Always" {
+                "Running"
+            } else if stopped == succeeded {
+                "Succeeded"
+            } else if self.restart_policy == "Never" {
+                "Failed"
+            } else {
+                "Running"
+            }
+        } else {
+            "Pending"
+        }
+    }
+
+    /// Whether every container is ready (ContainersReady / Ready conditions).
+    pub fn all_ready(&self) -> bool {
+        !self.containers.is_empty() && self.containers.iter().all(|c| self.container_ready(c))
+    }
+
+    fn container_ready(&self, c: &ContainerWorker) -> bool {
+        c.running_since().is_some() && c.startup_passed && (c.spec.readiness_probe.is_none() || c.ready)
+    }
+
+    /// Names of containers that are not ready.
+    pub fn unready(&self) -> Vec<String> {
+        self.containers.iter().filter(|c| !self.container_ready(c)).map(|c| c.spec.name.clone()).collect()
+    }
+
+    /// `status.containerStatuses`.
+    pub fn container_statuses(&self, epoch: Epoch) -> Vec<ContainerStatus> {
+        let convert = |s: &State| -> ContainerState {
+            match s {
+                State::Waiting { reason, message } => ContainerState {
+                    waiting: Some(ContainerStateWaiting {
+                        reason: Some(reason.clone()),
+                        message: message.clone(),
+                    }),
+                    ..Default::default()
+                },
+                State::Running { since } => ContainerState {
+                    running: Some(ContainerStateRunning { started_at: Some(epoch.time(*since)) }),
+                    ..Default::default()
+                },
+                State::Terminated { exit_code, reason, started, finished } => ContainerState {
+                    terminated: Some(ContainerStateTerminated {
+                        exit_code: *exit_code,
+                        reason: Some(reason.clone()),
+                        started_at: Some(epoch.time(*started)),
+                        finished_at: Some(epoch.time(*finished)),
+                        container_id: None,
+                        message: None,
+                        signal: None,
+                    }),
+                    ..Default::default()
+                },
+            }
+        };
+        self.containers
+            .iter()
+            .map(|c| {
+                let image = normalize_image(c.spec.image.as_deref().unwrap_or(""));
+                let id = |run: u32| {
+                    format!(
+                        "containerd://{:016x}{:016x}",
+                        crate::sim::hash::hash_str(&self.uid),
+                        crate::sim::hash::hash_str(&format!("{}/{run}", c.spec.name))
+                    )
+                };
+                ContainerStatus {
+                    name: c.spec.name.clone(),
+                    image_id: if c.ever_started {
+                        format!("{}@sha256:{:064x}", strip_tag(&image), crate::sim::hash::hash_str(&image))
+                    } else {
+                        String::new()
+                    },
+                    image,
+                    container_id: c.ever_started.then(|| id(c.run)),
+                    ready: self.container_ready(c),
+                    started: Some(c.running_since().is_some() && c.startup_passed),
+                    restart_count: c.restart_count,
+                    state: Some(convert(&c.state)),
+                    last_state: c.last_terminated.as_ref().map(convert),
+                    ..Default::default()
+                }
+            })
+            .collect()
+    }
+}
+
+fn strip_tag(image: &str) -> &str {
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => image,
+    }
+}
+
+/// What the prober reports for a failing probe, by handler (prober.go).
+fn probe_failure_message(p: &Probe, ip: Ipv4Addr) -> String {
+    let port = |p: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString| match p {
+        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => n.to_string(),
+        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
+    };
+    if p.http_get.is_some() {
+        "HTTP probe failed with statuscode: 500".into()
+    } else if let Some(t) = &p.tcp_socket {
+        format!("dial tcp {ip}:{}: connect: connection refused", port(&t.port))
+    } else if p.grpc.is_some() {
+        "rpc error: code = Unknown desc = NOT_SERVING".into()
+    } else {
+        // An exec probe reports the command's output; the simulated command prints nothing.
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::decode::decode_documents;
+    use crate::api::Object;
+
+    fn pod(yaml_spec: &str) -> Pod {
+        let text = format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: default, uid: u1, labels: {{app: a}}}}\nspec: {yaml_spec}\n");
+        let mut obj = decode_documents(&text).unwrap().remove(0);
+        crate::api::defaults::apply(&mut obj);
+        match obj {
+            Object::Pod(p) => *p,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Drives a worker through its own timers until `until`, returning the events it recorded
+    /// with their times.
+    fn drive(
+        w: &mut PodWorker,
+        cfg: &KubeletConfig,
+        missing: &[&str],
+        until: SimTime,
+    ) -> Vec<(u64, String, String)> {
+        let mut images = BTreeMap::new();
+        let missing: BTreeSet<String> = missing.iter().map(|m| normalize_image(m)).collect();
+        let mut queue: Vec<(SimTime, u64, PodStep)> = Vec::new();
+        let mut seq = 0;
+        let mut events = Vec::new();
+        let mut apply = |out: Vec<Effect>,
+                         now: SimTime,
+                         queue: &mut Vec<(SimTime, u64, PodStep)>,
+                         events: &mut Vec<(u64, String, String)>| {
+            for e in out {
+                match e {
+                    Effect::After { delay, step } => {
+                        seq += 1;
+                        queue.push((now + delay, seq, step));
+                    }
+                    Effect::Event { reason, message, .. } => {
+                        events.push((now.as_millis() / 1000, reason.to_string(), message))
+                    }
+                    _ => {}
+                }
+            }
+        };
+        let mut env =
+            Env { now: SimTime::ZERO, cfg, images: &mut images, missing_images: &missing, out: Vec::new() };
+        w.admit(&mut env);
+        let out = std::mem::take(&mut env.out);
+        apply(out, SimTime::ZERO, &mut queue, &mut events);
+        loop {
+            queue.sort_by_key(|(t, s, _)| (*t, *s));
+            if queue.is_empty() || queue[0].0 > until {
+                break;
+            }
+            let (now, _, step) = queue.remove(0);
+            let mut env = Env { now, cfg, images: &mut images, missing_images: &missing, out: Vec::new() };
+            match step {
+                PodStep::PullDone { container } => w.pull_done(container as usize, &mut env),
+                PodStep::Started { container } => w.started(container as usize, &mut env),
+                PodStep::Exited { container, run } => w.self_exit(container as usize, run, &mut env),
+                PodStep::Probe { container, kind, run } => w.probe(container as usize, kind, run, &mut env),
+                PodStep::Killed { container, run } => w.killed(container as usize, run, &mut env),
+                PodStep::Retry { container } => w.retry(container as usize, &mut env),
+                PodStep::Terminated => w.termination_done(&mut env),
+            }
+            let out = std::mem::take(&mut env.out);
+            apply(out, now, &mut queue, &mut events);
+        }
+        events
+    }
+
+    fn cfg() -> KubeletConfig {
+        let mut c = KubeletConfig::new("n", 1);
+        c.default_image_size = 20 << 20; // 1s at 20 MiB/s
+        c
+    }
+
+    #[test]
+    fn crash_loop_backs_off_10_20_40_seconds() {
+        let p = pod("{containers: [{name: c, image: app:1}]}");
+        let rules = vec![BehaviorRule {
+            selector: crate::api::LabelSelector::everything(),
+            namespace: None,
+            container: None,
+            behavior: Behavior {
+                exit_after: Some(SimDuration::from_secs(5)),
+                exit_code: 1,
+                ..Default::default()
+            },
+        }];
+        let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
+        let events = drive(&mut w, &cfg(), &[], SimTime(200_000));
+        let started: Vec<u64> = events.iter().filter(|e| e.1 == "Started").map(|e| e.0).collect();
+        // Pull 1s + start 1s → runs at 2s, exits at 7s, restarts at once (8s), exits at 13s,
+        // waits 10s (+1s start: 24s), exits 29s, waits 20s (50s), exits 55s, waits 40s (96s),
+        // exits 101s, waits 80s (182s).
+        assert_eq!(started, [2, 8, 24, 50, 96, 182]);
+        assert!(events.iter().any(
+            |e| e.1 == "BackOff" && e.2 == "Back-off restarting failed container c in pod p_default(u1)"
+        ));
+        assert_eq!(w.phase(), "Running");
+        let st = &w.container_statuses(Epoch::default())[0];
+        assert_eq!(st.restart_count, 5);
+    }
+
+    #[test]
+    fn jobs_succeed_or_fail_by_exit_code() {
+        for (code, policy, phase) in
+            [(0, "Never", "Succeeded"), (2, "Never", "Failed"), (0, "OnFailure", "Succeeded")]
+        {
+            let p = pod(&format!("{{restartPolicy: {policy}, containers: [{{name: c, image: app:1}}]}}"));
+            let rules = vec![BehaviorRule {
+                selector: crate::api::LabelSelector::everything(),
+                namespace: None,
+                container: None,
+                behavior: Behavior {
+                    exit_after: Some(SimDuration::from_secs(5)),
+                    exit_code: code,
+                    ..Default::default()
+                },
+            }];
+            let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
+            drive(&mut w, &cfg(), &[], SimTime(60_000));
+            assert_eq!(w.phase(), phase, "exit {code} with {policy}");
+        }
+    }
+
+    #[test]
+    fn missing_images_alternate_err_image_pull_and_back_off() {
+        let p = pod("{containers: [{name: c, image: nginx:9.99}]}");
+        let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &[], SimTime::ZERO);
+        let events = drive(&mut w, &cfg(), &["nginx:9.99"], SimTime(120_000));
+        let reasons: Vec<&str> = events.iter().map(|e| e.1.as_str()).take(8).collect();
+        assert_eq!(
+            reasons,
+            ["Pulling", "Failed", "Failed", "Pulling", "Failed", "Failed", "BackOff", "Failed"]
+        );
+        assert!(events.iter().any(|e| e.2 == "Error: ImagePullBackOff"));
+        assert_eq!(w.phase(), "Pending");
+    }
+
+    #[test]
+    fn liveness_failures_restart_the_container() {
+        let p = pod("{containers: [{name: c, image: app:1, livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5}}]}");
+        let rules = vec![BehaviorRule {
+            selector: crate::api::LabelSelector::everything(),
+            namespace: None,
+            container: None,
+            behavior: Behavior {
+                liveness_failure: Some(super::super::behavior::ProbeFailure {
+                    after_start: Some(SimDuration::from_secs(20)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        }];
+        let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
+        let events = drive(&mut w, &cfg(), &[], SimTime(40_000));
+        let unhealthy: Vec<u64> = events.iter().filter(|e| e.1 == "Unhealthy").map(|e| e.0).collect();
+        // Started at 2s; probes at 7, 12, 17, 22 (fails), 27, 32 → 3 failures → kill at 32s.
+        assert_eq!(unhealthy, [22, 27, 32]);
+        assert!(events
+            .iter()
+            .any(|e| e.1 == "Killing" && e.2 == "Container c failed liveness probe, will be restarted"));
+        assert!(events
+            .iter()
+            .any(|e| e.2 == "Liveness probe failed: HTTP probe failed with statuscode: 500"));
+        assert_eq!(w.container_statuses(Epoch::default())[0].restart_count, 1);
+    }
+
+    #[test]
+    fn readiness_follows_thresholds() {
+        let p = pod("{containers: [{name: c, image: app:1, readinessProbe: {tcpSocket: {port: 80}, periodSeconds: 10}}]}");
+        let rules = vec![BehaviorRule {
+            selector: crate::api::LabelSelector::everything(),
+            namespace: None,
+            container: None,
+            behavior: Behavior {
+                readiness_failure: Some(super::super::behavior::ProbeFailure {
+                    from: Some(SimTime(60_000)),
+                    until: Some(SimTime(100_000)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        }];
+        let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
+        drive(&mut w, &cfg(), &[], SimTime(11_000));
+        assert!(!w.all_ready(), "not ready before the first probe");
+        drive(&mut w, &cfg(), &[], SimTime(0));
+        let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
+        let events = drive(&mut w, &cfg(), &[], SimTime(95_000));
+        // Probes at 12, 22, …; failures at 62, 72, 82 → not ready from 82s.
+        assert!(!w.all_ready());
+        assert_eq!(events.iter().filter(|e| e.1 == "Unhealthy").count(), 4);
+        assert!(events
+            .iter()
+            .any(|e| e.2 == "Readiness probe failed: dial tcp 10.0.0.2:80: connect: connection refused"));
+    }
+}
