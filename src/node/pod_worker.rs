@@ -224,9 +224,8 @@ impl PodWorker {
             self.start_next(env);
         } else {
             env.event("Normal", "Pulling", format!("Pulling image {image:?}"));
-            let delay = if env.missing_images.contains(&key) {
-                env.cfg.manifest_check_time
-            } else if present {
+            // A missing image fails at manifest resolution; a present one only resolves it.
+            let delay = if env.missing_images.contains(&key) || present {
                 env.cfg.manifest_check_time
             } else {
                 let size = env.images.get(&key).copied().unwrap_or(env.cfg.default_image_size).max(0) as u64;
@@ -486,7 +485,7 @@ impl PodWorker {
             }
             ProbeKind::Readiness => {
                 let ready = if failing {
-                    !(failures >= failure_threshold) && c.ready
+                    failures < failure_threshold && c.ready
                 } else {
                     c.ready || successes >= success_threshold
                 };
