@@ -264,12 +264,13 @@ impl Kubelet {
         labels.extend(self.cfg.labels.clone());
         let status = self.node_status(ctx);
         let reporter_name = name.clone();
-        match ctx.api.get_as::<Node>(None, &name) {
+        let registered = match ctx.api.get_as::<Node>(None, &name) {
             Ok(mut existing) => {
                 // Re-registration after a restart: post fresh status, keep spec (cordon, taints).
                 existing.status = Some(status);
-                let _ = ctx.api.update_status_as(existing);
+                ctx.api.update_status_as(existing).is_ok()
             }
+            Err(e) if !e.is_not_found() => false,
             Err(_) => {
                 let node = Node {
                     metadata: ObjectMeta {
@@ -295,10 +296,11 @@ impl Kubelet {
                     }),
                     status: Some(status),
                 };
-                if let Ok(created) = ctx.api.create(node.into_object()) {
-                    let _ = &created;
-                }
+                ctx.api.create(node.into_object()).is_ok()
             }
+        };
+        if !registered {
+            return; // the API server is out of reach: the next status tick tries again
         }
         self.last_status_post = ctx.now();
         self.last_conditions = condition_summary(&self.node_conditions(ctx));
@@ -352,17 +354,22 @@ impl Kubelet {
 
     /// Every `nodeStatusUpdateFrequency`: post status when a condition changed or
     /// `nodeStatusReportFrequency` passed since the last post (kubelet_node_status.go).
-    fn maybe_post_status(&mut self, ctx: &mut Context<'_>) {
+    /// `force`: post even if nothing changed (after the connection to the API server is back).
+    fn maybe_post_status(&mut self, ctx: &mut Context<'_>, force: bool) {
         let conditions = self.node_conditions(ctx);
         let summary = condition_summary(&conditions);
         let due = ctx.now().since(self.last_status_post) >= self.cfg.node_status_report_frequency;
-        if summary == self.last_conditions && !due {
+        if summary == self.last_conditions && !due && !force {
             return;
         }
-        let Ok(mut node) = ctx.api.get_as::<Node>(None, &self.cfg.node_name) else {
-            // The Node object was deleted: register again, as the kubelet does.
-            self.register_node(ctx);
-            return;
+        let mut node = match ctx.api.get_as::<Node>(None, &self.cfg.node_name) {
+            Ok(node) => node,
+            Err(e) if e.is_not_found() => {
+                // The Node object was deleted: register again, as the kubelet does.
+                self.register_node(ctx);
+                return;
+            }
+            Err(_) => return,
         };
         let mut status = self.node_status(ctx);
         // Keep transition times of conditions whose status did not change.
@@ -582,7 +589,7 @@ impl Component for Kubelet {
             Event::Fault(Fault::Heal) if self.running => {
                 // The watch was cut with the network: list again and post what changed.
                 self.relist(ctx);
-                self.maybe_post_status(ctx);
+                self.maybe_post_status(ctx, true);
                 let uids: Vec<Arc<str>> = self.workers.keys().cloned().collect();
                 for uid in uids {
                     self.post_pod_status(ctx, &uid);
@@ -593,7 +600,7 @@ impl Component for Kubelet {
                 ctx.after(self.cfg.lease_renew_interval, Event::Timer(Timer::LeaseRenew { boot }));
             }
             Event::Timer(Timer::NodeStatus { boot }) if boot == self.boot && self.running => {
-                self.maybe_post_status(ctx);
+                self.maybe_post_status(ctx, false);
                 ctx.after(self.cfg.node_status_update_frequency, Event::Timer(Timer::NodeStatus { boot }));
             }
             Event::Timer(Timer::PodStep { uid, step, boot }) if boot == self.boot && self.running => {

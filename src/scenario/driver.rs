@@ -208,6 +208,51 @@ impl ScenarioDriver {
                 );
                 self.fault(ctx, &node, Fault::PowerOn);
             }
+            Action::StopKubelet(node) => {
+                note(
+                    ctx,
+                    "Warning",
+                    "StopKubelet",
+                    Kind::Node,
+                    None,
+                    &node,
+                    format!("kubelet on {node} stops (systemctl stop kubelet): its containers keep running"),
+                );
+                self.fault(ctx, &node, Fault::StopKubelet);
+            }
+            Action::StartKubelet(node) => {
+                note(
+                    ctx,
+                    "Normal",
+                    "StartKubelet",
+                    Kind::Node,
+                    None,
+                    &node,
+                    format!("kubelet on {node} starts (systemctl start kubelet)"),
+                );
+                self.fault(ctx, &node, Fault::StartKubelet);
+            }
+            Action::Partition(node) => {
+                note(ctx, "Warning", "Partition", Kind::Node, None, &node, format!("{node} is cut off from the control plane: its kubelet runs but cannot reach the API server"));
+                if let Some(kubelet) = ctx.lookup(&format!("kubelet/{node}")) {
+                    ctx.api.partition(kubelet);
+                }
+            }
+            Action::Heal(node) => {
+                note(
+                    ctx,
+                    "Normal",
+                    "Heal",
+                    Kind::Node,
+                    None,
+                    &node,
+                    format!("the network between {node} and the control plane is back"),
+                );
+                if let Some(kubelet) = ctx.lookup(&format!("kubelet/{node}")) {
+                    ctx.api.heal(kubelet);
+                }
+                self.fault(ctx, &node, Fault::Heal);
+            }
             Action::RemoveNode(node) => {
                 self.fault(ctx, &node, Fault::PowerOff);
                 let msg = match ctx.api.delete(Kind::Node, None, &node, DeleteOptions::default()) {

@@ -11,6 +11,7 @@ use super::load::{Check, Expectation, Timing};
 use crate::api::pod as podutil;
 use crate::api::{FieldSelector, Kind};
 use crate::apiserver::ApiServer;
+use crate::output::tables::pod_status;
 use crate::sim::{SimTime, TraceEntry};
 
 /// The verdict on one expectation.
@@ -82,6 +83,8 @@ pub fn evaluate(
             on_node,
             not_on_node,
             include_terminating,
+            status,
+            min_restarts,
             count,
         } => {
             let pods = api
@@ -96,7 +99,9 @@ pub fn evaluate(
                     && phase.as_ref().is_none_or(|p| podutil::phase(pod) == p)
                     && ready.is_none_or(|r| podutil::is_ready(pod) == r)
                     && on_node.as_ref().is_none_or(|n| node == Some(n.as_str()))
-                    && not_on_node.as_ref().is_none_or(|n| node != Some(n.as_str()));
+                    && not_on_node.as_ref().is_none_or(|n| node != Some(n.as_str()))
+                    && status.as_ref().is_none_or(|s| &pod_status(pod) == s)
+                    && min_restarts.is_none_or(|m| podutil::restarts(pod) >= m);
                 if ok {
                     matching.push(obj);
                 }
@@ -106,15 +111,13 @@ pub fn evaluate(
                 .take(8)
                 .map(|o| {
                     let p = o.as_type::<Pod>().expect("pods");
-                    let state = if p.metadata.deletion_timestamp.is_some() {
-                        "Terminating"
-                    } else {
-                        podutil::phase(p)
-                    };
+                    let restarts = podutil::restarts(p);
                     format!(
-                        "{} ({state}{}, {})",
+                        "{} ({}{}{}, {})",
                         o.name(),
+                        pod_status(p),
                         if podutil::is_ready(p) { ", ready" } else { "" },
+                        if restarts > 0 { format!(", {restarts} restarts") } else { String::new() },
                         podutil::node_name(p).unwrap_or("unscheduled")
                     )
                 })

@@ -9,12 +9,15 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use serde_yaml::Value;
 
 use super::locate::Positions;
-use super::schema::{ExpectEntry, NodeGroup, QuantityText, ScenarioFile, TimelineEntry};
+use super::schema::{
+    BehaviorSpec, ExpectEntry, NodeGroup, ProbeFailureSpec, QuantityText, ScenarioFile, TimelineEntry,
+};
 use crate::api::decode::{decode_documents, decode_object, DecodeError};
 use crate::api::quantity::Quantity;
 use crate::api::time::Epoch;
 use crate::api::{Kind, LabelSelector, Object};
 use crate::controllers::NodeLifecycleConfig;
+use crate::node::behavior::{Behavior, BehaviorRule, ProbeFailure};
 use crate::node::KubeletConfig;
 use crate::sim::{SimDuration, SimTime};
 
@@ -55,6 +58,10 @@ pub enum Action {
     PowerOff(String),
     PowerOn(String),
     AddNode(String),
+    StopKubelet(String),
+    StartKubelet(String),
+    Partition(String),
+    Heal(String),
     RemoveNode(String),
 }
 
@@ -71,6 +78,10 @@ impl Action {
             Action::PowerOff(_) => "power-off",
             Action::PowerOn(_) => "power-on",
             Action::AddNode(_) => "add-node",
+            Action::StopKubelet(_) => "stop-kubelet",
+            Action::StartKubelet(_) => "start-kubelet",
+            Action::Partition(_) => "partition",
+            Action::Heal(_) => "heal",
             Action::RemoveNode(_) => "remove-node",
         }
     }
@@ -113,6 +124,9 @@ pub enum Check {
         on_node: Option<String>,
         not_on_node: Option<String>,
         include_terminating: bool,
+        /// kubectl's STATUS column (`CrashLoopBackOff`, `ImagePullBackOff`, `Completed`, …).
+        status: Option<String>,
+        min_restarts: Option<i32>,
         count: usize,
     },
     Objects {
@@ -507,11 +521,12 @@ fn action(
         "apply" => &["objects", "file"],
         "delete" => &["kind", "namespace", "name", "gracePeriod"],
         "scale" => &["kind", "namespace", "name", "replicas"],
-        "cordon" | "uncordon" | "drain" | "power-off" | "power-on" | "add-node" | "remove-node" => &["node"],
+        "cordon" | "uncordon" | "drain" | "power-off" | "power-on" | "add-node" | "remove-node" | "stop-kubelet"
+        | "start-kubelet" | "partition" | "heal" => &["node"],
         other => {
             return Err(loader.err(
                 &format!("{at}.action"),
-                format!("unknown action {other:?}: expected one of apply, delete, scale, cordon, uncordon, drain, power-off, power-on, add-node, remove-node"),
+                format!("unknown action {other:?}: expected one of apply, delete, scale, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal"),
             ))
         }
     };
@@ -590,6 +605,10 @@ fn action(
         "power-on" => Action::PowerOn(node(loader)?),
         "add-node" => Action::AddNode(node(loader)?),
         "remove-node" => Action::RemoveNode(node(loader)?),
+        "stop-kubelet" => Action::StopKubelet(node(loader)?),
+        "start-kubelet" => Action::StartKubelet(node(loader)?),
+        "partition" => Action::Partition(node(loader)?),
+        "heal" => Action::Heal(node(loader)?),
         _ => unreachable!("checked above"),
     })
 }
@@ -663,6 +682,8 @@ fn expectation(
             on_node: p.on_node.clone(),
             not_on_node: p.not_on_node.clone(),
             include_terminating: p.include_terminating.unwrap_or(false),
+            status: p.status.clone(),
+            min_restarts: p.min_restarts,
             count: p.count,
         }
     } else if let Some(o) = &e.objects {
@@ -709,7 +730,18 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
                 effect.as_ref().map(|e| format!(":{e}")).unwrap_or_default()
             )
         }
-        Check::Pods { selector, namespace, phase, ready, on_node, not_on_node, count, .. } => {
+        Check::Pods {
+            selector,
+            namespace,
+            phase,
+            ready,
+            on_node,
+            not_on_node,
+            status,
+            min_restarts,
+            count,
+            ..
+        } => {
             let mut parts = vec![format!("{count} pod(s)")];
             if !selector.is_empty() {
                 parts.push(format!("matching {selector}"));
@@ -728,6 +760,12 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
             }
             if let Some(n) = not_on_node {
                 parts.push(format!("not on {n}"));
+            }
+            if let Some(st) = status {
+                parts.push(format!("with STATUS {st}"));
+            }
+            if let Some(r) = min_restarts {
+                parts.push(format!("with at least {r} restarts"));
             }
             parts.join(" ")
         }
@@ -751,6 +789,68 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
         }
     };
     format!("{when}: {what}")
+}
+
+/// `containerBehaviors` entries, checked.
+fn behavior_rules(loader: &Loader<'_>, specs: &[BehaviorSpec]) -> Result<Vec<BehaviorRule>, ScenarioError> {
+    let mut out = Vec::new();
+    for (i, b) in specs.iter().enumerate() {
+        let at = format!("containerBehaviors[{i}]");
+        let selector = LabelSelector::parse(b.selector.as_deref().unwrap_or(""))
+            .map_err(|e| loader.err(&format!("{at}.selector"), e.to_string()))?;
+        let (exit_after, exit_code) = match (b.run_for, b.crash_after, b.exit_code) {
+            (Some(_), Some(_), _) => {
+                return Err(loader.err(&at, "give either runFor (with exitCode) or crashAfter, not both"))
+            }
+            (None, Some(_), Some(_)) => {
+                return Err(loader.err(
+                    &format!("{at}.exitCode"),
+                    "crashAfter always exits with 1; use runFor with exitCode",
+                ))
+            }
+            (None, None, Some(_)) => {
+                return Err(loader.err(&format!("{at}.exitCode"), "exitCode needs runFor"))
+            }
+            (Some(d), None, code) => (Some(d), code.unwrap_or(0)),
+            (None, Some(d), None) => (Some(d), 1),
+            (None, None, None) => (None, 0),
+        };
+        let probe = |p: &Option<ProbeFailureSpec>| {
+            p.as_ref().map(|p| ProbeFailure {
+                after_start: p.fail_after,
+                from: p.fail_from.map(|d| SimTime(d.as_millis())),
+                until: p.fail_until.map(|d| SimTime(d.as_millis())),
+            })
+        };
+        for (field, p) in [("liveness", &b.liveness), ("readiness", &b.readiness)] {
+            if let Some(p) = p {
+                if p.fail_after.is_none() && p.fail_from.is_none() && p.fail_until.is_none() {
+                    return Err(loader.err(&format!("{at}.{field}"), "give failAfter, failFrom or failUntil"));
+                }
+                if let (Some(f), Some(u)) = (p.fail_from, p.fail_until) {
+                    if f >= u {
+                        return Err(
+                            loader.err(&format!("{at}.{field}.failUntil"), "must be later than failFrom")
+                        );
+                    }
+                }
+            }
+        }
+        out.push(BehaviorRule {
+            selector,
+            namespace: b.namespace.clone(),
+            container: b.container.clone(),
+            behavior: Behavior {
+                exit_after,
+                exit_code,
+                oom_kill_after: b.oom_kill_after,
+                liveness_failure: probe(&b.liveness),
+                readiness_failure: probe(&b.readiness),
+                startup_delay: b.startup_delay,
+            },
+        });
+    }
+    Ok(out)
 }
 
 fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenario, ScenarioError> {
@@ -786,6 +886,11 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
     let mut nodes = node_groups(loader, &file.nodes, &extra)?;
     let cfg = &file.config;
     let known: Vec<String> = nodes.iter().map(|n| n.kubelet.node_name.clone()).collect();
+    let rules: std::sync::Arc<[BehaviorRule]> = behavior_rules(loader, &file.container_behaviors)?.into();
+    for n in &mut nodes {
+        n.kubelet.behaviors = rules.clone();
+        n.kubelet.missing_images = file.registry.missing_images.clone();
+    }
     for n in &mut nodes {
         let k = &mut n.kubelet;
         let ks = &cfg.kubelet;

@@ -34,6 +34,12 @@ pub struct ScenarioFile {
     pub timeline: Vec<TimelineEntry>,
     #[serde(default)]
     pub expect: Vec<ExpectEntry>,
+    /// How containers behave once started (exit, crash, OOM kill, probe failures).
+    #[serde(default)]
+    pub container_behaviors: Vec<BehaviorSpec>,
+    /// The image registry: which images cannot be pulled.
+    #[serde(default)]
+    pub registry: RegistrySpec,
     #[serde(default)]
     pub config: Config,
 }
@@ -179,6 +185,12 @@ pub struct PodsMatch {
     /// Count Terminating pods too (default false: pods being deleted are not counted).
     #[serde(default)]
     pub include_terminating: Option<bool>,
+    /// kubectl's STATUS column: `Running`, `CrashLoopBackOff`, `ImagePullBackOff`, `Completed`, …
+    #[serde(default)]
+    pub status: Option<String>,
+    /// At least this many container restarts.
+    #[serde(default)]
+    pub min_restarts: Option<i32>,
     pub count: usize,
 }
 
@@ -264,4 +276,56 @@ pub struct ApiServerSettings {
     /// `--etcd-compaction-interval` (default 5m).
     #[serde(default)]
     pub compaction_interval: Option<SimDuration>,
+}
+
+/// One `containerBehaviors` entry: which containers (by pod label selector, namespace and
+/// container name) and what they do.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BehaviorSpec {
+    #[serde(default)]
+    pub selector: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub container: Option<String>,
+    /// Run this long after each start, then exit with `exitCode` (default 0).
+    #[serde(default)]
+    pub run_for: Option<SimDuration>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// Exit with code 1 this long after each start.
+    #[serde(default)]
+    pub crash_after: Option<SimDuration>,
+    /// Killed by the OOM killer this long after each start (exit code 137, OOMKilled).
+    #[serde(default)]
+    pub oom_kill_after: Option<SimDuration>,
+    #[serde(default)]
+    pub liveness: Option<ProbeFailureSpec>,
+    #[serde(default)]
+    pub readiness: Option<ProbeFailureSpec>,
+    /// The startup probe passes once the container has run this long.
+    #[serde(default)]
+    pub startup_delay: Option<SimDuration>,
+}
+
+/// When a probe fails: `failAfter` (time since each container start) and/or the scenario-time
+/// window `[failFrom, failUntil)`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeFailureSpec {
+    #[serde(default)]
+    pub fail_after: Option<SimDuration>,
+    #[serde(default)]
+    pub fail_from: Option<SimDuration>,
+    #[serde(default)]
+    pub fail_until: Option<SimDuration>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrySpec {
+    /// Images the registry does not have: pulls fail with ErrImagePull.
+    #[serde(default)]
+    pub missing_images: Vec<String>,
 }
