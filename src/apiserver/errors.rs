@@ -23,6 +23,9 @@ pub enum ApiError {
     /// 400
     #[error("{0}")]
     BadRequest(String),
+    /// 429 (an eviction a PodDisruptionBudget forbids)
+    #[error("{0}")]
+    TooManyRequests(String),
     /// 403 (admission refused)
     #[error("{0}")]
     Forbidden(String),
@@ -56,6 +59,7 @@ impl ApiError {
             ApiError::Gone { .. } => 410,
             ApiError::BadRequest(_) => 400,
             ApiError::Forbidden(_) => 403,
+            ApiError::TooManyRequests(_) => 429,
             ApiError::Unreachable => 503,
         }
     }

@@ -2,6 +2,7 @@
 //! watch fan-out over the etcd model.
 
 pub mod errors;
+pub mod eviction;
 pub mod fields;
 pub mod server;
 pub mod watch;

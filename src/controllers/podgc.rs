@@ -3,8 +3,11 @@
 //! for longer than the quarantine (40s) is confirmed with a fresh GET, then its pods get the
 //! DisruptionTarget condition (reason DeletionByPodGC), phase Failed, and are force-deleted.
 //!
-//! Not modelled yet: terminated-pod threshold GC, unscheduled terminating pods, pods on
-//! out-of-service nodes.
+//! It also force-deletes pods that are being deleted on a node that is not Ready and carries
+//! the `node.kubernetes.io/out-of-service` taint (gcTerminating): the admin has confirmed the
+//! machine is down, so nobody will ever confirm those containers stopped.
+//!
+//! Not modelled yet: terminated-pod threshold GC, unscheduled terminating pods.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +18,9 @@ use crate::api::{Kind, KindOf};
 use crate::apiserver::{DeleteOptions, WatchSpec};
 use crate::client::Informer;
 use crate::sim::{Component, Context, Event, SimDuration, SimTime, Timer};
+
+/// The taint an admin puts on a node known to be shut down (non-graceful node shutdown).
+pub const OUT_OF_SERVICE: &str = "node.kubernetes.io/out-of-service";
 
 pub const GC_CHECK_PERIOD: SimDuration = SimDuration::from_secs(20);
 pub const QUARANTINE_TIME: SimDuration = SimDuration::from_secs(40);
@@ -76,6 +82,38 @@ impl PodGarbageCollector {
     }
 }
 
+impl PodGarbageCollector {
+    fn gc_terminating(&mut self, ctx: &mut Context<'_>) {
+        let out_of_service = |node: &str| {
+            self.nodes
+                .as_ref()
+                .and_then(|n| n.get_as::<k8s_openapi::api::core::v1::Node>("", node))
+                .is_some_and(|n| {
+                    podutil::node_condition(n, "Ready").is_none_or(|c| c.status != "True")
+                        && podutil::node_taints(n)
+                            .iter()
+                            .any(|t| t.key == OUT_OF_SERVICE && t.effect == "NoExecute")
+                })
+        };
+        let victims: Vec<Pod> = self
+            .pods
+            .iter()
+            .flat_map(|i| i.iter_as::<Pod>())
+            .filter(|p| p.metadata.deletion_timestamp.is_some())
+            .filter(|p| podutil::node_name(p).is_some_and(out_of_service))
+            .cloned()
+            .collect();
+        for pod in victims {
+            let (ns, name) = (
+                pod.metadata.namespace.clone().unwrap_or_default(),
+                pod.metadata.name.clone().unwrap_or_default(),
+            );
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            let _ = ctx.api.delete(Kind::Pod, Some(&ns), &name, DeleteOptions::force_uid(uid));
+        }
+    }
+}
+
 impl Component for PodGarbageCollector {
     fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
         match event {
@@ -93,6 +131,7 @@ impl Component for PodGarbageCollector {
             }
             Event::Timer(Timer::PodGc) => {
                 self.gc_orphaned(ctx);
+                self.gc_terminating(ctx);
                 ctx.after(GC_CHECK_PERIOD, Event::Timer(Timer::PodGc));
             }
             _ => {}

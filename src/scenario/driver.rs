@@ -2,7 +2,9 @@
 //! way a person at a terminal would (`kubectl apply`, `kubectl scale`, `kubectl cordon`, pulling
 //! a machine's power cord). Every action appears in the run's timeline with kubectl's wording.
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod, Taint};
+
+use crate::controllers::podgc::OUT_OF_SERVICE;
 
 use super::load::{Action, SourcedObject, TimedAction};
 use crate::api::pod as podutil;
@@ -78,7 +80,7 @@ pub fn apply_object(ctx: &mut Context<'_>, src: &SourcedObject) -> Result<&'stat
 }
 
 impl ScenarioDriver {
-    fn run(&mut self, ctx: &mut Context<'_>, action: Action) {
+    fn run(&mut self, ctx: &mut Context<'_>, index: usize, action: Action) {
         match action {
             Action::Apply(objects) => {
                 for src in &objects {
@@ -171,7 +173,7 @@ impl ScenarioDriver {
             }
             Action::Cordon(node) => self.set_unschedulable(ctx, &node, true),
             Action::Uncordon(node) => self.set_unschedulable(ctx, &node, false),
-            Action::Drain(node) => self.drain(ctx, &node),
+            Action::Drain(node) => self.drain(ctx, &node, index, true),
             Action::PowerOff(node) => {
                 note(
                     ctx,
@@ -253,6 +255,27 @@ impl ScenarioDriver {
                 }
                 self.fault(ctx, &node, Fault::Heal);
             }
+            Action::OutOfService(node) => {
+                let ts = ctx.api.epoch().time(ctx.now());
+                let result = ctx.api.get_as::<Node>(None, &node).and_then(|mut n| {
+                    let taints =
+                        n.spec.get_or_insert_with(Default::default).taints.get_or_insert_with(Vec::new);
+                    if !taints.iter().any(|t| t.key == OUT_OF_SERVICE) {
+                        taints.push(Taint {
+                            key: OUT_OF_SERVICE.into(),
+                            value: Some("nodeshutdown".into()),
+                            effect: "NoExecute".into(),
+                            time_added: Some(ts),
+                        });
+                    }
+                    ctx.api.update_as(n)
+                });
+                let msg = match result {
+                    Ok(_) => format!("node/{node} tainted {OUT_OF_SERVICE}=nodeshutdown:NoExecute"),
+                    Err(e) => format!("Error from server: {e}"),
+                };
+                note(ctx, "Normal", "OutOfService", Kind::Node, None, &node, msg);
+            }
             Action::RemoveNode(node) => {
                 self.fault(ctx, &node, Fault::PowerOff);
                 let msg = match ctx.api.delete(Kind::Node, None, &node, DeleteOptions::default()) {
@@ -311,14 +334,20 @@ impl ScenarioDriver {
 
     /// `kubectl drain --ignore-daemonsets`: cordon, then delete every pod on the node except
     /// DaemonSet pods and mirror pods. PodDisruptionBudgets are not consulted yet.
-    fn drain(&self, ctx: &mut Context<'_>, node: &str) {
-        self.set_unschedulable(ctx, node, true);
-        let pods = ctx.api.list_all(Kind::Pod);
-        for obj in pods {
-            let Some(pod) = obj.as_type::<Pod>() else {
-                continue;
-            };
-            if podutil::node_name(pod) != Some(node) || pod.metadata.deletion_timestamp.is_some() {
+    /// `kubectl drain --ignore-daemonsets`: cordon, then evict every pod on the node except
+    /// DaemonSet and mirror pods through the eviction API; evictions a PodDisruptionBudget
+    /// refuses are retried every 5s, as kubectl does, until none is left.
+    fn drain(&self, ctx: &mut Context<'_>, node: &str, index: usize, first: bool) {
+        if first {
+            self.set_unschedulable(ctx, node, true);
+        }
+        let mut refused = 0;
+        for obj in ctx.api.list_all(Kind::Pod) {
+            let Some(pod) = obj.as_type::<Pod>() else { continue };
+            if podutil::node_name(pod) != Some(node)
+                || pod.metadata.deletion_timestamp.is_some()
+                || podutil::is_terminal(pod)
+            {
                 continue;
             }
             let daemon = podutil::controller_of(&pod.metadata).is_some_and(|o| o.kind == "DaemonSet");
@@ -331,19 +360,30 @@ impl ScenarioDriver {
                 continue;
             }
             let ns = obj.namespace().unwrap_or("default").to_string();
-            if ctx.api.delete(Kind::Pod, Some(&ns), obj.name(), DeleteOptions::default()).is_ok() {
-                note(
+            let name = obj.name().to_string();
+            match ctx.api.evict(&ns, &name) {
+                Ok(_) => note(
                     ctx,
                     "Normal",
                     "Evict",
                     Kind::Pod,
                     Some(&ns),
-                    obj.name(),
-                    format!("evicting pod {ns}/{}", obj.name()),
-                );
+                    &name,
+                    format!("evicting pod {ns}/{name}"),
+                ),
+                Err(e) => {
+                    refused += 1;
+                    let msg =
+                        format!("error when evicting pods/{name:?} -n {ns:?} (will retry after 5s): {e}");
+                    note(ctx, "Warning", "EvictionRefused", Kind::Pod, Some(&ns), &name, msg);
+                }
             }
         }
-        note(ctx, "Normal", "Drain", Kind::Node, None, node, format!("node/{node} drained"));
+        if refused > 0 {
+            ctx.after(SimDuration::from_secs(5), Event::Timer(Timer::DrainRetry { index }));
+        } else {
+            note(ctx, "Normal", "Drain", Kind::Node, None, node, format!("node/{node} drained"));
+        }
     }
 }
 
@@ -358,7 +398,12 @@ impl Component for ScenarioDriver {
             Event::Timer(Timer::TimelineAction { index }) => {
                 if let Some(a) = self.timeline.get(index) {
                     let action = a.action.clone();
-                    self.run(ctx, action);
+                    self.run(ctx, index, action);
+                }
+            }
+            Event::Timer(Timer::DrainRetry { index }) => {
+                if let Some(Action::Drain(node)) = self.timeline.get(index).map(|a| a.action.clone()) {
+                    self.drain(ctx, &node, index, false);
                 }
             }
             _ => {}

@@ -50,8 +50,18 @@ pub struct SourcedObject {
 #[derive(Debug, Clone)]
 pub enum Action {
     Apply(Vec<SourcedObject>),
-    Delete { kind: Kind, namespace: Option<String>, name: String, grace_period: Option<i64> },
-    Scale { kind: Kind, namespace: Option<String>, name: String, replicas: i32 },
+    Delete {
+        kind: Kind,
+        namespace: Option<String>,
+        name: String,
+        grace_period: Option<i64>,
+    },
+    Scale {
+        kind: Kind,
+        namespace: Option<String>,
+        name: String,
+        replicas: i32,
+    },
     Cordon(String),
     Uncordon(String),
     Drain(String),
@@ -62,6 +72,8 @@ pub enum Action {
     StartKubelet(String),
     Partition(String),
     Heal(String),
+    /// Adds `node.kubernetes.io/out-of-service=nodeshutdown:NoExecute` (the node is known down).
+    OutOfService(String),
     RemoveNode(String),
 }
 
@@ -82,6 +94,7 @@ impl Action {
             Action::StartKubelet(_) => "start-kubelet",
             Action::Partition(_) => "partition",
             Action::Heal(_) => "heal",
+            Action::OutOfService(_) => "out-of-service",
             Action::RemoveNode(_) => "remove-node",
         }
     }
@@ -522,11 +535,11 @@ fn action(
         "delete" => &["kind", "namespace", "name", "gracePeriod"],
         "scale" => &["kind", "namespace", "name", "replicas"],
         "cordon" | "uncordon" | "drain" | "power-off" | "power-on" | "add-node" | "remove-node" | "stop-kubelet"
-        | "start-kubelet" | "partition" | "heal" => &["node"],
+        | "start-kubelet" | "partition" | "heal" | "out-of-service" => &["node"],
         other => {
             return Err(loader.err(
                 &format!("{at}.action"),
-                format!("unknown action {other:?}: expected one of apply, delete, scale, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal"),
+                format!("unknown action {other:?}: expected one of apply, delete, scale, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal, out-of-service"),
             ))
         }
     };
@@ -609,6 +622,7 @@ fn action(
         "start-kubelet" => Action::StartKubelet(node(loader)?),
         "partition" => Action::Partition(node(loader)?),
         "heal" => Action::Heal(node(loader)?),
+        "out-of-service" => Action::OutOfService(node(loader)?),
         _ => unreachable!("checked above"),
     })
 }

@@ -44,6 +44,8 @@ pub enum Timer {
     PodGc,
     /// scenario driver → itself: run timeline action number `index`.
     TimelineAction { index: usize },
+    /// scenario driver → itself: retry the evictions of drain action `index` (every 5s).
+    DrainRetry { index: usize },
 }
 
 /// Steps of a pod's life on a node, driven by kubelet timers. `container` indexes
@@ -170,6 +172,10 @@ impl Event {
                     }
                     Timer::Compact => h.u64(8),
                     Timer::PodGc => h.u64(10),
+                    Timer::DrainRetry { index } => {
+                        h.u64(11);
+                        h.u64(*index as u64);
+                    }
                     Timer::TimelineAction { index } => {
                         h.u64(9);
                         h.u64(*index as u64);
