@@ -10,8 +10,12 @@
 //! through a per-zone rate limiter (0.1 node/s, burst 1), so they land one monitor period
 //! after the condition changed.
 //!
-//! Not yet modelled: zone disruption states (partial/full disruption rate changes), the
-//! secondary eviction rate, node CIDR allocation (the kubelet config carries the pod CIDR).
+//! Zones (region + zone labels) have states: a zone with no Ready node is fully disrupted, one
+//! with more than 2 and at least 55% not-ready nodes is partially disrupted and taints at the
+//! secondary rate (0.01/s) if it has more than 50 nodes, else not at all; if every zone is fully
+//! disrupted, the controller lifts the NoExecute taints and stops tainting.
+//!
+//! Not modelled: node CIDR allocation (the kubelet config carries the pod CIDR).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -37,6 +41,12 @@ pub struct NodeLifecycleConfig {
     pub node_startup_grace_period: SimDuration,
     /// Nodes per second tainted NoExecute per zone (`--node-eviction-rate`).
     pub node_eviction_rate: f64,
+    /// Rate in a partially disrupted zone larger than `large_cluster_size_threshold`
+    /// (`--secondary-node-eviction-rate`); smaller zones stop evicting.
+    pub secondary_node_eviction_rate: f64,
+    pub large_cluster_size_threshold: usize,
+    /// Share of not-ready nodes (with more than 2) that makes a zone partially disrupted.
+    pub unhealthy_zone_threshold: f64,
 }
 
 impl Default for NodeLifecycleConfig {
@@ -46,6 +56,9 @@ impl Default for NodeLifecycleConfig {
             node_monitor_grace_period: SimDuration::from_secs(40),
             node_startup_grace_period: SimDuration::from_secs(60),
             node_eviction_rate: 0.1,
+            secondary_node_eviction_rate: 0.01,
+            large_cluster_size_threshold: 50,
+            unhealthy_zone_threshold: 0.55,
         }
     }
 }
@@ -75,6 +88,29 @@ pub struct NodeLifecycleController {
     /// Nodes waiting for a NoExecute taint, per zone, first in first out (zoneNoExecuteTainter).
     pending_noexecute: BTreeMap<String, VecDeque<String>>,
     buckets: BTreeMap<String, Bucket>,
+    /// Each zone's state after the last pass, and the NoExecute tainting rate it implies.
+    zone_states: BTreeMap<String, ZoneState>,
+    zone_rates: BTreeMap<String, f64>,
+}
+
+/// A zone's health (ComputeZoneState).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZoneState {
+    Normal,
+    PartialDisruption,
+    FullDisruption,
+}
+
+/// ComputeZoneState: no Ready node → full disruption; more than 2 not ready and at least the
+/// threshold share → partial disruption.
+pub fn zone_state(ready: usize, not_ready: usize, unhealthy_threshold: f64) -> ZoneState {
+    if ready == 0 && not_ready > 0 {
+        ZoneState::FullDisruption
+    } else if not_ready > 2 && not_ready as f64 / (ready + not_ready) as f64 >= unhealthy_threshold {
+        ZoneState::PartialDisruption
+    } else {
+        ZoneState::Normal
+    }
 }
 
 fn reporter() -> Reporter<'static> {
@@ -110,6 +146,8 @@ impl NodeLifecycleController {
             health: BTreeMap::new(),
             pending_noexecute: BTreeMap::new(),
             buckets: BTreeMap::new(),
+            zone_states: BTreeMap::new(),
+            zone_rates: BTreeMap::new(),
         }
     }
 
@@ -119,6 +157,8 @@ impl NodeLifecycleController {
         let nodes: Vec<Arc<Object>> = self.nodes.iter().flat_map(|i| i.iter().cloned()).collect();
         let names: BTreeSet<&str> = nodes.iter().map(|n| n.name()).collect();
         self.health.retain(|name, _| names.contains(name.as_str()));
+        // Per zone: (Ready nodes, not Ready nodes), from the conditions after this pass.
+        let mut zones: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for obj in &nodes {
             let Some(node) = obj.as_type::<Node>() else {
                 continue;
@@ -167,13 +207,83 @@ impl NodeLifecycleController {
                 );
                 self.mark_pods_not_ready(ctx, &name);
             }
+            let excluded = node
+                .metadata
+                .labels
+                .as_ref()
+                .is_some_and(|l| l.contains_key("node.kubernetes.io/exclude-disruption"));
+            if !excluded {
+                let z = zones.entry(zone_of(node)).or_default();
+                if current_ready.as_deref() == Some("True") {
+                    z.0 += 1;
+                } else {
+                    z.1 += 1;
+                }
+            }
             // Upstream only acts on taints once the node has a Ready condition (its own, or the
             // Unknown one set after the startup grace period).
             if current_ready.is_some() {
                 self.process_noexecute(ctx, node, observed_ready.as_deref());
             }
         }
+        self.handle_disruption(ctx, &zones, &nodes);
         self.noexecute_tainting_pass(ctx);
+    }
+
+    /// handleDisruption: zone states set each zone's tainting rate (normal and fully disrupted
+    /// zones: the eviction rate; partially disrupted: the secondary rate if the zone is large,
+    /// else none). If every zone is fully disrupted, the controller assumes it is the one cut
+    /// off: it stops tainting and removes the NoExecute taints it placed.
+    fn handle_disruption(
+        &mut self,
+        ctx: &mut Context<'_>,
+        zones: &BTreeMap<String, (usize, usize)>,
+        nodes: &[Arc<Object>],
+    ) {
+        let states: BTreeMap<String, ZoneState> = zones
+            .iter()
+            .map(|(z, (ready, not_ready))| {
+                (z.clone(), zone_state(*ready, *not_ready, self.cfg.unhealthy_zone_threshold))
+            })
+            .collect();
+        let all_full = !states.is_empty() && states.values().all(|s| *s == ZoneState::FullDisruption);
+        let was_all_full = !self.zone_states.is_empty()
+            && self.zone_states.values().all(|s| *s == ZoneState::FullDisruption);
+        if all_full {
+            if !was_all_full {
+                for obj in nodes {
+                    let Some(node) = obj.as_type::<Node>() else { continue };
+                    let tainted = podutil::node_taints(node).iter().any(|t| {
+                        t.effect == "NoExecute" && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE)
+                    });
+                    if tainted {
+                        self.set_taints(ctx, obj.name(), |taints| {
+                            taints.retain(|t| {
+                                !(t.effect == "NoExecute"
+                                    && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE))
+                            })
+                        });
+                    }
+                }
+            }
+            self.zone_rates = states.keys().map(|z| (z.clone(), 0.0)).collect();
+        } else {
+            self.zone_rates = states
+                .iter()
+                .map(|(z, state)| {
+                    let size = zones[z].0 + zones[z].1;
+                    let rate = match state {
+                        ZoneState::PartialDisruption if size > self.cfg.large_cluster_size_threshold => {
+                            self.cfg.secondary_node_eviction_rate
+                        }
+                        ZoneState::PartialDisruption => 0.0,
+                        _ => self.cfg.node_eviction_rate,
+                    };
+                    (z.clone(), rate)
+                })
+                .collect();
+        }
+        self.zone_states = states;
     }
 
     /// Sets the kubelet-owned conditions to Unknown (tryUpdateNodeHealth).
@@ -312,9 +422,15 @@ impl NodeLifecycleController {
                     self.pending_noexecute.get_mut(&zone).expect("present").pop_front();
                     continue;
                 };
+                let rate = self.zone_rates.get(&zone).copied().unwrap_or(self.cfg.node_eviction_rate);
                 let bucket = self.buckets.entry(zone.clone()).or_insert(Bucket { tokens: 1.0, last: now });
                 let elapsed = now.since(bucket.last).as_millis() as f64 / 1000.0;
-                bucket.tokens = (bucket.tokens + elapsed * self.cfg.node_eviction_rate).min(1.0);
+                bucket.tokens = (bucket.tokens + elapsed * rate).min(1.0);
+                if rate <= 0.0 {
+                    // A zero rate never lets a node through (NewFakeNeverRateLimiter).
+                    bucket.last = now;
+                    break;
+                }
                 bucket.last = now;
                 if bucket.tokens < 1.0 {
                     break;
@@ -439,5 +555,19 @@ impl Component for NodeLifecycleController {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_states_follow_compute_zone_state() {
+        assert_eq!(zone_state(0, 3, 0.55), ZoneState::FullDisruption);
+        assert_eq!(zone_state(1, 3, 0.55), ZoneState::PartialDisruption); // 75% and more than 2
+        assert_eq!(zone_state(8, 2, 0.55), ZoneState::Normal); // only 2 not ready
+        assert_eq!(zone_state(3, 3, 0.55), ZoneState::Normal); // 50% < 55%
+        assert_eq!(zone_state(5, 0, 0.55), ZoneState::Normal);
     }
 }

@@ -950,9 +950,22 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
         node_monitor_grace_period: cm.node_monitor_grace_period.unwrap_or(defaults.node_monitor_grace_period),
         node_startup_grace_period: cm.node_startup_grace_period.unwrap_or(defaults.node_startup_grace_period),
         node_eviction_rate: cm.node_eviction_rate.unwrap_or(defaults.node_eviction_rate),
+        secondary_node_eviction_rate: cm
+            .secondary_node_eviction_rate
+            .unwrap_or(defaults.secondary_node_eviction_rate),
+        large_cluster_size_threshold: cm
+            .large_cluster_size_threshold
+            .unwrap_or(defaults.large_cluster_size_threshold),
+        unhealthy_zone_threshold: cm.unhealthy_zone_threshold.unwrap_or(defaults.unhealthy_zone_threshold),
     };
     if node_lifecycle.node_eviction_rate.is_nan() || node_lifecycle.node_eviction_rate <= 0.0 {
         return Err(loader.err("config.controllerManager.nodeEvictionRate", "must be greater than 0"));
+    }
+    if !(node_lifecycle.secondary_node_eviction_rate >= 0.0) {
+        return Err(loader.err("config.controllerManager.secondaryNodeEvictionRate", "must not be negative"));
+    }
+    if !(node_lifecycle.unhealthy_zone_threshold > 0.0 && node_lifecycle.unhealthy_zone_threshold <= 1.0) {
+        return Err(loader.err("config.controllerManager.unhealthyZoneThreshold", "must be in (0, 1]"));
     }
     let objects = manifests(loader, "objects", &file.objects, base)?;
     let mut timeline = Vec::new();

@@ -247,6 +247,12 @@ pub struct ControllerManagerConfig {
     pub pod_eviction_timeout: Option<SimDuration>,
     #[serde(default)]
     pub node_eviction_rate: Option<f64>,
+    #[serde(default)]
+    pub secondary_node_eviction_rate: Option<f64>,
+    #[serde(default)]
+    pub large_cluster_size_threshold: Option<usize>,
+    #[serde(default)]
+    pub unhealthy_zone_threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
