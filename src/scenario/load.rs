@@ -961,10 +961,12 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
     if node_lifecycle.node_eviction_rate.is_nan() || node_lifecycle.node_eviction_rate <= 0.0 {
         return Err(loader.err("config.controllerManager.nodeEvictionRate", "must be greater than 0"));
     }
-    if !(node_lifecycle.secondary_node_eviction_rate >= 0.0) {
+    let secondary = node_lifecycle.secondary_node_eviction_rate;
+    if secondary.is_nan() || secondary < 0.0 {
         return Err(loader.err("config.controllerManager.secondaryNodeEvictionRate", "must not be negative"));
     }
-    if !(node_lifecycle.unhealthy_zone_threshold > 0.0 && node_lifecycle.unhealthy_zone_threshold <= 1.0) {
+    let threshold = node_lifecycle.unhealthy_zone_threshold;
+    if threshold.is_nan() || threshold <= 0.0 || threshold > 1.0 {
         return Err(loader.err("config.controllerManager.unhealthyZoneThreshold", "must be in (0, 1]"));
     }
     let objects = manifests(loader, "objects", &file.objects, base)?;
