@@ -3,6 +3,7 @@
 mod apiserver;
 mod cli;
 mod common;
+mod convergence;
 mod determinism;
 mod manifests;
 mod scenarios;
