@@ -14,7 +14,10 @@ use crate::sim::Context;
 #[derive(Default)]
 pub struct Informer {
     watch: Option<WatchId>,
-    objects: BTreeMap<(String, String), Arc<Object>>,
+    /// namespace → name → object (cluster-scoped objects under ""). Two levels so lookups
+    /// borrow `&str` keys instead of allocating a `(String, String)` per call.
+    objects: BTreeMap<String, BTreeMap<String, Arc<Object>>>,
+    len: usize,
 }
 
 impl Informer {
@@ -23,8 +26,11 @@ impl Informer {
         let list = ctx.api.list(spec.kind, spec.namespace.as_deref(), &spec.labels, &spec.fields)?;
         let me = ctx.me();
         let watch = ctx.api.watch(me, spec, WatchStart::After(list.revision))?;
-        let objects = list.items.into_iter().map(|o| (key(&o), o)).collect();
-        Ok(Informer { watch: Some(watch), objects })
+        let mut inf = Informer { watch: Some(watch), objects: BTreeMap::new(), len: 0 };
+        for o in list.items {
+            inf.insert(o);
+        }
+        Ok(inf)
     }
 
     /// Whether a watch event belongs to this informer.
@@ -32,45 +38,63 @@ impl Informer {
         self.watch == Some(ev.watch)
     }
 
+    fn insert(&mut self, obj: Arc<Object>) -> Option<Arc<Object>> {
+        let ns = obj.namespace().unwrap_or("");
+        if let Some(slot) = self.objects.get_mut(ns).and_then(|m| m.get_mut(obj.name())) {
+            return Some(std::mem::replace(slot, obj));
+        }
+        let (ns, name) = (ns.to_string(), obj.name().to_string());
+        self.len += 1;
+        self.objects.entry(ns).or_default().insert(name, obj)
+    }
+
+    fn remove(&mut self, namespace: &str, name: &str) -> Option<Arc<Object>> {
+        let m = self.objects.get_mut(namespace)?;
+        let old = m.remove(name)?;
+        if m.is_empty() {
+            self.objects.remove(namespace);
+        }
+        self.len -= 1;
+        Some(old)
+    }
+
     /// Applies a watch event; returns the previous state of the object.
     pub fn apply(&mut self, ev: &WatchEvent) -> Option<Arc<Object>> {
-        let k = key(&ev.object);
         match ev.kind {
-            WatchEventType::Added | WatchEventType::Modified => self.objects.insert(k, ev.object.clone()),
-            WatchEventType::Deleted => self.objects.remove(&k),
+            WatchEventType::Added | WatchEventType::Modified => self.insert(ev.object.clone()),
+            WatchEventType::Deleted => self.remove(ev.object.namespace().unwrap_or(""), ev.object.name()),
         }
     }
 
     pub fn get(&self, namespace: &str, name: &str) -> Option<&Arc<Object>> {
-        self.objects.get(&(namespace.to_string(), name.to_string()))
+        self.objects.get(namespace)?.get(name)
     }
 
     pub fn get_as<T: KindOf>(&self, namespace: &str, name: &str) -> Option<&T> {
         self.get(namespace, name).and_then(|o| o.as_type::<T>())
     }
 
-    /// Objects in key order.
+    /// Objects in (namespace, name) order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Object>> {
-        self.objects.values()
+        self.objects.values().flat_map(|m| m.values())
     }
 
-    /// Typed objects in key order.
+    /// Typed objects in (namespace, name) order.
     pub fn iter_as<T: KindOf + 'static>(&self) -> impl Iterator<Item = &T> + '_ {
-        self.objects.values().filter_map(|o| o.as_type::<T>())
+        self.iter().filter_map(|o| o.as_type::<T>())
     }
 
     /// Objects of one namespace, in name order.
     pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Arc<Object>> + 'a {
-        let start = (namespace.to_string(), String::new());
-        self.objects.range(start..).take_while(move |((ns, _), _)| ns == namespace).map(|(_, o)| o)
+        self.objects.get(namespace).into_iter().flat_map(|m| m.values())
     }
 
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.len == 0
     }
 
     /// Stops the watch and forgets everything (the process stopped).
@@ -79,9 +103,6 @@ impl Informer {
             ctx.api.unwatch(id);
         }
         self.objects.clear();
+        self.len = 0;
     }
-}
-
-fn key(o: &Object) -> (String, String) {
-    (o.namespace().unwrap_or("").to_string(), o.name().to_string())
 }

@@ -117,10 +117,21 @@ fn reporter() -> Reporter<'static> {
     Reporter { component: "node-controller", host: None }
 }
 
-fn zone_of(node: &Node) -> String {
+/// The node's region and zone labels ("" when absent).
+fn zone_labels(node: &Node) -> (&str, &str) {
     let labels = node.metadata.labels.as_ref();
-    let get = |k: &str| labels.and_then(|l| l.get(k)).cloned().unwrap_or_default();
-    format!("{}:\u{0}:{}", get("topology.kubernetes.io/region"), get("topology.kubernetes.io/zone"))
+    let get = |k: &str| labels.and_then(|l| l.get(k)).map_or("", String::as_str);
+    (get("topology.kubernetes.io/region"), get("topology.kubernetes.io/zone"))
+}
+
+/// nodetopology.GetZoneKey: `region:\x00:zone`.
+fn zone_key(region: &str, zone: &str) -> String {
+    format!("{region}:\u{0}:{zone}")
+}
+
+fn zone_of(node: &Node) -> String {
+    let (region, zone) = zone_labels(node);
+    zone_key(region, zone)
 }
 
 /// Adds the `wanted` NoExecute taint and removes the `other` one.
@@ -158,30 +169,33 @@ impl NodeLifecycleController {
         let names: BTreeSet<&str> = nodes.iter().map(|n| n.name()).collect();
         self.health.retain(|name, _| names.contains(name.as_str()));
         // Per zone: (Ready nodes, not Ready nodes), from the conditions after this pass.
-        let mut zones: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut zones: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
         for obj in &nodes {
-            let Some(node) = obj.as_type::<Node>() else {
-                continue;
-            };
-            let name = obj.name().to_string();
-            let observed_ready = podutil::node_condition(node, "Ready").map(|c| c.status.clone());
-            let ready_hb = podutil::node_condition(node, "Ready").and_then(|c| c.last_heartbeat_time.clone());
+            let Some(node) = obj.as_type::<Node>() else { continue };
+            let name = obj.name();
+            let observed_ready = podutil::node_condition(node, "Ready").map(|c| c.status.as_str());
+            let ready_hb =
+                podutil::node_condition(node, "Ready").and_then(|c| c.last_heartbeat_time.as_ref());
             let lease = self
                 .leases
                 .as_ref()
-                .and_then(|l| l.get_as::<Lease>("kube-node-lease", &name))
-                .and_then(|l| l.spec.as_ref()?.renew_time.clone());
-            let h = self.health.entry(name.clone()).or_insert(Health {
-                probe_time: now,
-                ready_heartbeat: ready_hb.clone(),
-                lease_renew: lease.clone(),
-            });
-            if h.ready_heartbeat != ready_hb {
-                h.ready_heartbeat = ready_hb;
+                .and_then(|l| l.get_as::<Lease>("kube-node-lease", name))
+                .and_then(|l| l.spec.as_ref()?.renew_time.as_ref());
+            // The probe time moves when the controller sees a newer heartbeat or lease renewal.
+            let h = match self.health.get_mut(name) {
+                Some(h) => h,
+                None => self.health.entry(name.to_string()).or_insert(Health {
+                    probe_time: now,
+                    ready_heartbeat: ready_hb.cloned(),
+                    lease_renew: lease.cloned(),
+                }),
+            };
+            if h.ready_heartbeat.as_ref() != ready_hb {
+                h.ready_heartbeat = ready_hb.cloned();
                 h.probe_time = now;
             }
-            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0) {
-                h.lease_renew = lease;
+            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.map(|t| t.0) {
+                h.lease_renew = lease.cloned();
                 h.probe_time = now;
             }
             let grace = if observed_ready.is_none() {
@@ -189,23 +203,16 @@ impl NodeLifecycleController {
             } else {
                 self.cfg.node_monitor_grace_period
             };
-            let mut current_ready = observed_ready.clone();
-            if now > h.probe_time + grace {
-                if let Some(updated) = self.mark_unknown(ctx, node) {
-                    current_ready = podutil::node_condition(&updated, "Ready").map(|c| c.status.clone());
-                }
+            let silent = now > h.probe_time + grace;
+            let mut current_ready = observed_ready;
+            if silent && self.mark_unknown(ctx, node).is_some() {
+                current_ready = Some("Unknown");
             }
             // NodeNotReady: Ready left True in this pass.
-            if observed_ready.as_deref() == Some("True") && current_ready.as_deref() != Some("True") {
-                record_event(
-                    ctx,
-                    reporter(),
-                    obj,
-                    "Normal",
-                    "NodeNotReady",
-                    format!("Node {name} status is now: NodeNotReady"),
-                );
-                self.mark_pods_not_ready(ctx, &name);
+            if observed_ready == Some("True") && current_ready != Some("True") {
+                let msg = format!("Node {name} status is now: NodeNotReady");
+                record_event(ctx, reporter(), obj, "Normal", "NodeNotReady", msg);
+                self.mark_pods_not_ready(ctx, name);
             }
             let excluded = node
                 .metadata
@@ -213,8 +220,8 @@ impl NodeLifecycleController {
                 .as_ref()
                 .is_some_and(|l| l.contains_key("node.kubernetes.io/exclude-disruption"));
             if !excluded {
-                let z = zones.entry(zone_of(node)).or_default();
-                if current_ready.as_deref() == Some("True") {
+                let z = zones.entry(zone_labels(node)).or_default();
+                if current_ready == Some("True") {
                     z.0 += 1;
                 } else {
                     z.1 += 1;
@@ -223,9 +230,11 @@ impl NodeLifecycleController {
             // Upstream only acts on taints once the node has a Ready condition (its own, or the
             // Unknown one set after the startup grace period).
             if current_ready.is_some() {
-                self.process_noexecute(ctx, node, observed_ready.as_deref());
+                self.process_noexecute(ctx, node, observed_ready);
             }
         }
+        let zones: BTreeMap<String, (usize, usize)> =
+            zones.into_iter().map(|((region, zone), counts)| (zone_key(region, zone), counts)).collect();
         self.handle_disruption(ctx, &zones, &nodes);
         self.noexecute_tainting_pass(ctx);
     }
@@ -362,8 +371,7 @@ impl NodeLifecycleController {
     /// existing not-ready/unreachable NoExecute taint at once, or queue the node for tainting
     /// (rate limited); a node observed Ready loses both taints and leaves the queue.
     fn process_noexecute(&mut self, ctx: &mut Context<'_>, node: &Node, observed: Option<&str>) {
-        let name = node.metadata.name.clone().unwrap_or_default();
-        let zone = zone_of(node);
+        let name = node.metadata.name.as_deref().unwrap_or("");
         let has =
             |key: &str| podutil::node_taints(node).iter().any(|t| t.key == key && t.effect == "NoExecute");
         // A node that never posted Ready counts as Unknown (tryUpdateNodeHealth's fake condition).
@@ -371,11 +379,13 @@ impl NodeLifecycleController {
             "False" => (TAINT_NOT_READY, TAINT_UNREACHABLE),
             "Unknown" => (TAINT_UNREACHABLE, TAINT_NOT_READY),
             _ => {
-                if let Some(q) = self.pending_noexecute.get_mut(&zone) {
-                    q.retain(|n| n != &name);
+                if !self.pending_noexecute.is_empty() {
+                    if let Some(q) = self.pending_noexecute.get_mut(&zone_of(node)) {
+                        q.retain(|n| n != name);
+                    }
                 }
                 if has(TAINT_NOT_READY) || has(TAINT_UNREACHABLE) {
-                    self.set_taints(ctx, &name, |taints| {
+                    self.set_taints(ctx, name, |taints| {
                         taints.retain(|t| {
                             !(t.effect == "NoExecute"
                                 && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE))
@@ -391,12 +401,12 @@ impl NodeLifecycleController {
         if has(other) {
             // SwapNodeControllerTaint: straight away, outside the rate limiter.
             let ts = ctx.api.epoch().time(ctx.now());
-            self.set_taints(ctx, &name, |taints| swap_noexecute(taints, wanted, other, ts));
+            self.set_taints(ctx, name, |taints| swap_noexecute(taints, wanted, other, ts));
             return;
         }
-        let q = self.pending_noexecute.entry(zone).or_default();
-        if !q.contains(&name) {
-            q.push_back(name);
+        let q = self.pending_noexecute.entry(zone_of(node)).or_default();
+        if !q.iter().any(|n| n == name) {
+            q.push_back(name.to_string());
         }
     }
 
@@ -407,7 +417,8 @@ impl NodeLifecycleController {
         let zones: Vec<String> = self.pending_noexecute.keys().cloned().collect();
         for zone in zones {
             while let Some(node) = self.pending_noexecute.get(&zone).and_then(|q| q.front()).cloned() {
-                let current = self.nodes.as_ref().and_then(|i| i.get_as::<Node>("", &node)).cloned();
+                let current = self.nodes.as_ref().and_then(|i| i.get("", &node)).cloned();
+                let current = current.as_ref().and_then(|o| o.as_type::<Node>());
                 let ready = current
                     .as_ref()
                     .and_then(|n| podutil::node_condition(n, "Ready"))

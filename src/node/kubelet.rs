@@ -112,7 +112,9 @@ pub struct Kubelet {
     missing_images: BTreeSet<String>,
     cidr: PodCidr,
     last_status_post: SimTime,
-    last_conditions: Vec<(String, String)>,
+    last_conditions: [(&'static str, &'static str); 4],
+    /// The Lease as last written (upstream's `latestLease`).
+    latest_lease: Option<Lease>,
 }
 
 impl Kubelet {
@@ -131,7 +133,8 @@ impl Kubelet {
             missing_images,
             cidr,
             last_status_post: SimTime::ZERO,
-            last_conditions: Vec::new(),
+            last_conditions: [("", ""); 4],
+            latest_lease: None,
         }
     }
 
@@ -190,27 +193,40 @@ impl Kubelet {
         }
     }
 
-    fn node_conditions(&self, ctx: &Context<'_>) -> Vec<NodeCondition> {
-        let now = ctx.api.epoch().time(ctx.now());
-        let cond = |ty: &str, status: &str, reason: &str, message: &str| NodeCondition {
-            type_: ty.into(),
-            status: status.into(),
-            reason: Some(reason.into()),
-            message: Some(message.into()),
-            last_heartbeat_time: Some(now.clone()),
-            last_transition_time: Some(now.clone()),
-        };
-        vec![
-            cond(
+    /// The node conditions the kubelet's checks report: (type, status, reason, message). The
+    /// simulated node never runs short of memory, disk or PIDs.
+    fn condition_checks(&self) -> [(&'static str, &'static str, &'static str, &'static str); 4] {
+        [
+            (
                 "MemoryPressure",
                 "False",
                 "KubeletHasSufficientMemory",
                 "kubelet has sufficient memory available",
             ),
-            cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-            cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-            cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+            ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
         ]
+    }
+
+    /// (type, status) of each condition: what decides whether status changed.
+    fn condition_summary(&self) -> [(&'static str, &'static str); 4] {
+        self.condition_checks().map(|(ty, status, _, _)| (ty, status))
+    }
+
+    fn node_conditions(&self, ctx: &Context<'_>) -> Vec<NodeCondition> {
+        let now = ctx.api.epoch().time(ctx.now());
+        self.condition_checks()
+            .iter()
+            .map(|(ty, status, reason, message)| NodeCondition {
+                type_: (*ty).into(),
+                status: (*status).into(),
+                reason: Some((*reason).into()),
+                message: Some((*message).into()),
+                last_heartbeat_time: Some(now.clone()),
+                last_transition_time: Some(now.clone()),
+            })
+            .collect()
     }
 
     fn node_status(&self, ctx: &Context<'_>) -> NodeStatus {
@@ -303,7 +319,7 @@ impl Kubelet {
             return; // the API server is out of reach: the next status tick tries again
         }
         self.last_status_post = ctx.now();
-        self.last_conditions = condition_summary(&self.node_conditions(ctx));
+        self.last_conditions = self.condition_summary();
         if let Ok(node) = ctx.api.get(Kind::Node, None, &reporter_name) {
             record_event(ctx, self.reporter(), &node, "Normal", "Starting", "Starting kubelet.".into());
             for reason in
@@ -315,14 +331,23 @@ impl Kubelet {
         }
     }
 
+    /// Renews the node's Lease. Like upstream's lease controller, the kubelet updates from the
+    /// copy it last wrote and only GETs the Lease when it has none or the update failed.
     fn renew_lease(&mut self, ctx: &mut Context<'_>) {
         let name = self.cfg.node_name.clone();
         let now = ctx.api.epoch().micro_time(ctx.now());
-        match ctx.api.get_as::<Lease>(Some("kube-node-lease"), &name) {
+        let cached = match self.latest_lease.take() {
+            Some(lease) => Ok(lease),
+            None => ctx.api.get_as::<Lease>(Some("kube-node-lease"), &name),
+        };
+        match cached {
             Ok(mut lease) => {
                 lease.spec.get_or_insert_with(Default::default).renew_time = Some(now);
-                let _ = ctx.api.update_as(lease);
+                if let Ok(written) = ctx.api.update_as(lease) {
+                    self.latest_lease = written.as_type::<Lease>().cloned();
+                }
             }
+            Err(e) if !e.is_not_found() => {}
             Err(_) => {
                 let node_uid = ctx.api.get(Kind::Node, None, &name).ok().map(|n| n.uid().to_string());
                 let lease = Lease {
@@ -347,7 +372,9 @@ impl Kubelet {
                         ..Default::default()
                     }),
                 };
-                let _ = ctx.api.create(lease.into_object());
+                if let Ok(created) = ctx.api.create(lease.into_object()) {
+                    self.latest_lease = created.as_type::<Lease>().cloned();
+                }
             }
         }
     }
@@ -356,8 +383,7 @@ impl Kubelet {
     /// `nodeStatusReportFrequency` passed since the last post (kubelet_node_status.go).
     /// `force`: post even if nothing changed (after the connection to the API server is back).
     fn maybe_post_status(&mut self, ctx: &mut Context<'_>, force: bool) {
-        let conditions = self.node_conditions(ctx);
-        let summary = condition_summary(&conditions);
+        let summary = self.condition_summary();
         let due = ctx.now().since(self.last_status_post) >= self.cfg.node_status_report_frequency;
         if summary == self.last_conditions && !due && !force {
             return;
@@ -523,10 +549,6 @@ impl Kubelet {
         podutil::set_pod_condition(&mut pod, cond("Ready", ready, reason));
         let _ = ctx.api.update_status_as(pod);
     }
-}
-
-fn condition_summary(conditions: &[NodeCondition]) -> Vec<(String, String)> {
-    conditions.iter().map(|c| (c.type_.clone(), c.status.clone())).collect()
 }
 
 /// `nginx:1.27` → `docker.io/library/nginx:1.27`; adds `:latest` to untagged names, as the
