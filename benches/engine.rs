@@ -81,5 +81,19 @@ fn store(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine, store);
+/// An idle cluster (no workloads): leases, status reports and node-controller passes only.
+fn idle(c: &mut Criterion) {
+    let mut group = c.benchmark_group("idle");
+    group.sample_size(10);
+    let yaml = "name: idle\nseed: 1\nuntil: 10m\nnodes:\n  - {name: worker, count: 5000, capacity: {cpu: \"8\", memory: 32Gi}}\n";
+    let mut probe = simulation(yaml);
+    probe.run();
+    group.throughput(Throughput::Elements(probe.engine().events_delivered()));
+    group.bench_function("5000-nodes-10m", |b| {
+        b.iter_batched(|| simulation(yaml), |mut sim| sim.run().clone(), BatchSize::LargeInput)
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engine, store, idle);
 criterion_main!(benches);
