@@ -12,6 +12,11 @@
 //! (no heartbeats, no restarts) until it starts again; during a network partition the kubelet
 //! keeps running its pods but none of its requests reach the API server, and after the heal it
 //! lists its pods again (pods evicted meanwhile are stopped then).
+//!
+//! Static pods (the scenario's `staticPods`, the kubelet's manifest folder) run like any pod and
+//! appear in the API as mirror pods `<name>-<node>`; a deleted mirror pod is created again (in
+//! kubesim its containers restart with it, upstream they keep running). Host-network pods get
+//! the node's IP.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -68,6 +73,8 @@ pub struct KubeletConfig {
     pub behaviors: Arc<[BehaviorRule]>,
     /// Images the registry does not have (scenario `registry.missingImages`).
     pub missing_images: Vec<String>,
+    /// Static pod manifests (the kubelet's manifest folder).
+    pub static_pods: Vec<Pod>,
 }
 
 impl KubeletConfig {
@@ -93,6 +100,7 @@ impl KubeletConfig {
             powered_on: true,
             behaviors: Arc::from(Vec::new()),
             missing_images: Vec::new(),
+            static_pods: Vec::new(),
         }
     }
 }
@@ -156,7 +164,60 @@ impl Kubelet {
         let boot = self.boot;
         ctx.after(self.cfg.lease_renew_interval, Event::Timer(Timer::LeaseRenew { boot }));
         ctx.after(self.cfg.node_status_update_frequency, Event::Timer(Timer::NodeStatus { boot }));
+        self.ensure_mirror_pods(ctx);
         self.relist(ctx);
+    }
+
+    /// The mirror pod of a static manifest (pkg/kubelet/pod/mirror_client.go): named
+    /// `<name>-<node>`, bound to the node, owned by the Node, annotated with the config hash.
+    fn mirror_pod(&self, manifest: &Pod, node_uid: Option<&str>) -> Pod {
+        let node = &self.cfg.node_name;
+        let mut pod = manifest.clone();
+        let name = format!("{}-{node}", manifest.metadata.name.as_deref().unwrap_or("static"));
+        let hash = format!("{:016x}", crate::sim::hash::hash_str(&format!("{node}/{name}")));
+        let meta = &mut pod.metadata;
+        meta.name = Some(name);
+        meta.namespace.get_or_insert_with(|| "default".into());
+        let annotations = meta.annotations.get_or_insert_with(BTreeMap::new);
+        annotations.insert("kubernetes.io/config.hash".into(), hash.clone());
+        annotations.insert("kubernetes.io/config.mirror".into(), hash);
+        annotations.insert("kubernetes.io/config.source".into(), "file".into());
+        meta.owner_references = node_uid.map(|uid| {
+            vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                api_version: "v1".into(),
+                kind: "Node".into(),
+                name: node.clone(),
+                uid: uid.to_string(),
+                controller: Some(true),
+                block_owner_deletion: None,
+            }]
+        });
+        pod.spec.get_or_insert_with(Default::default).node_name = Some(node.clone());
+        pod.status = None;
+        pod
+    }
+
+    /// Creates the mirror pods that are missing (at start, and when one was deleted).
+    fn ensure_mirror_pods(&mut self, ctx: &mut Context<'_>) {
+        if self.cfg.static_pods.is_empty() {
+            return;
+        }
+        let node_uid = ctx.api.get(Kind::Node, None, &self.cfg.node_name).ok().map(|n| n.uid().to_string());
+        for manifest in self.cfg.static_pods.clone() {
+            let mirror = self.mirror_pod(&manifest, node_uid.as_deref());
+            let (ns, name) =
+                (mirror.metadata.namespace.clone(), mirror.metadata.name.clone().unwrap_or_default());
+            match ctx.api.get(Kind::Pod, ns.as_deref(), &name) {
+                Err(e) if e.is_not_found() => {
+                    let _ = ctx.api.create(mirror.into_object());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn is_mirror(pod: &Pod) -> bool {
+        pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"))
     }
 
     /// Lists and watches the node's pods again and reconciles them with the pods it runs.
@@ -189,7 +250,9 @@ impl Kubelet {
 
     fn forget(&mut self, uid: &str) {
         if let Some(w) = self.workers.remove(uid) {
-            self.cidr.release(w.ip);
+            if w.ip.to_string() != self.internal_ip() {
+                self.cidr.release(w.ip);
+            }
         }
     }
 
@@ -469,6 +532,17 @@ impl Kubelet {
     fn sync_pod(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>) {
         let Some(pod) = obj.as_type::<Pod>() else { return };
         let uid: Arc<str> = Arc::from(obj.uid());
+        if pod.metadata.deletion_timestamp.is_some() && Self::is_mirror(pod) {
+            // Deleting a mirror pod does not stop its static pod: the kubelet lets the mirror go
+            // and creates a new one.
+            let _ = ctx.api.delete(
+                Kind::Pod,
+                obj.namespace(),
+                obj.name(),
+                DeleteOptions::force_uid(uid.to_string()),
+            );
+            return;
+        }
         if pod.metadata.deletion_timestamp.is_some() {
             if !self.workers.contains_key(&uid) {
                 // Nothing runs here for this pod: finish the delete now.
@@ -488,8 +562,14 @@ impl Kubelet {
         if self.workers.contains_key(&uid) || podutil::is_terminal(pod) {
             return;
         }
-        let Some(ip) = self.cidr.allocate() else {
-            return; // no address left: the pod stays Pending, as with an exhausted CNI range
+        let host_network = pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false);
+        let ip = if host_network {
+            self.internal_ip().parse().expect("node IPs are IPv4")
+        } else {
+            match self.cidr.allocate() {
+                Some(ip) => ip,
+                None => return, // no address left: the pod stays Pending, as with an exhausted CNI range
+            }
         };
         let worker = PodWorker::new(pod, ip, &self.cfg.behaviors, ctx.now());
         self.workers.insert(uid.clone(), worker);
@@ -636,6 +716,9 @@ impl Component for Kubelet {
                 inf.apply(&ev);
                 if ev.kind == WatchEventType::Deleted {
                     self.forget(ev.object.uid());
+                    if ev.object.as_type::<Pod>().is_some_and(Self::is_mirror) {
+                        self.ensure_mirror_pods(ctx);
+                    }
                 } else {
                     self.sync_pod(ctx, &ev.object);
                 }

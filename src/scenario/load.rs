@@ -370,6 +370,7 @@ fn node_groups(
     loader: &Loader<'_>,
     groups: &[NodeGroup],
     extra: &[(String, NodeGroup)],
+    base: &Path,
 ) -> Result<Vec<NodeSetup>, ScenarioError> {
     let mut out: Vec<NodeSetup> = Vec::new();
     let all = groups
@@ -429,6 +430,22 @@ fn node_groups(
             }
             images.insert(img.clone(), q.value());
         }
+        let mut static_pods = Vec::new();
+        for src in manifests(loader, &format!("{at}.staticPods"), &g.static_pods, base)? {
+            match src.object {
+                Object::Pod(p) => static_pods.push(*p),
+                other => {
+                    return Err(loader.err(
+                        &format!("{at}.staticPods"),
+                        format!(
+                            "{} {:?} is not a Pod: static manifests must be Pods",
+                            other.kind(),
+                            other.name()
+                        ),
+                    ))
+                }
+            }
+        }
         let names: Vec<String> = match g.count {
             None => vec![g.name.clone()],
             Some(0) => return Err(loader.err(&format!("{at}.count"), "count must be at least 1")),
@@ -445,6 +462,7 @@ fn node_groups(
             k.taints = taints.clone();
             k.images = images.clone();
             k.powered_on = g.powered_on.unwrap_or(true);
+            k.static_pods = static_pods.clone();
             out.push(NodeSetup { kubelet: k });
         }
     }
@@ -897,7 +915,7 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
             }
         }
     }
-    let mut nodes = node_groups(loader, &file.nodes, &extra)?;
+    let mut nodes = node_groups(loader, &file.nodes, &extra, base)?;
     let cfg = &file.config;
     let known: Vec<String> = nodes.iter().map(|n| n.kubelet.node_name.clone()).collect();
     let rules: std::sync::Arc<[BehaviorRule]> = behavior_rules(loader, &file.container_behaviors)?.into();

@@ -67,6 +67,10 @@ pub struct NodeGroup {
     /// Whether the machine is on at time zero (default true; `add-node` powers it on later).
     #[serde(default)]
     pub powered_on: Option<bool>,
+    /// Pod manifests the kubelet runs from its manifest folder (`/etc/kubernetes/manifests`),
+    /// inline or `{file: path}`; each appears in the API as a mirror pod `<name>-<node>`.
+    #[serde(default)]
+    pub static_pods: Vec<Value>,
 }
 
 /// A quantity written as a string or a number (`"4"`, `4`, `8Gi`).

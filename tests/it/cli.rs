@@ -10,7 +10,7 @@ fn run_exits_zero_when_expectations_hold() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("Successfully assigned default/web-"), "{out}");
-    assert!(out.contains("4/4 expectations passed"));
+    assert!(out.contains("5/5 expectations passed"), "{out}");
     assert!(out.lines().last().unwrap().starts_with("event-hash: "));
 }
 

@@ -19,7 +19,9 @@ pub fn bundled_scenarios() -> Vec<PathBuf> {
                 if p.file_name().is_some_and(|n| n != "manifests") {
                     stack.push(p);
                 }
-            } else if p.extension().is_some_and(|e| e == "yaml") {
+            } else if p.extension().is_some_and(|e| e == "yaml")
+                && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
                 out.push(p);
             }
         }
@@ -51,4 +53,22 @@ pub fn scenario_file(text: &str) -> (tempfile::TempDir, PathBuf) {
 
 pub fn rel(p: &Path) -> String {
     p.strip_prefix(repo()).unwrap_or(p).display().to_string()
+}
+
+/// A scenario file written next to the bundled ones (so its `file:` references resolve),
+/// hidden from [`bundled_scenarios`] and removed when dropped.
+pub struct ScenarioCopy(pub PathBuf);
+
+impl ScenarioCopy {
+    pub fn new(name: &str, text: &str) -> ScenarioCopy {
+        let path = repo().join("scenarios").join(format!(".test-{name}.yaml"));
+        std::fs::write(&path, text).expect("write scenario copy");
+        ScenarioCopy(path)
+    }
+}
+
+impl Drop for ScenarioCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -80,12 +80,33 @@ fn timelines_match_golden_files() {
 fn a_failing_expectation_says_what_it_found() {
     let text = std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).expect("read");
     let text = text.replace("count: 3}}", "count: 4}}");
-    let (_dir, path) = crate::common::scenario_file(&text);
-    let mut sim = Simulation::new(kubesim::scenario::load(&path).expect("loads"), &RunOptions::default())
+    let copy = crate::common::ScenarioCopy::new("failing-expectation", &text);
+    let mut sim = Simulation::new(kubesim::scenario::load(&copy.0).expect("loads"), &RunOptions::default())
         .expect("setup");
     sim.run();
     assert!(!sim.succeeded());
     let report = kubesim::output::files::expectation_report(&sim);
     assert!(report.contains("FAIL  within 30s: 4 pod(s) matching app=web Running ready"), "{report}");
     assert!(report.contains("found: 3 matching of 3 selected"), "{report}");
+}
+
+#[test]
+fn a_deleted_mirror_pod_is_created_again() {
+    let text = std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).expect("read");
+    let text = text.replace(
+        "expect:\n",
+        "timeline:\n  - {at: 30s, action: delete, kind: Pod, namespace: kube-system, name: etcd-control-plane}\nexpect:\n  - {at: 31s, pods: {namespace: kube-system, selector: component=etcd, count: 1}}\n  - {at: 33s, pods: {namespace: kube-system, selector: component=etcd, phase: Running, count: 1}}\n",
+    );
+    let copy = crate::common::ScenarioCopy::new("mirror-pod", &text);
+    let mut sim = Simulation::new(kubesim::scenario::load(&copy.0).expect("loads"), &RunOptions::default())
+        .expect("setup");
+    sim.run();
+    assert!(sim.succeeded(), "{}", kubesim::output::files::expectation_report(&sim));
+    let recreated = sim
+        .api()
+        .get(kubesim::api::Kind::Pod, Some("kube-system"), "etcd-control-plane")
+        .expect("mirror exists");
+    let ann = recreated.meta().annotations.clone().unwrap_or_default();
+    assert!(ann.contains_key("kubernetes.io/config.mirror"));
+    assert_eq!(recreated.meta().owner_references.as_ref().unwrap()[0].kind, "Node");
 }
