@@ -373,6 +373,17 @@ impl ApiServer {
         if finalized {
             return self.remove(kind, &current);
         }
+        self.put_over(kind, current, next)
+    }
+
+    /// Writes `next` in place of `current`, guarded by `current`'s mod_revision (409 if it moved
+    /// meanwhile), stamps the new resourceVersion and fans the change out.
+    fn put_over(
+        &mut self,
+        kind: Kind,
+        current: Arc<Object>,
+        mut next: Object,
+    ) -> Result<Arc<Object>, ApiError> {
         let key = next.etcd_key();
         next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
         let value = Arc::new(next);
@@ -462,12 +473,7 @@ impl ApiServer {
                 meta.generation = Some(g + 1);
             }
         }
-        let key = next.etcd_key();
-        next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
-        let value = Arc::new(next);
-        let result = self.store.txn(&[], vec![Op::Put(key, value.clone())], vec![]);
-        self.commit(kind, Some(current.clone()), Some(value.clone()), result.revision);
-        Ok(value)
+        self.put_over(kind, current.clone(), next)
     }
 
     /// The grace period of a graceful delete, for kinds that have one (pods:
@@ -526,20 +532,7 @@ impl ApiServer {
         // Binding writes spec.nodeName and the PodScheduled condition in one write, as the
         // binding REST handler does (pkg/registry/core/pod/storage/storage.go assignPod).
         let current = self.get(Kind::Pod, Some(namespace), name)?;
-        let mut next = Object::Pod(Box::new(pod));
-        let key = next.etcd_key();
-        next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
-        let value = Arc::new(next);
-        let result = self.store.txn(
-            &[Compare { key: key.clone(), mod_revision: current.resource_version() }],
-            vec![Op::Put(key, value.clone())],
-            vec![],
-        );
-        if !result.succeeded {
-            return Err(ApiError::conflict(Kind::Pod, name));
-        }
-        self.commit(Kind::Pod, Some(current), Some(value.clone()), result.revision);
-        Ok(value)
+        self.put_over(Kind::Pod, current, pod.into_object())
     }
 
     // ---------------------------------------------------------------- watch

@@ -532,26 +532,12 @@ impl Kubelet {
     fn sync_pod(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>) {
         let Some(pod) = obj.as_type::<Pod>() else { return };
         let uid: Arc<str> = Arc::from(obj.uid());
-        if pod.metadata.deletion_timestamp.is_some() && Self::is_mirror(pod) {
-            // Deleting a mirror pod does not stop its static pod: the kubelet lets the mirror go
-            // and creates a new one.
-            let _ = ctx.api.delete(
-                Kind::Pod,
-                obj.namespace(),
-                obj.name(),
-                DeleteOptions::force_uid(uid.to_string()),
-            );
-            return;
-        }
         if pod.metadata.deletion_timestamp.is_some() {
-            if !self.workers.contains_key(&uid) {
-                // Nothing runs here for this pod: finish the delete now.
-                let _ = ctx.api.delete(
-                    Kind::Pod,
-                    obj.namespace(),
-                    obj.name(),
-                    DeleteOptions::force_uid(uid.to_string()),
-                );
+            // Nothing runs here for this pod, or it is a mirror pod (deleting one does not stop
+            // its static pod; the kubelet creates a new mirror): finish the delete now.
+            if Self::is_mirror(pod) || !self.workers.contains_key(&uid) {
+                let force = DeleteOptions::force_uid(uid.to_string());
+                let _ = ctx.api.delete(Kind::Pod, obj.namespace(), obj.name(), force);
                 return;
             }
             let grace =

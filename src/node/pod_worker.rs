@@ -852,6 +852,16 @@ mod tests {
         events
     }
 
+    /// One rule giving every container `behavior`.
+    fn rule(behavior: Behavior) -> Vec<BehaviorRule> {
+        vec![BehaviorRule {
+            selector: crate::api::LabelSelector::everything(),
+            namespace: None,
+            container: None,
+            behavior,
+        }]
+    }
+
     fn cfg() -> KubeletConfig {
         let mut c = KubeletConfig::new("n", 1);
         c.default_image_size = 20 << 20; // 1s at 20 MiB/s
@@ -861,16 +871,11 @@ mod tests {
     #[test]
     fn crash_loop_backs_off_10_20_40_seconds() {
         let p = pod("{containers: [{name: c, image: app:1}]}");
-        let rules = vec![BehaviorRule {
-            selector: crate::api::LabelSelector::everything(),
-            namespace: None,
-            container: None,
-            behavior: Behavior {
-                exit_after: Some(SimDuration::from_secs(5)),
-                exit_code: 1,
-                ..Default::default()
-            },
-        }];
+        let rules = rule(Behavior {
+            exit_after: Some(SimDuration::from_secs(5)),
+            exit_code: 1,
+            ..Default::default()
+        });
         let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
         let events = drive(&mut w, &cfg(), &[], SimTime(200_000));
         let started: Vec<u64> = events.iter().filter(|e| e.1 == "Started").map(|e| e.0).collect();
@@ -892,16 +897,11 @@ mod tests {
             [(0, "Never", "Succeeded"), (2, "Never", "Failed"), (0, "OnFailure", "Succeeded")]
         {
             let p = pod(&format!("{{restartPolicy: {policy}, containers: [{{name: c, image: app:1}}]}}"));
-            let rules = vec![BehaviorRule {
-                selector: crate::api::LabelSelector::everything(),
-                namespace: None,
-                container: None,
-                behavior: Behavior {
-                    exit_after: Some(SimDuration::from_secs(5)),
-                    exit_code: code,
-                    ..Default::default()
-                },
-            }];
+            let rules = rule(Behavior {
+                exit_after: Some(SimDuration::from_secs(5)),
+                exit_code: code,
+                ..Default::default()
+            });
             let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
             drive(&mut w, &cfg(), &[], SimTime(60_000));
             assert_eq!(w.phase(), phase, "exit {code} with {policy}");
@@ -925,18 +925,13 @@ mod tests {
     #[test]
     fn liveness_failures_restart_the_container() {
         let p = pod("{containers: [{name: c, image: app:1, livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5}}]}");
-        let rules = vec![BehaviorRule {
-            selector: crate::api::LabelSelector::everything(),
-            namespace: None,
-            container: None,
-            behavior: Behavior {
-                liveness_failure: Some(super::super::behavior::ProbeFailure {
-                    after_start: Some(SimDuration::from_secs(20)),
-                    ..Default::default()
-                }),
+        let rules = rule(Behavior {
+            liveness_failure: Some(super::super::behavior::ProbeFailure {
+                after_start: Some(SimDuration::from_secs(20)),
                 ..Default::default()
-            },
-        }];
+            }),
+            ..Default::default()
+        });
         let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
         let events = drive(&mut w, &cfg(), &[], SimTime(40_000));
         let unhealthy: Vec<u64> = events.iter().filter(|e| e.1 == "Unhealthy").map(|e| e.0).collect();
@@ -954,19 +949,14 @@ mod tests {
     #[test]
     fn readiness_follows_thresholds() {
         let p = pod("{containers: [{name: c, image: app:1, readinessProbe: {tcpSocket: {port: 80}, periodSeconds: 10}}]}");
-        let rules = vec![BehaviorRule {
-            selector: crate::api::LabelSelector::everything(),
-            namespace: None,
-            container: None,
-            behavior: Behavior {
-                readiness_failure: Some(super::super::behavior::ProbeFailure {
-                    from: Some(SimTime(60_000)),
-                    until: Some(SimTime(100_000)),
-                    ..Default::default()
-                }),
+        let rules = rule(Behavior {
+            readiness_failure: Some(super::super::behavior::ProbeFailure {
+                from: Some(SimTime(60_000)),
+                until: Some(SimTime(100_000)),
                 ..Default::default()
-            },
-        }];
+            }),
+            ..Default::default()
+        });
         let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
         drive(&mut w, &cfg(), &[], SimTime(11_000));
         assert!(!w.all_ready(), "not ready before the first probe");
