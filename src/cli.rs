@@ -53,7 +53,7 @@ pub enum Command {
     Validate { scenario: PathBuf },
     /// Print objects as `kubectl get` would at a virtual time: `get pods SCENARIO --at 2m`.
     Get {
-        /// KIND [NAME] SCENARIO (KIND may be a comma list such as deploy,rs).
+        /// `KIND [NAME] SCENARIO` (KIND may be a comma list such as `deploy,rs`).
         #[arg(num_args = 2..=3, required = true)]
         args: Vec<String>,
         #[arg(long, value_parser = parse_duration)]

@@ -47,7 +47,7 @@ pub struct KubeletConfig {
     pub taints: Vec<Taint>,
     pub capacity: BTreeMap<String, K8sQuantity>,
     pub allocatable: BTreeMap<String, K8sQuantity>,
-    /// Index of the node in registration order (pod CIDR 10.244.<index>.0/24, InternalIP).
+    /// Index of the node in registration order (pod CIDR `10.244.<index>.0/24`, InternalIP).
     pub index: usize,
     /// Images already on the node, with their size in bytes.
     pub images: BTreeMap<String, i64>,

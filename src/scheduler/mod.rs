@@ -285,7 +285,7 @@ impl Scheduler {
 }
 
 /// FitError's message (pkg/scheduler/framework/types.go): reasons counted per node, the
-/// "<count> <reason>" strings sorted, then the preemption verdict.
+/// `"<count> <reason>"` strings sorted, then the preemption verdict.
 pub fn fit_error(num_nodes: usize, rejections: &[Rejection], pod: &Pod) -> String {
     let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();
     for r in rejections {
