@@ -142,6 +142,23 @@ pub fn pod_condition<'a>(pod: &'a Pod, ty: &str) -> Option<&'a PodCondition> {
     pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == ty)
 }
 
+/// The `DisruptionTarget=True` condition a pod gets before a control-plane component deletes it
+/// (taint manager, pod GC, eviction API), with the component's reason and message.
+pub fn disruption_target(
+    reason: &str,
+    message: &str,
+    at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+) -> PodCondition {
+    PodCondition {
+        type_: "DisruptionTarget".into(),
+        status: "True".into(),
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        last_transition_time: Some(at),
+        ..Default::default()
+    }
+}
+
 /// `Ready=True` (what endpoints and kubectl's READY column use).
 pub fn is_ready(pod: &Pod) -> bool {
     pod_condition(pod, "Ready").is_some_and(|c| c.status == "True")

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -114,14 +114,11 @@ impl ApiServer {
         let mut marked = pod.clone();
         podutil::set_pod_condition(
             &mut marked,
-            PodCondition {
-                type_: "DisruptionTarget".into(),
-                status: "True".into(),
-                reason: Some("EvictionByEvictionAPI".into()),
-                message: Some("Eviction API: evicting".into()),
-                last_transition_time: Some(self.epoch().time(self.now())),
-                ..Default::default()
-            },
+            podutil::disruption_target(
+                "EvictionByEvictionAPI",
+                "Eviction API: evicting",
+                self.epoch().time(self.now()),
+            ),
         );
         let _ = self.update_status(marked.into_object());
         self.delete(Kind::Pod, Some(namespace), name, DeleteOptions::default())

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::api::core::v1::Pod;
 
 use crate::api::pod as podutil;
 use crate::api::{Kind, KindOf};
@@ -64,14 +64,11 @@ impl PodGarbageCollector {
                 if !podutil::is_terminal(&pod) {
                     podutil::set_pod_condition(
                         &mut pod,
-                        PodCondition {
-                            type_: "DisruptionTarget".into(),
-                            status: "True".into(),
-                            reason: Some("DeletionByPodGC".into()),
-                            message: Some("PodGC: node no longer exists".into()),
-                            last_transition_time: Some(ctx.api.epoch().time(now)),
-                            ..Default::default()
-                        },
+                        podutil::disruption_target(
+                            "DeletionByPodGC",
+                            "PodGC: node no longer exists",
+                            ctx.api.epoch().time(now),
+                        ),
                     );
                     pod.status.get_or_insert_with(Default::default).phase = Some("Failed".into());
                     let _ = ctx.api.update_status(pod.into_object());

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, Pod, PodCondition, Taint};
+use k8s_openapi::api::core::v1::{Node, Pod, Taint};
 
 use crate::api::pod as podutil;
 use crate::api::{Kind, Object};
@@ -130,14 +130,11 @@ impl TaintEvictionController {
         );
         podutil::set_pod_condition(
             &mut pod,
-            PodCondition {
-                type_: "DisruptionTarget".into(),
-                status: "True".into(),
-                reason: Some("DeletionByTaintManager".into()),
-                message: Some("Taint manager: deleting due to NoExecute taint".into()),
-                last_transition_time: Some(ctx.api.epoch().time(ctx.now())),
-                ..Default::default()
-            },
+            podutil::disruption_target(
+                "DeletionByTaintManager",
+                "Taint manager: deleting due to NoExecute taint",
+                ctx.api.epoch().time(ctx.now()),
+            ),
         );
         let _ = ctx.api.update_status_as(pod);
         let _ = ctx.api.delete(

@@ -546,21 +546,25 @@ impl PodWorker {
         }
     }
 
-    /// The termination grace is over: containers are stopped.
+    /// The termination grace is over: containers are stopped. The simulated processes handle
+    /// SIGTERM and exit cleanly (0, Completed).
     pub fn termination_done(&mut self, env: &mut Env<'_>) {
-        let now = env.now;
+        self.stop_running(env.now, 0, "Completed", false);
+        self.maybe_finished(env);
+    }
+
+    /// Every running container ends now with `exit_code` and `reason`.
+    fn stop_running(&mut self, now: SimTime, exit_code: i32, reason: &str, remember: bool) {
         for c in &mut self.containers {
             if let State::Running { since } = c.state {
-                c.state = State::Terminated {
-                    exit_code: 0,
-                    reason: "Completed".into(),
-                    started: since,
-                    finished: now,
-                };
+                c.state =
+                    State::Terminated { exit_code, reason: reason.into(), started: since, finished: now };
+                if remember {
+                    c.last_terminated = Some(c.state.clone());
+                }
                 c.ready = false;
             }
         }
-        self.maybe_finished(env);
     }
 
     fn maybe_finished(&mut self, env: &mut Env<'_>) {
@@ -573,18 +577,7 @@ impl PodWorker {
     /// terminated with exit code 255, reason Unknown).
     pub fn machine_died(&mut self, now: SimTime) {
         self.busy = false;
-        for c in &mut self.containers {
-            if let State::Running { since } = c.state {
-                c.state = State::Terminated {
-                    exit_code: 255,
-                    reason: "Unknown".into(),
-                    started: since,
-                    finished: now,
-                };
-                c.last_terminated = Some(c.state.clone());
-                c.ready = false;
-            }
-        }
+        self.stop_running(now, 255, "Unknown", true);
     }
 
     /// The machine is back: the sandbox is re-created and the containers start again in

@@ -140,28 +140,16 @@ impl Recorder {
             })
             .unwrap_or_default()
         };
-        let (tb, ta) = (taints(old), taints(new));
-        for t2 in &ta {
-            if !tb.contains(t2) {
+        let (before, after) = (taints(old), taints(new));
+        for (op, from, to) in [("add", &after, &before), ("remove", &before, &after)] {
+            for (key, value, effect) in from.iter().filter(|t| !to.contains(t)) {
                 self.taints.push(TaintRow {
                     time_ms: t,
                     node: name.clone(),
-                    op: "add",
-                    key: t2.0.clone(),
-                    value: t2.1.clone(),
-                    effect: t2.2.clone(),
-                });
-            }
-        }
-        for t1 in &tb {
-            if !ta.contains(t1) {
-                self.taints.push(TaintRow {
-                    time_ms: t,
-                    node: name.clone(),
-                    op: "remove",
-                    key: t1.0.clone(),
-                    value: t1.1.clone(),
-                    effect: t1.2.clone(),
+                    op,
+                    key: key.clone(),
+                    value: value.clone(),
+                    effect: effect.clone(),
                 });
             }
         }
