@@ -17,12 +17,12 @@
 //!
 //! Not modelled: node CIDR allocation (the kubelet config carries the pod CIDR).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, Taint};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 
 use crate::api::pod as podutil;
 use crate::api::{Kind, Object};
@@ -67,7 +67,7 @@ impl Default for NodeLifecycleConfig {
 struct Health {
     probe_time: SimTime,
     ready_heartbeat: Option<Time>,
-    lease_renew: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime>,
+    lease_renew: Option<MicroTime>,
 }
 
 /// A token bucket (flowcontrol.NewTokenBucketRateLimiter) per zone, in virtual time.
@@ -111,6 +111,19 @@ pub fn zone_state(ready: usize, not_ready: usize, unhealthy_threshold: f64) -> Z
     } else {
         ZoneState::Normal
     }
+}
+
+/// Where kubelets keep their heartbeat Leases.
+const LEASE_NAMESPACE: &str = "kube-node-lease";
+
+/// The Ready condition's last heartbeat.
+fn ready_heartbeat(node: &Node) -> Option<&Time> {
+    podutil::node_condition(node, "Ready").and_then(|c| c.last_heartbeat_time.as_ref())
+}
+
+/// A node Lease's last renewal.
+fn lease_renew(lease: Option<&Arc<Object>>) -> Option<MicroTime> {
+    lease?.as_type::<Lease>()?.spec.as_ref()?.renew_time.clone()
 }
 
 fn reporter() -> Reporter<'static> {
@@ -166,36 +179,46 @@ impl NodeLifecycleController {
         let now = ctx.now();
         // Shared handles, not copies: this pass runs every monitor period over every node.
         let nodes: Vec<Arc<Object>> = self.nodes.iter().flat_map(|i| i.iter().cloned()).collect();
-        let names: BTreeSet<&str> = nodes.iter().map(|n| n.name()).collect();
-        self.health.retain(|name, _| names.contains(name.as_str()));
+        // The health records follow the node list (classifyNodes: new nodes start their clock
+        // now, deleted ones are forgotten). Both are in name order, so in the usual case (no node
+        // added or removed) one linear comparison proves they match.
+        let mut health = std::mem::take(&mut self.health);
+        let in_sync = health.len() == nodes.len() && health.keys().zip(&nodes).all(|(k, n)| k == n.name());
+        if !in_sync {
+            let mut next = BTreeMap::new();
+            for obj in &nodes {
+                let name = obj.name();
+                let h = health.remove(name).unwrap_or_else(|| Health {
+                    probe_time: now,
+                    ready_heartbeat: obj.as_type::<Node>().and_then(ready_heartbeat).cloned(),
+                    lease_renew: self.leases.as_ref().and_then(|l| lease_renew(l.get(LEASE_NAMESPACE, name))),
+                });
+                next.insert(name.to_string(), h);
+            }
+            health = next;
+        }
+        // Leases are named after their nodes: walk them alongside the nodes instead of looking
+        // each one up.
+        // (Taken out of `self` for the pass, like the health records, so the loop can call the
+        // controller's own methods.)
+        let lease_informer = self.leases.take();
+        let mut leases = lease_informer.iter().flat_map(|l| l.in_namespace(LEASE_NAMESPACE)).peekable();
         // Per zone: (Ready nodes, not Ready nodes), from the conditions after this pass.
         let mut zones: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
-        for obj in &nodes {
+        for (obj, h) in nodes.iter().zip(health.values_mut()) {
             let Some(node) = obj.as_type::<Node>() else { continue };
             let name = obj.name();
             let observed_ready = podutil::node_condition(node, "Ready").map(|c| c.status.as_str());
-            let ready_hb =
-                podutil::node_condition(node, "Ready").and_then(|c| c.last_heartbeat_time.as_ref());
-            let lease = self
-                .leases
-                .as_ref()
-                .and_then(|l| l.get_as::<Lease>("kube-node-lease", name))
-                .and_then(|l| l.spec.as_ref()?.renew_time.as_ref());
+            let ready_hb = ready_heartbeat(node);
+            while leases.next_if(|l| l.name() < name).is_some() {}
+            let lease = lease_renew(leases.next_if(|l| l.name() == name));
             // The probe time moves when the controller sees a newer heartbeat or lease renewal.
-            let h = match self.health.get_mut(name) {
-                Some(h) => h,
-                None => self.health.entry(name.to_string()).or_insert(Health {
-                    probe_time: now,
-                    ready_heartbeat: ready_hb.cloned(),
-                    lease_renew: lease.cloned(),
-                }),
-            };
             if h.ready_heartbeat.as_ref() != ready_hb {
                 h.ready_heartbeat = ready_hb.cloned();
                 h.probe_time = now;
             }
-            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.map(|t| t.0) {
-                h.lease_renew = lease.cloned();
+            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0) {
+                h.lease_renew = lease;
                 h.probe_time = now;
             }
             let grace = if observed_ready.is_none() {
@@ -233,6 +256,9 @@ impl NodeLifecycleController {
                 self.process_noexecute(ctx, node, observed_ready);
             }
         }
+        drop(leases);
+        self.leases = lease_informer;
+        self.health = health;
         let zones: BTreeMap<String, (usize, usize)> =
             zones.into_iter().map(|((region, zone), counts)| (zone_key(region, zone), counts)).collect();
         self.handle_disruption(ctx, &zones, &nodes);
@@ -538,7 +564,7 @@ impl Component for NodeLifecycleController {
             Event::Start => {
                 self.nodes = Informer::start(ctx, WatchSpec::all(Kind::Node)).ok();
                 let mut lease_spec = WatchSpec::all(Kind::Lease);
-                lease_spec.namespace = Some("kube-node-lease".into());
+                lease_spec.namespace = Some(LEASE_NAMESPACE.into());
                 self.leases = Informer::start(ctx, lease_spec).ok();
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
                 ctx.after(self.cfg.node_monitor_period, Event::Timer(Timer::MonitorNodes));

@@ -122,7 +122,7 @@ pub struct Kubelet {
     last_status_post: SimTime,
     last_conditions: [(&'static str, &'static str); 4],
     /// The Lease as last written (upstream's `latestLease`).
-    latest_lease: Option<Lease>,
+    latest_lease: Option<Arc<Object>>,
 }
 
 impl Kubelet {
@@ -399,16 +399,15 @@ impl Kubelet {
     fn renew_lease(&mut self, ctx: &mut Context<'_>) {
         let name = self.cfg.node_name.clone();
         let now = ctx.api.epoch().micro_time(ctx.now());
-        let cached = match self.latest_lease.take() {
+        // The Lease this kubelet last wrote (shared with the store, copied once per renewal).
+        let cached = match self.latest_lease.take().and_then(|o| o.as_type::<Lease>().cloned()) {
             Some(lease) => Ok(lease),
             None => ctx.api.get_as::<Lease>(Some("kube-node-lease"), &name),
         };
         match cached {
             Ok(mut lease) => {
                 lease.spec.get_or_insert_with(Default::default).renew_time = Some(now);
-                if let Ok(written) = ctx.api.update_as(lease) {
-                    self.latest_lease = written.as_type::<Lease>().cloned();
-                }
+                self.latest_lease = ctx.api.update_as(lease).ok();
             }
             Err(e) if !e.is_not_found() => {}
             Err(_) => {
@@ -436,7 +435,7 @@ impl Kubelet {
                     }),
                 };
                 if let Ok(created) = ctx.api.create(lease.into_object()) {
-                    self.latest_lease = created.as_type::<Lease>().cloned();
+                    self.latest_lease = Some(created);
                 }
             }
         }

@@ -18,9 +18,11 @@
 //! Simplifications: no leases/TTLs, no physical persistence, no byte-level size limits. Values
 //! are `Arc`s shared between revisions, never deep-copied.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
+
+use crate::sim::hash::hash_str;
 
 /// A revision number (etcd uses int64).
 pub type Revision = i64;
@@ -147,13 +149,87 @@ struct Version<V> {
     value: Option<Arc<V>>,
 }
 
+/// A key and its versions, oldest first.
+type KeyVersions<V> = (Arc<str>, Vec<Version<V>>);
+
+/// Every key's versions (oldest first), found two ways: by exact key through its stable hash
+/// (etcd keys share long prefixes like `/registry/leases/kube-node-lease/`, so ordering them
+/// byte by byte on every write is what an idle cluster spent its time on), and in byte order for
+/// range reads.
+#[derive(Debug)]
+struct KeyIndex<V> {
+    /// hash → the keys with that hash (almost always one) and their versions.
+    by_hash: BTreeMap<u64, Vec<KeyVersions<V>>>,
+    /// Every key with at least one version, in byte order.
+    ordered: BTreeSet<Arc<str>>,
+}
+
+impl<V> Default for KeyIndex<V> {
+    fn default() -> Self {
+        KeyIndex { by_hash: BTreeMap::new(), ordered: BTreeSet::new() }
+    }
+}
+
+impl<V> KeyIndex<V> {
+    fn get(&self, key: &str) -> Option<(&Arc<str>, &Vec<Version<V>>)> {
+        let bucket = self.by_hash.get(&hash_str(key))?;
+        bucket.iter().find(|(k, _)| &**k == key).map(|(k, v)| (k, v))
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<(&Arc<str>, &mut Vec<Version<V>>)> {
+        let bucket = self.by_hash.get_mut(&hash_str(key))?;
+        bucket.iter_mut().find(|(k, _)| &**k == key).map(|(k, v)| (&*k, v))
+    }
+
+    /// The versions of `key`, created empty if the key is new.
+    fn entry(&mut self, key: &str) -> (Arc<str>, &mut Vec<Version<V>>) {
+        let bucket = self.by_hash.entry(hash_str(key)).or_default();
+        let idx = match bucket.iter().position(|(k, _)| &**k == key) {
+            Some(i) => i,
+            None => {
+                let k: Arc<str> = Arc::from(key);
+                self.ordered.insert(k.clone());
+                bucket.push((k, Vec::new()));
+                bucket.len() - 1
+            }
+        };
+        let (k, versions) = &mut bucket[idx];
+        (k.clone(), versions)
+    }
+
+    /// Keys from `start` on, in byte order, with their versions.
+    fn from(&self, start: &str) -> impl Iterator<Item = (&Arc<str>, &Vec<Version<V>>)> + '_ {
+        self.ordered
+            .range::<str, _>((Bound::Included(start), Bound::Unbounded))
+            .map(|k| self.get(k).expect("ordered keys are indexed"))
+    }
+
+    fn version_count(&self) -> usize {
+        self.by_hash.values().flatten().map(|(_, v)| v.len()).sum()
+    }
+
+    /// Applies `f` to every key's versions and forgets keys left with none.
+    fn retain(&mut self, mut f: impl FnMut(&mut Vec<Version<V>>)) {
+        let ordered = &mut self.ordered;
+        self.by_hash.retain(|_, bucket| {
+            bucket.retain_mut(|(k, versions)| {
+                f(versions);
+                if versions.is_empty() {
+                    ordered.remove(k);
+                }
+                !versions.is_empty()
+            });
+            !bucket.is_empty()
+        });
+    }
+}
+
 /// The MVCC store.
 #[derive(Debug)]
 pub struct Store<V> {
     revision: Revision,
     compacted: Revision,
-    /// Every key's versions, oldest first.
-    keys: BTreeMap<Arc<str>, Vec<Version<V>>>,
+    keys: KeyIndex<V>,
     /// Watch history: every event with revision > `compacted` - 1, oldest first.
     history: VecDeque<WatchEvent<V>>,
     /// Number of live (non-deleted) keys.
@@ -162,7 +238,7 @@ pub struct Store<V> {
 
 impl<V> Default for Store<V> {
     fn default() -> Self {
-        Store { revision: 1, compacted: 0, keys: BTreeMap::new(), history: VecDeque::new(), live_keys: 0 }
+        Store { revision: 1, compacted: 0, keys: KeyIndex::default(), history: VecDeque::new(), live_keys: 0 }
     }
 }
 
@@ -193,7 +269,7 @@ impl<V> Store<V> {
     /// Number of stored versions (live, superseded and tombstones) plus history entries: what
     /// compaction bounds.
     pub fn retained_entries(&self) -> usize {
-        self.keys.values().map(Vec::len).sum::<usize>() + self.history.len()
+        self.keys.version_count() + self.history.len()
     }
 
     fn check_read_revision(&self, at: Revision) -> Result<Revision, StoreError> {
@@ -226,14 +302,15 @@ impl<V> Store<V> {
 
     /// Current value of one key.
     pub fn get(&self, key: &str) -> Option<KeyValue<V>> {
-        let (k, versions) = self.keys.get_key_value(key)?;
+        let (k, versions) = self.keys.get(key)?;
         let last = versions.last().filter(|v| v.value.is_some())?;
         Some(Self::to_kv(k, last))
     }
 
     /// `mod_revision` of a key now, 0 if absent.
     pub fn mod_revision(&self, key: &str) -> Revision {
-        self.get(key).map_or(0, |kv| kv.mod_revision)
+        let live = self.keys.get(key).and_then(|(_, versions)| versions.last().filter(|v| v.value.is_some()));
+        live.map_or(0, |v| v.mod_revision)
     }
 
     /// Reads a range at revision `at` (0 = current). Keys come in byte order.
@@ -241,15 +318,14 @@ impl<V> Store<V> {
         let at = self.check_read_revision(at)?;
         let mut out = Vec::new();
         if let KeyRange::Key(k) = range {
-            if let Some((key, versions)) = self.keys.get_key_value(k.as_str()) {
+            if let Some((key, versions)) = self.keys.get(k) {
                 if let Some(v) = Self::visible(versions, at) {
                     out.push(Self::to_kv(key, v));
                 }
             }
             return Ok(out);
         }
-        let iter = self.keys.range::<str, _>((Bound::Included(range.start()), Bound::Unbounded));
-        for (key, versions) in iter {
+        for (key, versions) in self.keys.from(range.start()) {
             if !range.contains(key) {
                 break;
             }
@@ -300,11 +376,7 @@ impl<V> Store<V> {
     }
 
     fn apply_put(&mut self, key: String, value: Arc<V>, rev: Revision) -> WatchEvent<V> {
-        let key: Arc<str> = match self.keys.get_key_value(key.as_str()) {
-            Some((k, _)) => k.clone(),
-            None => Arc::from(key),
-        };
-        let versions = self.keys.entry(key.clone()).or_default();
+        let (key, versions) = self.keys.entry(&key);
         let prev = versions.last().filter(|v| v.value.is_some()).map(|v| Self::to_kv(&key, v));
         let (create_revision, version) = match &prev {
             Some(p) => (p.create_revision, p.version + 1),
@@ -324,7 +396,7 @@ impl<V> Store<V> {
     }
 
     fn apply_delete(&mut self, key: Arc<str>, rev: Revision) -> WatchEvent<V> {
-        let versions = self.keys.get_mut(&key).expect("victims exist");
+        let (_, versions) = self.keys.get_mut(&key).expect("victims exist");
         let prev = versions.last().map(|v| Self::to_kv(&key, v));
         versions.push(Version { create_revision: 0, mod_revision: rev, version: 0, value: None });
         self.live_keys -= 1;
@@ -354,7 +426,7 @@ impl<V> Store<V> {
             return Err(StoreError::Compacted { compact_revision: self.compacted });
         }
         self.compacted = rev;
-        self.keys.retain(|_, versions| {
+        self.keys.retain(|versions| {
             let keep_from = versions.partition_point(|v| v.mod_revision <= rev);
             // Index of the newest version at or below `rev`.
             let newest_old = keep_from.checked_sub(1);
@@ -364,7 +436,6 @@ impl<V> Store<V> {
                 None => 0,
             };
             versions.drain(..drop_until);
-            !versions.is_empty()
         });
         while self.history.front().is_some_and(|e| e.revision < rev) {
             self.history.pop_front();
