@@ -13,7 +13,7 @@ use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
-use super::workqueue::{ObjectKey, WorkQueue};
+use super::workqueue::{ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
 use crate::api::KindOf;
 use crate::api::{Kind, LabelSelector, Object};
@@ -38,11 +38,7 @@ struct Expectations {
 pub struct ReplicaSetController {
     sets: Option<Informer>,
     pods: Option<Informer>,
-    queue: WorkQueue,
-    /// Keys to sync again at a later time (pods becoming available after minReadySeconds).
-    delayed: Vec<(SimTime, ObjectKey)>,
-    /// When the pending Reconcile timer fires, if one is pending.
-    armed_at: Option<SimTime>,
+    queue: ControllerQueue,
     expectations: BTreeMap<ObjectKey, Expectations>,
 }
 
@@ -292,7 +288,7 @@ impl ReplicaSetController {
                     rs.metadata.namespace.clone().unwrap_or_default(),
                     rs.metadata.name.clone().unwrap_or_default(),
                 );
-                self.delayed.push((at.max(now + SimDuration::from_millis(1)), key));
+                self.queue.add_at(key, at.max(now + SimDuration::from_millis(1)));
             }
         }
     }
@@ -432,34 +428,13 @@ impl Component for ReplicaSetController {
                 }
             }
             Event::Timer(Timer::Reconcile) => {
-                if self.armed_at == Some(ctx.now()) {
-                    self.armed_at = None;
-                }
-                let now = ctx.now();
-                let (due, later): (Vec<_>, Vec<_>) =
-                    std::mem::take(&mut self.delayed).into_iter().partition(|(t, _)| *t <= now);
-                self.delayed = later;
-                for (_, key) in due {
-                    self.queue.add(key);
-                }
-                // Upstream runs 5 workers; one pass over the queue is equivalent here.
-                let mut budget = self.queue.len();
-                while budget > 0 {
-                    budget -= 1;
-                    let Some(key) = self.queue.pop() else { break };
+                for key in self.queue.due(ctx.now()) {
                     self.sync(ctx, key);
                 }
             }
             _ => {}
         }
-        let wake =
-            if self.queue.is_empty() { self.delayed.iter().map(|(t, _)| *t).min() } else { Some(ctx.now()) };
-        if let Some(at) = wake {
-            if self.armed_at.is_none_or(|armed| at < armed) {
-                self.armed_at = Some(at);
-                ctx.after(at.since(ctx.now()), Event::Timer(Timer::Reconcile));
-            }
-        }
+        self.queue.arm(ctx);
     }
 }
 
