@@ -4,16 +4,21 @@
 //! - the store revision strictly increases from write to write;
 //! - each watch stream delivers events in increasing resourceVersion order;
 //! - a pod, once bound, is never bound to another node;
-//! - the requests of the pods bound to a node never exceed its allocatable.
+//! - the requests of the pods bound to a node never exceed its allocatable;
+//! - a RollingUpdate Deployment's ReplicaSets never ask for more than `replicas + maxSurge`
+//!   pods once the Deployment controller has acted on the current spec (its
+//!   `observedGeneration` caught up; before that a user's scale-down is still being applied).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 
 use crate::api::pod::{self as podutil, Resources};
 use crate::api::Object;
 use crate::apiserver::{Change, WatchId};
+use crate::controllers::deployment::fenceposts;
 use crate::sim::engine::Delivered;
 use crate::sim::{ComponentId, Event};
 
@@ -24,6 +29,10 @@ pub struct InvariantChecker {
     bound: BTreeMap<Arc<str>, (String, Resources)>,
     requested: BTreeMap<String, Resources>,
     allocatable: BTreeMap<String, Resources>,
+    /// Deployment UID → the Deployment.
+    deployments: BTreeMap<String, Deployment>,
+    /// ReplicaSet UID → (controlling Deployment's UID, spec.replicas).
+    replica_sets: BTreeMap<String, (String, i32)>,
 }
 
 impl InvariantChecker {
@@ -65,6 +74,31 @@ impl InvariantChecker {
                     self.pod_changed(Arc::from(c.old.as_ref().expect("some").uid()), None)?
                 }
                 (Some(Object::Node(n)), _) => self.node_changed(n)?,
+                (Some(Object::Deployment(d)), _) => {
+                    let uid = d.metadata.uid.clone().unwrap_or_default();
+                    self.deployments.insert(uid.clone(), (**d).clone());
+                    self.check_rollout(&uid)?;
+                }
+                (None, Some(Object::Deployment(d))) => {
+                    self.deployments.remove(d.metadata.uid.as_deref().unwrap_or(""));
+                }
+                (Some(Object::ReplicaSet(rs)), _) => {
+                    let uid = rs.metadata.uid.clone().unwrap_or_default();
+                    match podutil::controller_of(&rs.metadata).filter(|r| r.kind == "Deployment") {
+                        Some(owner) => {
+                            let replicas = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+                            self.replica_sets.insert(uid, (owner.uid.clone(), replicas));
+                            let owner = owner.uid.clone();
+                            self.check_rollout(&owner)?;
+                        }
+                        None => {
+                            self.replica_sets.remove(&uid);
+                        }
+                    }
+                }
+                (None, Some(Object::ReplicaSet(rs))) => {
+                    self.replica_sets.remove(rs.metadata.uid.as_deref().unwrap_or(""));
+                }
                 (None, Some(Object::Node(n))) => {
                     self.allocatable.remove(n.metadata.name.as_deref().unwrap_or(""));
                 }
@@ -98,6 +132,29 @@ impl InvariantChecker {
         self.requested.entry(node.clone()).or_default().add(&req);
         self.bound.insert(uid, (node.clone(), req));
         self.check_node(&node)
+    }
+
+    fn check_rollout(&self, deployment_uid: &str) -> Result<(), String> {
+        let Some(d) = self.deployments.get(deployment_uid) else { return Ok(()) };
+        let spec = d.spec.as_ref();
+        let rolling =
+            spec.and_then(|s| s.strategy.as_ref()).and_then(|s| s.type_.as_deref()) != Some("Recreate");
+        let caught_up = d.status.as_ref().and_then(|s| s.observed_generation) == d.metadata.generation;
+        if !rolling || !caught_up || d.metadata.deletion_timestamp.is_some() {
+            return Ok(());
+        }
+        let replicas = spec.and_then(|s| s.replicas).unwrap_or(1);
+        let bound = replicas + fenceposts(d).0;
+        let total: i32 =
+            self.replica_sets.values().filter(|(owner, _)| owner == deployment_uid).map(|(_, n)| *n).sum();
+        if total > bound {
+            return Err(format!(
+                "deployment {} asks for {total} pods in its ReplicaSets, more than replicas {replicas} + maxSurge {}",
+                d.metadata.name.as_deref().unwrap_or(""),
+                bound - replicas
+            ));
+        }
+        Ok(())
     }
 
     fn node_changed(&mut self, node: &Node) -> Result<(), String> {

@@ -13,7 +13,8 @@ use crate::api::KindOf;
 use crate::apiserver::ApiServer;
 use crate::controllers::compactor::Compactor;
 use crate::controllers::{
-    NodeLifecycleController, PodGarbageCollector, ReplicaSetController, TaintEvictionController,
+    CronJobController, DeploymentController, GarbageCollector, JobController, NodeLifecycleController,
+    PodGarbageCollector, ReplicaSetController, TaintEvictionController,
 };
 use crate::invariants::InvariantChecker;
 use crate::node::Kubelet;
@@ -148,12 +149,16 @@ impl Simulation {
         );
         engine.register("default-scheduler", Box::new(Scheduler::new("default-scheduler")));
         engine.register("replicaset-controller", Box::new(ReplicaSetController::new()));
+        engine.register("deployment-controller", Box::new(DeploymentController::new()));
+        engine.register("job-controller", Box::new(JobController::new()));
+        engine.register("cronjob-controller", Box::new(CronJobController::new()));
         engine.register(
             "node-lifecycle-controller",
             Box::new(NodeLifecycleController::new(scenario.node_lifecycle.clone())),
         );
         engine.register("taint-eviction-controller", Box::new(TaintEvictionController::new()));
         engine.register("pod-garbage-collector", Box::new(PodGarbageCollector::new()));
+        engine.register("garbage-collector", Box::new(GarbageCollector::new()));
         for n in &scenario.nodes {
             engine.register(
                 format!("kubelet/{}", n.kubelet.node_name),

@@ -3,6 +3,7 @@
 
 pub mod decode;
 pub mod defaults;
+pub mod intstr;
 pub mod kinds;
 pub mod pod;
 pub mod quantity;

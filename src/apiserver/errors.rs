@@ -66,6 +66,9 @@ impl ApiError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, ApiError::NotFound { .. })
     }
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, ApiError::AlreadyExists { .. })
+    }
     pub fn is_conflict(&self) -> bool {
         matches!(self, ApiError::Conflict { .. } | ApiError::AlreadyExists { .. })
     }

@@ -8,5 +8,8 @@ pub mod server;
 pub mod watch;
 
 pub use errors::ApiError;
-pub use server::{ApiServer, Change, DeleteOptions, ObjectList, Reporter, WatchStart};
+pub use server::{
+    ApiServer, Change, DeleteOptions, ObjectList, Propagation, Reporter, WatchStart, FINALIZER_FOREGROUND,
+    FINALIZER_ORPHAN,
+};
 pub use watch::{WatchEvent, WatchEventType, WatchId, WatchSpec};

@@ -54,18 +54,60 @@ pub struct DeleteOptions {
     pub grace_period_seconds: Option<i64>,
     /// Only delete if the object still has this UID.
     pub uid: Option<String>,
+    /// What happens to the object's dependents; `None`: the resource's default (see
+    /// [`Propagation::default_for`]).
+    pub propagation: Option<Propagation>,
+}
+
+/// `propagationPolicy` of a delete: what the garbage collector does with the dependents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Propagation {
+    /// The owner goes now; the garbage collector deletes the dependents afterwards.
+    Background,
+    /// The owner stays (finalizer `foregroundDeletion`) until its blocking dependents are gone.
+    Foreground,
+    /// The owner stays (finalizer `orphan`) until its dependents' ownerReferences to it are
+    /// removed; the dependents live on.
+    Orphan,
+}
+
+/// Finalizer the API server adds for a foreground delete.
+pub const FINALIZER_FOREGROUND: &str = "foregroundDeletion";
+/// Finalizer the API server adds for an orphaning delete.
+pub const FINALIZER_ORPHAN: &str = "orphan";
+
+impl Propagation {
+    /// The policy when a delete names none (`DefaultGarbageCollectionPolicy` of each REST
+    /// strategy): batch/v1 Jobs orphan their pods for backward compatibility (pkg/registry/
+    /// batch/job/strategy.go; kubectl always sends Background), everything else is Background.
+    pub fn default_for(kind: Kind) -> Propagation {
+        match kind {
+            Kind::Job => Propagation::Orphan,
+            _ => Propagation::Background,
+        }
+    }
+
+    /// kubectl's `--cascade` spelling.
+    pub fn parse(s: &str) -> Option<Propagation> {
+        match s {
+            "background" | "Background" | "true" => Some(Propagation::Background),
+            "foreground" | "Foreground" => Some(Propagation::Foreground),
+            "orphan" | "Orphan" | "false" => Some(Propagation::Orphan),
+            _ => None,
+        }
+    }
 }
 
 impl DeleteOptions {
     /// Grace period 0: the object goes at once.
     pub fn now() -> Self {
-        DeleteOptions { grace_period_seconds: Some(0), uid: None }
+        DeleteOptions { grace_period_seconds: Some(0), uid: None, propagation: None }
     }
 
     /// Grace period 0, only if the object still has this UID: the kubelet's final delete and
     /// the pod GC's force delete, which must never remove a newer pod of the same name.
     pub fn force_uid(uid: impl Into<String>) -> Self {
-        DeleteOptions { grace_period_seconds: Some(0), uid: Some(uid.into()) }
+        DeleteOptions { grace_period_seconds: Some(0), uid: Some(uid.into()), propagation: None }
     }
 }
 
@@ -409,7 +451,7 @@ impl ApiServer {
         name: &str,
         opts: DeleteOptions,
     ) -> Result<Arc<Object>, ApiError> {
-        let current = self.get(kind, namespace, name)?;
+        let mut current = self.get(kind, namespace, name)?;
         if let Some(uid) = &opts.uid {
             if current.uid() != uid {
                 return Err(ApiError::Conflict {
@@ -420,6 +462,11 @@ impl ApiServer {
                         current.uid()
                     ),
                 });
+            }
+        }
+        if current.meta().deletion_timestamp.is_none() {
+            if let Some(with_gc_finalizers) = gc_finalizers(&current, opts.propagation) {
+                current = Arc::new(with_gc_finalizers);
             }
         }
         let has_finalizers = current.meta().finalizers.as_ref().is_some_and(|f| !f.is_empty());
@@ -906,6 +953,34 @@ macro_rules! with_status_kinds {
 }
 
 /// `current` with the status taken from `update` (a `/status` write).
+/// The object with the finalizers a delete's propagation policy asks for, if they change
+/// (deletionFinalizersForGarbageCollection in apiserver/pkg/registry/generic/registry/store.go):
+/// an explicit policy replaces any earlier `orphan` / `foregroundDeletion` finalizer; without
+/// one, finalizers already there stand, else the resource's default applies.
+fn gc_finalizers(obj: &Object, requested: Option<Propagation>) -> Option<Object> {
+    let finalizers = obj.meta().finalizers.clone().unwrap_or_default();
+    let has = |f: &str| finalizers.iter().any(|x| x == f);
+    let policy = match requested {
+        Some(p) => p,
+        None if has(FINALIZER_ORPHAN) => Propagation::Orphan,
+        None if has(FINALIZER_FOREGROUND) => Propagation::Foreground,
+        None => Propagation::default_for(obj.kind()),
+    };
+    let mut next: Vec<String> =
+        finalizers.iter().filter(|f| *f != FINALIZER_ORPHAN && *f != FINALIZER_FOREGROUND).cloned().collect();
+    match policy {
+        Propagation::Orphan => next.push(FINALIZER_ORPHAN.into()),
+        Propagation::Foreground => next.push(FINALIZER_FOREGROUND.into()),
+        Propagation::Background => {}
+    }
+    if next == finalizers {
+        return None;
+    }
+    let mut changed = obj.clone();
+    changed.meta_mut().finalizers = (!next.is_empty()).then_some(next);
+    Some(changed)
+}
+
 fn with_status_from(current: &Object, update: &Object) -> Object {
     macro_rules! arms {
         ($($k:ident),*) => {

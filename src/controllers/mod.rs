@@ -1,12 +1,21 @@
 //! kube-controller-manager's controllers, each a separate component fed by its own watches.
 
 pub mod compactor;
+pub mod cronjob;
+pub mod deployment;
+pub mod garbage_collector;
+pub mod job;
 pub mod node_lifecycle;
+pub mod ownership;
 pub mod podgc;
 pub mod replicaset;
 pub mod taint_eviction;
 pub mod workqueue;
 
+pub use cronjob::CronJobController;
+pub use deployment::DeploymentController;
+pub use garbage_collector::GarbageCollector;
+pub use job::JobController;
 pub use node_lifecycle::{NodeLifecycleConfig, NodeLifecycleController};
 pub use podgc::PodGarbageCollector;
 pub use replicaset::ReplicaSetController;

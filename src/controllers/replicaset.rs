@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::ownership::{claim, controller_ref, selector_or_nothing};
 use super::workqueue::{ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
 use crate::api::KindOf;
@@ -47,12 +48,7 @@ fn reporter() -> Reporter<'static> {
 }
 
 fn selector_of(rs: &ReplicaSet) -> LabelSelector {
-    // An invalid selector matches nothing (validation rejects it on create anyway).
-    rs.spec
-        .as_ref()
-        .and_then(|s| LabelSelector::from_k8s(&s.selector).ok())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| LabelSelector::parse("kubesim.invalid/never").expect("valid"))
+    selector_or_nothing(rs.spec.as_ref().map(|s| &s.selector))
 }
 
 impl ReplicaSetController {
@@ -116,39 +112,13 @@ impl ReplicaSetController {
         };
         let rs = rs_obj.as_type::<ReplicaSet>().expect("rs informer").clone();
         let selector = selector_of(&rs);
-        let rs_uid = rs.metadata.uid.clone().unwrap_or_default();
         // Claim pods: keep owned ones that match, adopt matching orphans, release the rest.
-        let mut owned: Vec<Pod> = Vec::new();
         let candidates: Vec<Arc<Object>> =
             self.pods.iter().flat_map(|p| p.in_namespace(&key.0).cloned()).collect();
-        for obj in candidates {
-            let pod = obj.as_type::<Pod>().expect("pod informer");
-            let matches = selector.matches(pod.metadata.labels.as_ref());
-            match podutil::controller_of(&pod.metadata) {
-                Some(owner) if owner.uid == rs_uid => {
-                    if matches {
-                        owned.push(pod.clone());
-                    } else if rs.metadata.deletion_timestamp.is_none() {
-                        let mut released = pod.clone();
-                        if let Some(refs) = released.metadata.owner_references.as_mut() {
-                            refs.retain(|r| r.uid != rs_uid);
-                        }
-                        let _ = ctx.api.update_as(released);
-                    }
-                }
-                None if matches
-                    && pod.metadata.deletion_timestamp.is_none()
-                    && rs.metadata.deletion_timestamp.is_none() =>
-                {
-                    let mut adopted = pod.clone();
-                    adopted.metadata.owner_references.get_or_insert_with(Vec::new).push(controller_ref(&rs));
-                    if let Ok(updated) = ctx.api.update_as(adopted) {
-                        owned.push(updated.as_type::<Pod>().expect("pod").clone());
-                    }
-                }
-                _ => {}
-            }
-        }
+        let owned: Vec<Pod> = claim(ctx, Kind::ReplicaSet, &rs.metadata, &selector, candidates)
+            .iter()
+            .filter_map(|o| o.as_type::<Pod>().cloned())
+            .collect();
         let active: Vec<&Pod> = owned
             .iter()
             .filter(|p| !podutil::is_terminal(p) && p.metadata.deletion_timestamp.is_none())
@@ -306,17 +276,6 @@ pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: SimTime, epoch: crat
     now.since(since) >= SimDuration::from_secs(min_ready_seconds as u64)
 }
 
-fn controller_ref(rs: &ReplicaSet) -> OwnerReference {
-    OwnerReference {
-        api_version: "apps/v1".into(),
-        kind: "ReplicaSet".into(),
-        name: rs.metadata.name.clone().unwrap_or_default(),
-        uid: rs.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
-}
-
 /// A pod built from the ReplicaSet's template (controller.GetPodFromTemplate).
 pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
     let template = rs.spec.as_ref().and_then(|s| s.template.clone()).unwrap_or_default();
@@ -328,7 +287,7 @@ pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
             labels: tmeta.labels,
             annotations: tmeta.annotations,
             finalizers: tmeta.finalizers,
-            owner_references: Some(vec![controller_ref(rs)]),
+            owner_references: Some(vec![controller_ref(Kind::ReplicaSet, &rs.metadata)]),
             ..Default::default()
         },
         spec: template.spec,

@@ -141,7 +141,7 @@ impl TaintEvictionController {
             Kind::Pod,
             Some(&ns),
             &name,
-            DeleteOptions { grace_period_seconds: None, uid: Some(obj.uid().to_string()) },
+            DeleteOptions { uid: Some(obj.uid().to_string()), ..Default::default() },
         );
     }
 }

@@ -2,15 +2,21 @@
 //! way a person at a terminal would (`kubectl apply`, `kubectl scale`, `kubectl cordon`, pulling
 //! a machine's power cord). Every action appears in the run's timeline with kubectl's wording.
 
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Node, Pod, Taint};
+
+use crate::controllers::deployment::{rollback_template, same_template};
 
 use crate::controllers::podgc::OUT_OF_SERVICE;
 
-use super::load::{Action, SourcedObject, TimedAction};
+use super::load::{Action, RolloutVerb, SourcedObject, TimedAction};
 use crate::api::pod as podutil;
 use crate::api::{Kind, Object};
 use crate::apiserver::{ApiError, DeleteOptions};
 use crate::sim::{Component, Context, Event, Fault, SimDuration, Timer, TraceEntry};
+
+/// The pod-template annotation `kubectl rollout restart` sets.
+pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 
 pub struct ScenarioDriver {
     timeline: Vec<TimedAction>,
@@ -28,6 +34,95 @@ pub fn kubectl_ref(kind: Kind, name: &str) -> String {
         Some((group, _)) => format!("{}.{group}/{name}", kind.singular()),
         None => format!("{}/{name}", kind.singular()),
     }
+}
+
+/// `kubectl set image KIND/NAME CONTAINER=IMAGE` (init containers too, as kubectl does).
+fn set_image(
+    ctx: &mut Context<'_>,
+    kind: Kind,
+    ns: &str,
+    name: &str,
+    container: &str,
+    image: &str,
+) -> Result<(), String> {
+    let current = ctx.api.get(kind, Some(ns), name).map_err(|e| format!("Error from server ({e})"))?;
+    let mut obj = (*current).clone();
+    let spec = match &mut obj {
+        Object::Deployment(d) => d.spec.as_mut().map(|s| &mut s.template).and_then(|t| t.spec.as_mut()),
+        Object::DaemonSet(d) => d.spec.as_mut().map(|s| &mut s.template).and_then(|t| t.spec.as_mut()),
+        Object::StatefulSet(s) => s.spec.as_mut().map(|s| &mut s.template).and_then(|t| t.spec.as_mut()),
+        Object::ReplicaSet(r) => {
+            r.spec.as_mut().and_then(|s| s.template.as_mut()).and_then(|t| t.spec.as_mut())
+        }
+        Object::Pod(p) => p.spec.as_mut(),
+        _ => None,
+    };
+    let spec = spec.ok_or_else(|| format!("{} has no pod template", kubectl_ref(kind, name)))?;
+    let found = spec
+        .containers
+        .iter_mut()
+        .chain(spec.init_containers.iter_mut().flatten())
+        .filter(|c| c.name == container)
+        .map(|c| c.image = Some(image.to_string()))
+        .count();
+    if found == 0 {
+        return Err(format!("unable to find container named {container:?}"));
+    }
+    ctx.api.update(obj).map(|_| ()).map_err(|e| format!("Error from server ({e})"))
+}
+
+/// `kubectl rollout undo|pause|resume|restart deployment/NAME`: returns what kubectl prints
+/// after the object reference.
+fn rollout(ctx: &mut Context<'_>, verb: RolloutVerb, ns: &str, name: &str) -> Result<&'static str, String> {
+    let mut d: Deployment = ctx.api.get_as(Some(ns), name).map_err(|e| format!("Error from server ({e})"))?;
+    let spec = d.spec.get_or_insert_with(Default::default);
+    let paused = spec.paused == Some(true);
+    let done = match verb {
+        RolloutVerb::Pause if paused => return Err(format!("deployments.apps {name:?} is already paused")),
+        RolloutVerb::Pause => {
+            spec.paused = Some(true);
+            "paused"
+        }
+        RolloutVerb::Resume if !paused => return Err(format!("deployments.apps {name:?} is not paused")),
+        RolloutVerb::Resume => {
+            spec.paused = None;
+            "resumed"
+        }
+        RolloutVerb::Restart if paused => {
+            return Err(format!(
+                "deployments.apps {name:?} can't restart paused deployment (run rollout resume first)"
+            ))
+        }
+        RolloutVerb::Restart => {
+            let now = ctx.api.epoch().time(ctx.now());
+            let stamp = now.0.to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true);
+            let meta = spec.template.metadata.get_or_insert_with(Default::default);
+            meta.annotations.get_or_insert_with(Default::default).insert(RESTARTED_AT.into(), stamp);
+            "restarted"
+        }
+        RolloutVerb::Undo(to_revision) => {
+            // kubectl's DeploymentRollbacker: the ReplicaSets the Deployment controls, by revision.
+            let uid = d.metadata.uid.clone().unwrap_or_default();
+            let sets: Vec<ReplicaSet> = ctx
+                .api
+                .list_all(Kind::ReplicaSet)
+                .iter()
+                .filter(|o| o.namespace() == Some(ns))
+                .filter_map(|o| o.as_type::<ReplicaSet>())
+                .filter(|rs| podutil::controller_of(&rs.metadata).is_some_and(|r| r.uid == uid))
+                .cloned()
+                .collect();
+            let refs: Vec<&ReplicaSet> = sets.iter().collect();
+            let template = rollback_template(&d, &refs, to_revision)?;
+            let spec = d.spec.get_or_insert_with(Default::default);
+            if same_template(&spec.template, &template) {
+                return Ok("skipped rollback (current template already matches the target revision)");
+            }
+            spec.template = template;
+            "rolled back"
+        }
+    };
+    ctx.api.update_as(d).map(|_| done).map_err(|e| format!("Error from server ({e})"))
 }
 
 fn note(
@@ -108,9 +203,13 @@ impl ScenarioDriver {
                     }
                 }
             }
-            Action::Delete { kind, namespace, name, grace_period } => {
+            Action::Delete { kind, namespace, name, grace_period, cascade } => {
                 let ns = namespace.or_else(|| kind.namespaced().then(|| "default".to_string()));
-                let opts = DeleteOptions { grace_period_seconds: grace_period, uid: None };
+                let opts = DeleteOptions {
+                    grace_period_seconds: grace_period,
+                    propagation: Some(cascade),
+                    ..Default::default()
+                };
                 match ctx.api.delete(kind, ns.as_deref(), &name, opts) {
                     Ok(_) => note(
                         ctx,
@@ -170,6 +269,23 @@ impl ScenarioDriver {
                         format!("Error from server: {e}"),
                     ),
                 }
+            }
+            Action::SetImage { kind, namespace, name, container, image } => {
+                let ns = namespace.unwrap_or_else(|| "default".into());
+                let result = set_image(ctx, kind, &ns, &name, &container, &image);
+                let (type_, reason, msg) = match result {
+                    Ok(()) => ("Normal", "SetImage", format!("{} image updated", kubectl_ref(kind, &name))),
+                    Err(e) => ("Warning", "SetImageFailed", format!("error: {e}")),
+                };
+                note(ctx, type_, reason, kind, Some(&ns), &name, msg);
+            }
+            Action::Rollout { verb, kind, namespace, name } => {
+                let ns = namespace.unwrap_or_else(|| "default".into());
+                let (type_, reason, msg) = match rollout(ctx, verb, &ns, &name) {
+                    Ok(done) => ("Normal", "Rollout", format!("{} {done}", kubectl_ref(kind, &name))),
+                    Err(e) => ("Warning", "RolloutFailed", format!("error: {e}")),
+                };
+                note(ctx, type_, reason, kind, Some(&ns), &name, msg);
             }
             Action::Cordon(node) => self.set_unschedulable(ctx, &node, true),
             Action::Uncordon(node) => self.set_unschedulable(ctx, &node, false),

@@ -7,7 +7,7 @@
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 
-use super::load::{Check, Expectation, Timing};
+use super::load::{Check, ConditionCheck, Expectation, Timing};
 use crate::api::pod as podutil;
 use crate::api::{FieldSelector, Kind};
 use crate::apiserver::ApiServer;
@@ -133,12 +133,38 @@ pub fn evaluate(
                 ),
             )
         }
-        Check::Objects { kind, namespace, selector, count } => {
-            let n = api
+        Check::Objects { kind, namespace, selector, name, fields, condition, count } => {
+            let items = api
                 .list(*kind, namespace.as_deref(), selector, &FieldSelector::everything())
-                .map(|l| l.items.len())
-                .unwrap_or(0);
-            (n == *count, format!("{n} {}", kind.resource()))
+                .map(|l| l.items)
+                .unwrap_or_default();
+            let named: Vec<serde_json::Value> = items
+                .iter()
+                .filter(|o| name.as_ref().is_none_or(|n| o.name() == n))
+                .map(|o| o.to_json())
+                .collect();
+            let n = named.iter().filter(|o| object_matches(o, fields, condition.as_ref())).count();
+            let mut found = format!("{n} {}", kind.resource());
+            // Say what the named object looks like when it does not match.
+            if n != *count && named.len() == 1 {
+                let actual: Vec<String> = fields
+                    .iter()
+                    .map(|(p, _)| {
+                        format!("{p}={}", field_at(&named[0], p).cloned().unwrap_or(serde_json::Value::Null))
+                    })
+                    .chain(condition.iter().map(|c| {
+                        let cond = condition_of(&named[0], &c.type_);
+                        let get = |k: &str| {
+                            cond.and_then(|c| c.get(k)).and_then(|v| v.as_str()).unwrap_or("-").to_string()
+                        };
+                        format!("condition {}={} ({})", c.type_, get("status"), get("reason"))
+                    }))
+                    .collect();
+                if !actual.is_empty() {
+                    found.push_str(&format!(" (it has {})", actual.join(", ")));
+                }
+            }
+            (n == *count, found)
         }
         Check::Event { reason, kind, name, namespace, count } => {
             let (from, to) = window;
@@ -241,4 +267,54 @@ fn window(t: Timing) -> (SimTime, SimTime) {
         Timing::At(t) => (t, t),
         Timing::Within { from, to } => (from, to),
     }
+}
+
+/// The value at a dotted path (`status.availableReplicas`; a dot inside a key is written `\.`,
+/// as in `metadata.annotations.deployment\.kubernetes\.io/revision`).
+fn field_at<'a>(obj: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    let mut keys = vec![String::new()];
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => keys.last_mut().expect("non-empty").extend(chars.next()),
+            '.' => keys.push(String::new()),
+            c => keys.last_mut().expect("non-empty").push(c),
+        }
+    }
+    keys.iter().try_fold(obj, |v, key| v.get(key))
+}
+
+fn condition_of<'a>(obj: &'a serde_json::Value, ty: &str) -> Option<&'a serde_json::Value> {
+    field_at(obj, "status.conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(|t| t.as_str()) == Some(ty))
+}
+
+/// Whether an object has the expected field values (absent = the zero value, as the API omits
+/// zero counts) and condition.
+fn object_matches(
+    obj: &serde_json::Value,
+    fields: &[(String, serde_json::Value)],
+    condition: Option<&ConditionCheck>,
+) -> bool {
+    use serde_json::Value;
+    let field_ok = |(path, want): &(String, Value)| match (field_at(obj, path), want) {
+        (Some(got), want) if got == want => true,
+        // `replicas: "3"` in YAML against a number, or the other way round.
+        (Some(got), want) => got.to_string().trim_matches('"') == want.to_string().trim_matches('"'),
+        (None, Value::Number(n)) => n.as_f64() == Some(0.0),
+        (None, Value::Bool(b)) => !b,
+        (None, Value::String(s)) => s.is_empty(),
+        (None, Value::Null) => true,
+        (None, _) => false,
+    };
+    let condition_ok = condition.is_none_or(|c| {
+        condition_of(obj, &c.type_).is_some_and(|cond| {
+            let get = |k: &str| cond.get(k).and_then(|v| v.as_str());
+            c.status.as_deref().is_none_or(|s| get("status") == Some(s))
+                && c.reason.as_deref().is_none_or(|r| get("reason") == Some(r))
+        })
+    });
+    fields.iter().all(field_ok) && condition_ok
 }

@@ -16,6 +16,7 @@ use crate::api::decode::{decode_documents, decode_object, DecodeError};
 use crate::api::quantity::Quantity;
 use crate::api::time::Epoch;
 use crate::api::{Kind, LabelSelector, Object};
+use crate::apiserver::Propagation;
 use crate::controllers::NodeLifecycleConfig;
 use crate::node::behavior::{Behavior, BehaviorRule, ProbeFailure};
 use crate::node::KubeletConfig;
@@ -55,6 +56,22 @@ pub enum Action {
         namespace: Option<String>,
         name: String,
         grace_period: Option<i64>,
+        cascade: Propagation,
+    },
+    /// `kubectl set image KIND/NAME CONTAINER=IMAGE`.
+    SetImage {
+        kind: Kind,
+        namespace: Option<String>,
+        name: String,
+        container: String,
+        image: String,
+    },
+    /// `kubectl rollout undo|pause|resume|restart deployment/NAME`.
+    Rollout {
+        verb: RolloutVerb,
+        kind: Kind,
+        namespace: Option<String>,
+        name: String,
     },
     Scale {
         kind: Kind,
@@ -77,12 +94,35 @@ pub enum Action {
     RemoveNode(String),
 }
 
+/// A condition an object must have: type, and optionally status and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionCheck {
+    pub type_: String,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A `kubectl rollout` subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolloutVerb {
+    /// Back to `toRevision`, or the previous revision when `None`.
+    Undo(Option<i64>),
+    Pause,
+    Resume,
+    Restart,
+}
+
 impl Action {
     /// The action's name as written in scenario files.
     pub fn verb(&self) -> &'static str {
         match self {
             Action::Apply(_) => "apply",
             Action::Delete { .. } => "delete",
+            Action::SetImage { .. } => "set-image",
+            Action::Rollout { verb: RolloutVerb::Undo(_), .. } => "rollout-undo",
+            Action::Rollout { verb: RolloutVerb::Pause, .. } => "rollout-pause",
+            Action::Rollout { verb: RolloutVerb::Resume, .. } => "rollout-resume",
+            Action::Rollout { verb: RolloutVerb::Restart, .. } => "rollout-restart",
             Action::Scale { .. } => "scale",
             Action::Cordon(_) => "cordon",
             Action::Uncordon(_) => "uncordon",
@@ -146,6 +186,10 @@ pub enum Check {
         kind: Kind,
         namespace: Option<String>,
         selector: LabelSelector,
+        name: Option<String>,
+        /// (dotted path, expected JSON value).
+        fields: Vec<(String, serde_json::Value)>,
+        condition: Option<ConditionCheck>,
         count: usize,
     },
     Event {
@@ -550,14 +594,17 @@ fn action(
     let at = format!("timeline[{i}]");
     let allowed: &[&str] = match e.action.as_str() {
         "apply" => &["objects", "file"],
-        "delete" => &["kind", "namespace", "name", "gracePeriod"],
+        "delete" => &["kind", "namespace", "name", "gracePeriod", "cascade"],
+        "set-image" => &["kind", "namespace", "name", "container", "image"],
+        "rollout-undo" => &["kind", "namespace", "name", "toRevision"],
+        "rollout-pause" | "rollout-resume" | "rollout-restart" => &["kind", "namespace", "name"],
         "scale" => &["kind", "namespace", "name", "replicas"],
         "cordon" | "uncordon" | "drain" | "power-off" | "power-on" | "add-node" | "remove-node" | "stop-kubelet"
         | "start-kubelet" | "partition" | "heal" | "out-of-service" => &["node"],
         other => {
             return Err(loader.err(
                 &format!("{at}.action"),
-                format!("unknown action {other:?}: expected one of apply, delete, scale, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal, out-of-service"),
+                format!("unknown action {other:?}: expected one of apply, delete, scale, set-image, rollout-undo, rollout-pause, rollout-resume, rollout-restart, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal, out-of-service"),
             ))
         }
     };
@@ -570,6 +617,10 @@ fn action(
         ("objects", e.objects.is_some()),
         ("file", e.file.is_some()),
         ("gracePeriod", e.grace_period.is_some()),
+        ("cascade", e.cascade.is_some()),
+        ("container", e.container.is_some()),
+        ("image", e.image.is_some()),
+        ("toRevision", e.to_revision.is_some()),
     ];
     for (field, is) in present {
         if is && !allowed.contains(&field) {
@@ -613,7 +664,65 @@ fn action(
             namespace: e.namespace.clone(),
             name: name(loader)?,
             grace_period: e.grace_period,
+            cascade: match e.cascade.as_deref() {
+                None => Propagation::Background,
+                Some(c) => Propagation::parse(c).ok_or_else(|| {
+                    loader.err(
+                        &format!("{at}.cascade"),
+                        format!("invalid cascade {c:?}: expected background, foreground or orphan"),
+                    )
+                })?,
+            },
         },
+        "set-image" => {
+            let kind = kind(loader)?;
+            if !matches!(
+                kind,
+                Kind::Deployment | Kind::DaemonSet | Kind::StatefulSet | Kind::ReplicaSet | Kind::Pod
+            ) {
+                return Err(loader.err(
+                    &format!("{at}.kind"),
+                    format!(
+                        "cannot set the image of a {kind}: expected Deployment, DaemonSet, StatefulSet, \
+                         ReplicaSet or Pod"
+                    ),
+                ));
+            }
+            let required = |v: &Option<String>, field: &str| {
+                v.clone().ok_or_else(|| loader.err(&format!("{at}.{field}"), "Required value"))
+            };
+            Action::SetImage {
+                kind,
+                namespace: e.namespace.clone(),
+                name: name(loader)?,
+                container: required(&e.container, "container")?,
+                image: required(&e.image, "image")?,
+            }
+        }
+        verb @ ("rollout-undo" | "rollout-pause" | "rollout-resume" | "rollout-restart") => {
+            let kind = kind(loader)?;
+            if kind != Kind::Deployment {
+                return Err(loader.err(
+                    &format!("{at}.kind"),
+                    format!("{verb} is modelled for Deployments only, not a {kind}"),
+                ));
+            }
+            let verb = match verb {
+                "rollout-undo" => {
+                    if let Some(r) = e.to_revision.filter(|r| *r < 0) {
+                        return Err(loader.err(
+                            &format!("{at}.toRevision"),
+                            format!("invalid revision {r}: must be 0 (the previous one) or more"),
+                        ));
+                    }
+                    RolloutVerb::Undo(e.to_revision.filter(|r| *r > 0))
+                }
+                "rollout-pause" => RolloutVerb::Pause,
+                "rollout-resume" => RolloutVerb::Resume,
+                _ => RolloutVerb::Restart,
+            };
+            Action::Rollout { verb, kind, namespace: e.namespace.clone(), name: name(loader)? }
+        }
         "scale" => {
             let kind = kind(loader)?;
             if !matches!(kind, Kind::ReplicaSet | Kind::Deployment | Kind::StatefulSet) {
@@ -721,11 +830,25 @@ fn expectation(
     } else if let Some(o) = &e.objects {
         let kind = Kind::lookup(&o.kind)
             .ok_or_else(|| loader.err(&format!("{at}.objects.kind"), format!("unknown kind {:?}", o.kind)))?;
+        let mut fields = Vec::new();
+        for (path, v) in &o.fields {
+            let json = serde_json::to_value(v).ok().filter(|j| !j.is_object() && !j.is_array()).ok_or_else(
+                || loader.err(&format!("{at}.objects.fields.{path}"), "expected a number, string or boolean"),
+            )?;
+            fields.push((path.clone(), json));
+        }
         Check::Objects {
             kind,
             namespace: o.namespace.clone(),
             selector: sel(&o.selector, "objects.selector")?,
-            count: o.count,
+            name: o.name.clone(),
+            fields,
+            condition: o.condition.as_ref().map(|c| ConditionCheck {
+                type_: c.type_.clone(),
+                status: c.status.clone(),
+                reason: c.reason.clone(),
+            }),
+            count: o.count.unwrap_or(1),
         }
     } else {
         let ev = e.event.as_ref().expect("one subject");
@@ -801,12 +924,29 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
             }
             parts.join(" ")
         }
-        Check::Objects { kind, selector, count, .. } => {
-            format!(
-                "{count} {}{}",
-                kind.resource(),
-                if selector.is_empty() { String::new() } else { format!(" matching {selector}") }
-            )
+        Check::Objects { kind, selector, name, fields, condition, count, .. } => {
+            let mut parts = vec![format!("{count} {}", kind.resource())];
+            if let Some(n) = name {
+                parts.push(format!("named {n}"));
+            }
+            if !selector.is_empty() {
+                parts.push(format!("matching {selector}"));
+            }
+            let with: Vec<String> = fields.iter().map(|(p, v)| format!("{p}={v}")).collect();
+            if !with.is_empty() {
+                parts.push(format!("with {}", with.join(", ")));
+            }
+            if let Some(c) = condition {
+                let mut s = format!("condition {}", c.type_);
+                if let Some(st) = &c.status {
+                    s.push_str(&format!("={st}"));
+                }
+                if let Some(r) = &c.reason {
+                    s.push_str(&format!(" ({r})"));
+                }
+                parts.push(s);
+            }
+            parts.join(" ")
         }
         Check::Event { reason, kind, name, count, .. } => {
             let obj = match (kind, name) {

@@ -129,6 +129,18 @@ pub struct TimelineEntry {
     pub file: Option<String>,
     #[serde(default)]
     pub grace_period: Option<i64>,
+    /// `delete`: background (default, like kubectl), foreground or orphan.
+    #[serde(default)]
+    pub cascade: Option<String>,
+    /// `set-image`: the container to change.
+    #[serde(default)]
+    pub container: Option<String>,
+    /// `set-image`: the new image.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// `rollout-undo`: the revision to go back to (default: the previous one).
+    #[serde(default)]
+    pub to_revision: Option<i64>,
 }
 
 /// One expectation.
@@ -206,7 +218,30 @@ pub struct ObjectsMatch {
     pub namespace: Option<String>,
     #[serde(default)]
     pub selector: Option<String>,
-    pub count: usize,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Field values by dotted path (`status.availableReplicas: 3`); an absent field counts as
+    /// its zero value, as the API omits zero counts.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Value>,
+    /// An entry of `status.conditions`.
+    #[serde(default)]
+    pub condition: Option<ConditionMatch>,
+    /// How many objects match everything above (default 1).
+    #[serde(default)]
+    pub count: Option<usize>,
+}
+
+/// A condition in an object's `status.conditions`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionMatch {
+    #[serde(rename = "type")]
+    pub type_: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

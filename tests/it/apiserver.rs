@@ -243,12 +243,22 @@ fn a_second_delete_may_only_shorten_the_grace_period() {
     let generation = first.meta().generation;
     // Longer or equal: nothing changes.
     let same = api
-        .delete(Kind::Pod, Some("default"), "p", DeleteOptions { grace_period_seconds: Some(60), uid: None })
+        .delete(
+            Kind::Pod,
+            Some("default"),
+            "p",
+            DeleteOptions { grace_period_seconds: Some(60), ..Default::default() },
+        )
         .unwrap();
     assert_eq!(same.resource_version(), first.resource_version());
     // Shorter: the deadline moves by the difference (old − 30s + 10s), generation unchanged.
     let shorter = api
-        .delete(Kind::Pod, Some("default"), "p", DeleteOptions { grace_period_seconds: Some(10), uid: None })
+        .delete(
+            Kind::Pod,
+            Some("default"),
+            "p",
+            DeleteOptions { grace_period_seconds: Some(10), ..Default::default() },
+        )
         .unwrap();
     assert_eq!(shorter.meta().deletion_grace_period_seconds, Some(10));
     assert_eq!(
@@ -264,7 +274,12 @@ fn a_negative_grace_period_becomes_one_second() {
     api.create(pod("p")).unwrap();
     api.bind("default", "p", "n1").unwrap();
     let marked = api
-        .delete(Kind::Pod, Some("default"), "p", DeleteOptions { grace_period_seconds: Some(-5), uid: None })
+        .delete(
+            Kind::Pod,
+            Some("default"),
+            "p",
+            DeleteOptions { grace_period_seconds: Some(-5), ..Default::default() },
+        )
         .unwrap();
     assert_eq!(marked.meta().deletion_grace_period_seconds, Some(1));
 }
