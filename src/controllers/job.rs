@@ -43,6 +43,7 @@ use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTermina
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
+use super::controller_utils::{slow_start_batch, ControllerExpectations};
 use super::workqueue::{ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
 use crate::api::time::Epoch;
@@ -59,8 +60,6 @@ pub const DEFAULT_POD_FAILURE_BACKOFF: SimDuration = SimDuration::from_secs(10);
 pub const MAX_POD_FAILURE_BACKOFF: SimDuration = SimDuration::from_mins(10);
 /// Most pods created or deleted in one sync (`MaxPodCreateDeletePerSync`).
 pub const MAX_POD_CREATE_DELETE_PER_SYNC: usize = 500;
-/// Expectations expire after this long (ExpectationsTimeout).
-pub const EXPECTATIONS_TIMEOUT: SimDuration = SimDuration::from_mins(5);
 /// `spec.backoffLimit` when unset.
 pub const DEFAULT_BACKOFF_LIMIT: i32 = 6;
 
@@ -75,13 +74,6 @@ pub const JOB_CONTROLLER_NAME: &str = "kubernetes.io/job-controller";
 
 const REASON_COMPLETIONS_REACHED: &str = "CompletionsReached";
 const MESSAGE_COMPLETIONS_REACHED: &str = "Reached expected number of succeeded pods";
-
-#[derive(Clone, Debug, Default)]
-struct Expectations {
-    adds: i64,
-    dels: i64,
-    set_at: SimTime,
-}
 
 /// Consecutive pod failures since the last success (backoff_utils.go `backoffRecord`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -193,7 +185,7 @@ pub struct JobController {
     jobs: Option<Informer>,
     pods: Option<Informer>,
     queue: ControllerQueue,
-    expectations: BTreeMap<ObjectKey, Expectations>,
+    expectations: ControllerExpectations,
     tracking: BTreeMap<ObjectKey, Tracking>,
     /// Earliest batched sync already queued per key (client-go's AddAfter keeps only the
     /// earliest time for a key that is waiting).
@@ -442,13 +434,6 @@ impl JobController {
         self.queue.add_at(key, at);
     }
 
-    fn satisfied(&self, key: &ObjectKey, now: SimTime) -> bool {
-        match self.expectations.get(key) {
-            None => true,
-            Some(e) => (e.adds <= 0 && e.dels <= 0) || now.since(e.set_at) > EXPECTATIONS_TIMEOUT,
-        }
-    }
-
     fn on_pod(
         &mut self,
         now: SimTime,
@@ -465,13 +450,13 @@ impl JobController {
             let resolved =
                 self.jobs.as_ref().and_then(|j| j.get(&key.0, &key.1)).is_some_and(|j| j.uid() == owner_uid);
             if resolved {
-                let e = self.expectations.entry(key.clone()).or_default();
+                let e = &mut self.expectations;
                 match kind {
-                    WatchEventType::Added if !terminating => e.adds -= 1,
+                    WatchEventType::Added if !terminating => e.creation_observed(&key),
                     // A pod first seen already being deleted is a deletion (addPod → deletePod).
-                    WatchEventType::Added => e.dels -= 1,
-                    WatchEventType::Modified if terminating && !was_terminating => e.dels -= 1,
-                    WatchEventType::Deleted if !was_terminating => e.dels -= 1,
+                    WatchEventType::Added => e.deletion_observed(&key),
+                    WatchEventType::Modified if terminating && !was_terminating => e.deletion_observed(&key),
+                    WatchEventType::Deleted if !was_terminating => e.deletion_observed(&key),
                     _ => {}
                 }
                 if kind == WatchEventType::Deleted {
@@ -543,7 +528,7 @@ impl JobController {
 
     fn sync(&mut self, ctx: &mut Context<'_>, key: ObjectKey) {
         let Some(job_obj) = self.jobs.as_ref().and_then(|j| j.get(&key.0, &key.1)).cloned() else {
-            self.expectations.remove(&key);
+            self.expectations.forget(&key);
             self.tracking.remove(&key);
             return;
         };
@@ -595,7 +580,7 @@ impl JobController {
         let suspended = spec.suspend == Some(true);
         // Checked before the pods are listed, as upstream: a pod that sneaks in later is only
         // seen by the next sync.
-        let satisfied = self.satisfied(key, now);
+        let satisfied = self.expectations.satisfied(key, now);
 
         // The Job's pods: the ones it controls, then the ones deleted before being counted.
         let mut pods: Vec<Pod> = self
@@ -814,8 +799,7 @@ impl JobController {
         let parallelism = spec.parallelism.unwrap_or(1).max(0);
         if spec.suspend == Some(true) {
             let victims = removal_order(active, epoch);
-            self.expectations
-                .insert(key.clone(), Expectations { adds: 0, dels: victims.len() as i64, set_at: now });
+            self.expectations.expect(key, 0, victims.len(), now);
             let (removed_ready, removed) = self.delete_job_pods(ctx, key, job_obj, &victims, t);
             counts.active -= removed;
             counts.terminating += removed;
@@ -834,8 +818,7 @@ impl JobController {
                 .into_iter()
                 .take(surplus.min(MAX_POD_CREATE_DELETE_PER_SYNC))
                 .collect();
-            self.expectations
-                .insert(key.clone(), Expectations { adds: 0, dels: victims.len() as i64, set_at: now });
+            self.expectations.expect(key, 0, victims.len(), now);
             let (removed_ready, removed) = self.delete_job_pods(ctx, key, job_obj, &victims, t);
             counts.active -= removed;
             counts.terminating += removed;
@@ -856,39 +839,25 @@ impl JobController {
             return;
         }
         let diff = (diff as usize).min(MAX_POD_CREATE_DELETE_PER_SYNC);
-        self.expectations.insert(key.clone(), Expectations { adds: diff as i64, dels: 0, set_at: now });
-        counts.active += diff as i32;
-        // Slow start: batches of 1, 2, 4, … stopping after a batch with a failure.
-        let mut remaining_pods = diff;
-        let mut batch = 1;
-        while remaining_pods > 0 {
-            let size = batch.min(remaining_pods);
-            let mut failed = 0;
-            for _ in 0..size {
-                match ctx.api.create(pod_from_template(job).into_object()) {
-                    Ok(pod) => {
-                        let msg = format!("Created pod: {}", pod.name());
-                        record_event(ctx, reporter(), job_obj, "Normal", "SuccessfulCreate", msg);
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        let msg = format!("Error creating: {e}");
-                        record_event(ctx, reporter(), job_obj, "Warning", "FailedCreate", msg);
-                    }
+        self.expectations.expect(key, diff, 0, now);
+        let created =
+            slow_start_batch(diff, 1, || match ctx.api.create(pod_from_template(job).into_object()) {
+                Ok(pod) => {
+                    let msg = format!("Created pod: {}", pod.name());
+                    record_event(ctx, reporter(), job_obj, "Normal", "SuccessfulCreate", msg);
+                    true
                 }
-            }
-            remaining_pods -= size;
-            // Failed creations and the skipped rest will never be observed.
-            let unobserved = failed + if failed > 0 { remaining_pods } else { 0 };
-            if let Some(e) = self.expectations.get_mut(key) {
-                e.adds -= unobserved as i64;
-            }
-            counts.active -= unobserved as i32;
-            if failed > 0 {
-                break;
-            }
-            batch *= 2;
+                Err(e) => {
+                    let msg = format!("Error creating: {e}");
+                    record_event(ctx, reporter(), job_obj, "Warning", "FailedCreate", msg);
+                    false
+                }
+            });
+        // Failed creations and the skipped rest will never be observed.
+        for _ in created..diff {
+            self.expectations.creation_observed(key);
         }
+        counts.active += created as i32;
     }
 
     /// `deleteJobPods`: pods the controller removes itself (suspend, surplus) are not counted
@@ -914,9 +883,7 @@ impl JobController {
                 }
                 Err(e) => {
                     // The informer will not observe this deletion.
-                    if let Some(x) = self.expectations.get_mut(key) {
-                        x.dels -= 1;
-                    }
+                    self.expectations.deletion_observed(key);
                     if e.is_not_found() {
                         deleted += 1;
                     } else {

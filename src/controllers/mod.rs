@@ -1,6 +1,7 @@
 //! kube-controller-manager's controllers, each a separate component fed by its own watches.
 
 pub mod compactor;
+pub mod controller_utils;
 pub mod cronjob;
 pub mod deployment;
 pub mod garbage_collector;

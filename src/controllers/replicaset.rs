@@ -13,6 +13,7 @@ use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::controller_utils::{slow_start_batch, ControllerExpectations};
 use super::ownership::{claim, controller_ref, selector_or_nothing};
 use super::workqueue::{ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
@@ -24,15 +25,6 @@ use crate::sim::{Component, Context, Event, SimDuration, SimTime, Timer};
 
 /// Most pods created or deleted in one sync (`burstReplicas`).
 pub const BURST_REPLICAS: usize = 500;
-/// Expectations expire after this long (ExpectationsTimeout).
-pub const EXPECTATIONS_TIMEOUT: SimDuration = SimDuration::from_mins(5);
-
-#[derive(Clone, Debug, Default)]
-struct Expectations {
-    adds: i64,
-    dels: i64,
-    set_at: SimTime,
-}
 
 /// The controller component.
 #[derive(Default)]
@@ -40,7 +32,7 @@ pub struct ReplicaSetController {
     sets: Option<Informer>,
     pods: Option<Informer>,
     queue: ControllerQueue,
-    expectations: BTreeMap<ObjectKey, Expectations>,
+    expectations: ControllerExpectations,
 }
 
 fn reporter() -> Reporter<'static> {
@@ -68,16 +60,12 @@ impl ReplicaSetController {
     fn on_pod(&mut self, kind: WatchEventType, obj: &Arc<Object>, old: Option<&Arc<Object>>) {
         let terminating = obj.meta().deletion_timestamp.is_some();
         if let Some(key) = Self::owner_key(obj) {
-            let e = self.expectations.entry(key.clone()).or_default();
+            let was_terminating = old.is_some_and(|o| o.meta().deletion_timestamp.is_some());
             match kind {
-                WatchEventType::Added if !terminating => e.adds -= 1,
-                WatchEventType::Deleted if old.is_none_or(|o| o.meta().deletion_timestamp.is_none()) => {
-                    e.dels -= 1;
-                }
-                WatchEventType::Modified
-                    if terminating && old.is_none_or(|o| o.meta().deletion_timestamp.is_none()) =>
-                {
-                    e.dels -= 1
+                WatchEventType::Added if !terminating => self.expectations.creation_observed(&key),
+                WatchEventType::Deleted if !was_terminating => self.expectations.deletion_observed(&key),
+                WatchEventType::Modified if terminating && !was_terminating => {
+                    self.expectations.deletion_observed(&key)
                 }
                 _ => {}
             }
@@ -98,16 +86,9 @@ impl ReplicaSetController {
         }
     }
 
-    fn satisfied(&self, key: &ObjectKey, now: SimTime) -> bool {
-        match self.expectations.get(key) {
-            None => true,
-            Some(e) => (e.adds <= 0 && e.dels <= 0) || now.since(e.set_at) > EXPECTATIONS_TIMEOUT,
-        }
-    }
-
     fn sync(&mut self, ctx: &mut Context<'_>, key: ObjectKey) {
         let Some(rs_obj) = self.sets.as_ref().and_then(|s| s.get(&key.0, &key.1)).cloned() else {
-            self.expectations.remove(&key);
+            self.expectations.forget(&key);
             return;
         };
         let rs = rs_obj.as_type::<ReplicaSet>().expect("rs informer").clone();
@@ -123,7 +104,7 @@ impl ReplicaSetController {
             .iter()
             .filter(|p| !podutil::is_terminal(p) && p.metadata.deletion_timestamp.is_none())
             .collect();
-        if self.satisfied(&key, ctx.now()) && rs.metadata.deletion_timestamp.is_none() {
+        if self.expectations.satisfied(&key, ctx.now()) && rs.metadata.deletion_timestamp.is_none() {
             self.manage(ctx, &key, &rs, &rs_obj, &active);
         }
         self.update_status(ctx, &rs, &active);
@@ -142,46 +123,28 @@ impl ReplicaSetController {
         let now = ctx.now();
         if have < want {
             let diff = (want - have).min(BURST_REPLICAS);
-            self.expectations.insert(key.clone(), Expectations { adds: diff as i64, dels: 0, set_at: now });
-            // slowStartBatch: 1, 2, 4, … stopping at the first batch with a failure.
-            let mut remaining = diff;
-            let mut batch = 1;
-            let mut failed = 0;
-            'batches: while remaining > 0 {
-                let size = batch.min(remaining);
-                for _ in 0..size {
-                    match ctx.api.create(pod_from_template(rs).into_object()) {
-                        Ok(pod) => {
-                            let msg = format!("Created pod: {}", pod.name());
-                            record_event(ctx, reporter(), rs_obj, "Normal", "SuccessfulCreate", msg);
-                        }
-                        Err(e) => {
-                            failed += 1;
-                            record_event(
-                                ctx,
-                                reporter(),
-                                rs_obj,
-                                "Warning",
-                                "FailedCreate",
-                                format!("Error creating: {e}"),
-                            );
-                        }
+            self.expectations.expect(key, diff, 0, now);
+            let created =
+                slow_start_batch(diff, 1, || match ctx.api.create(pod_from_template(rs).into_object()) {
+                    Ok(pod) => {
+                        let msg = format!("Created pod: {}", pod.name());
+                        record_event(ctx, reporter(), rs_obj, "Normal", "SuccessfulCreate", msg);
+                        true
                     }
-                }
-                remaining -= size;
-                if failed > 0 {
-                    break 'batches;
-                }
-                batch *= 2;
-            }
+                    Err(e) => {
+                        let msg = format!("Error creating: {e}");
+                        record_event(ctx, reporter(), rs_obj, "Warning", "FailedCreate", msg);
+                        false
+                    }
+                });
             // Creations that failed or were skipped will never be observed.
-            if let Some(e) = self.expectations.get_mut(key) {
-                e.adds -= (failed + remaining) as i64;
+            for _ in created..diff {
+                self.expectations.creation_observed(key);
             }
         } else if have > want {
             let diff = (have - want).min(BURST_REPLICAS);
             let victims = rank_for_deletion(active, now, ctx.api.epoch());
-            self.expectations.insert(key.clone(), Expectations { adds: 0, dels: diff as i64, set_at: now });
+            self.expectations.expect(key, 0, diff, now);
             for pod in victims.into_iter().take(diff) {
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 match ctx.api.delete(Kind::Pod, Some(&key.0), &name, DeleteOptions::default()) {
@@ -193,11 +156,7 @@ impl ReplicaSetController {
                         "SuccessfulDelete",
                         format!("Deleted pod: {name}"),
                     ),
-                    Err(_) => {
-                        if let Some(e) = self.expectations.get_mut(key) {
-                            e.dels -= 1;
-                        }
-                    }
+                    Err(_) => self.expectations.deletion_observed(key),
                 }
             }
         }
