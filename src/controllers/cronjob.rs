@@ -9,7 +9,7 @@
 //! on by default since v1.32); then it sleeps until the next schedule time + 100ms.
 //! `concurrencyPolicy: Forbid` skips a run while a Job is active (`JobAlreadyActive`), `Replace`
 //! deletes the active Jobs first; a run later than `startingDeadlineSeconds` is missed
-//! (`MissSchedule`) and more than 100 missed runs warn (`TooManyTimes`). It keeps
+//! (`MissSchedule`) and more than 100 missed runs warn (`TooManyMissedTimes`). It keeps
 //! `status.active`, `lastScheduleTime` and `lastSuccessfulTime` (`SawCompletedJob`,
 //! `MissingJob`, `UnexpectedJob`) and deletes the oldest finished Jobs beyond
 //! `successfulJobsHistoryLimit` / `failedJobsHistoryLimit` (background propagation).
@@ -49,7 +49,7 @@ use crate::sim::{Component, Context, Event, SimDuration, SimTime, Timer};
 
 /// Requeue padding after the next schedule time (`nextScheduleDelta`).
 pub const NEXT_SCHEDULE_DELTA: SimDuration = SimDuration::from_millis(100);
-/// More missed schedule times than this only warn (`TooManyTimes`).
+/// More missed schedule times than this only warn (`TooManyMissedTimes`).
 pub const MAX_MISSED_SCHEDULES: i64 = 100;
 /// The annotation with the scheduled time on each Job (`batchv1.CronJobScheduledTimestampAnnotation`).
 pub const SCHEDULED_TIMESTAMP_ANNOTATION: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
@@ -772,7 +772,7 @@ impl CronJobController {
                         "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or \
                                check clock skew"
                             .to_string();
-                    record_event(ctx, reporter(), cj_obj, "Warning", "TooManyTimes", msg);
+                    record_event(ctx, reporter(), cj_obj, "Warning", "TooManyMissedTimes", msg);
                 }
                 t
             }

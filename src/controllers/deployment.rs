@@ -230,17 +230,20 @@ fn progressing(d: &Deployment, s: &DeploymentStatus) -> bool {
 
 /// The template a `kubectl rollout undo` restores: the ReplicaSet at `to_revision`, or the
 /// newest one older than the current revision. Errors carry kubectl's message.
+/// Also returns the target ReplicaSet's annotations kubectl copies onto the Deployment (all but
+/// the revision and replica-count ones).
 pub fn rollback_template(
     d: &Deployment,
     sets: &[&ReplicaSet],
     to_revision: Option<i64>,
-) -> Result<PodTemplateSpec, String> {
+) -> Result<(PodTemplateSpec, BTreeMap<String, String>), String> {
     let name = d.metadata.name.as_deref().unwrap_or("");
     if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
-        return Err(format!(
-            "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume \
-             deployment/{name}' and try again"
-        ));
+        return Err(
+            "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try \
+             again"
+                .into(),
+        );
     }
     let mut by_revision: Vec<(i64, &ReplicaSet)> =
         sets.iter().map(|rs| (revision_of(&rs.metadata), *rs)).collect();
@@ -257,7 +260,16 @@ pub fn rollback_template(
             &by_revision[by_revision.len() - 2]
         }
     };
-    Ok(without_hash(&rs_template(target.1)))
+    let annotations = target
+        .1
+        .metadata
+        .annotations
+        .iter()
+        .flatten()
+        .filter(|(k, _)| !ANNOTATIONS_TO_SKIP.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok((without_hash(&rs_template(target.1)), annotations))
 }
 
 /// The controller component.
@@ -313,7 +325,7 @@ impl DeploymentController {
             self.sets.iter().flat_map(|s| s.in_namespace(&key.0).cloned()).collect();
         let owned = claim(ctx, Kind::Deployment, &d.metadata, &selector, candidates);
         let sets: Vec<ReplicaSet> = owned.iter().filter_map(|o| o.as_type::<ReplicaSet>().cloned()).collect();
-        let mut run = Sync { ctx, d: d.clone(), sets, queue: &mut self.queue, key };
+        let mut run = Sync { ctx, d: d.clone(), sets, queue: &mut self.queue, key, created_now: false };
         if d.metadata.deletion_timestamp.is_some() {
             run.sync_status();
             return;
@@ -346,6 +358,8 @@ struct Sync<'a, 'c> {
     sets: Vec<ReplicaSet>,
     queue: &'a mut ControllerQueue,
     key: &'a ObjectKey,
+    /// This sync created the new ReplicaSet.
+    created_now: bool,
 }
 
 impl Sync<'_, '_> {
@@ -395,6 +409,10 @@ impl Sync<'_, '_> {
         let paused = self.d.spec.as_ref().and_then(|s| s.paused) == Some(true);
         let cond = condition(self.d.status.as_ref(), "Progressing");
         let reason = cond.and_then(|c| c.reason.as_deref());
+        // A reported lack of progress is not overwritten by a pause.
+        if reason == Some("ProgressDeadlineExceeded") {
+            return;
+        }
         let now = self.now();
         let next = if paused && reason != Some("DeploymentPaused") {
             new_condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused".into(), &now)
@@ -404,8 +422,7 @@ impl Sync<'_, '_> {
             return;
         };
         let mut status = self.d.status.clone().unwrap_or_default();
-        status.conditions.get_or_insert_with(Vec::new).retain(|c| c.type_ != "Progressing");
-        status.conditions.as_mut().expect("set").push(next);
+        set_condition(&mut status, next);
         self.put_status(status);
     }
 
@@ -457,6 +474,26 @@ impl Sync<'_, '_> {
             None if create => self.create_new_replica_set(new_revision),
             None => None,
         };
+        // getNewReplicaSet: "Created new replica set" when this sync created it, "Found new
+        // replica set" when there is no Progressing condition yet.
+        let has_deadline = self.d.spec.as_ref().and_then(|s| s.progress_deadline_seconds).is_some();
+        if let (Some(i), true) = (idx, has_deadline) {
+            let rs_name = self.sets[i].metadata.name.clone().unwrap_or_default();
+            let missing = condition(self.d.status.as_ref(), "Progressing").is_none();
+            if missing || self.created_now {
+                let now = self.now();
+                let cond = if self.created_now {
+                    let msg = format!("Created new replica set {rs_name:?}");
+                    new_condition("Progressing", "True", "NewReplicaSetCreated", msg, &now)
+                } else {
+                    let msg = format!("Found new replica set {rs_name:?}");
+                    new_condition("Progressing", "True", "FoundNewReplicaSet", msg, &now)
+                };
+                let mut status = self.d.status.clone().unwrap_or_default();
+                set_condition(&mut status, cond);
+                self.put_status(status);
+            }
+        }
         // The Deployment carries its new ReplicaSet's revision.
         if let Some(i) = idx {
             let rev = revision_of(&self.sets[i].metadata).to_string();
@@ -520,6 +557,7 @@ impl Sync<'_, '_> {
                     record_event(self.ctx, reporter(), &self.d_obj(), "Normal", "ScalingReplicaSet", msg);
                 }
                 self.sets.push(created.as_type::<ReplicaSet>().expect("rs").clone());
+                self.created_now = true;
                 Some(self.sets.len() - 1)
             }
             Err(e) if e.is_already_exists() => {
@@ -608,8 +646,8 @@ impl Sync<'_, '_> {
             self.sync_rollout_status(Some(new));
             return;
         }
-        let status = self.calculate_status(Some(new));
-        if complete(&self.d, &status) {
+        // Old ReplicaSets are cleaned up once the stored status says the rollout is complete.
+        if self.d.status.as_ref().is_some_and(|s| complete(&self.d, s)) {
             self.cleanup();
         }
         self.sync_rollout_status(Some(new));
@@ -646,8 +684,9 @@ impl Sync<'_, '_> {
             self.scale(i, spec - count);
             cleaned += count;
         }
-        // scaleDownOldReplicaSetsForRollingUpdate
-        let available: i32 = self.sets.iter().map(|rs| rs_status(rs).2).sum();
+        // scaleDownOldReplicaSetsForRollingUpdate: availability of the active old ReplicaSets and
+        // the new one.
+        let available: i32 = old.iter().chain([&new]).map(|i| rs_status(&self.sets[*i]).2).sum();
         let mut scaled = 0;
         if available > min_available {
             let total = available - min_available;
@@ -684,10 +723,12 @@ impl Sync<'_, '_> {
         // do not count).
         let old_uids: Vec<String> =
             self.old_indices().iter().filter_map(|i| self.sets[*i].metadata.uid.clone()).collect();
-        let running = pods.iter().any(|p| {
-            podutil::controller_of(&p.metadata).is_some_and(|r| old_uids.contains(&r.uid))
-                && !podutil::is_terminal(p)
-        });
+        let old_counted = self.old_indices().iter().any(|i| rs_status(&self.sets[*i]).0 > 0);
+        let running = old_counted
+            || pods.iter().any(|p| {
+                podutil::controller_of(&p.metadata).is_some_and(|r| old_uids.contains(&r.uid))
+                    && !podutil::is_terminal(p)
+            });
         if running {
             self.sync_rollout_status(new);
             return;
@@ -698,8 +739,7 @@ impl Sync<'_, '_> {
         if let Some(i) = new {
             self.scale(i, replicas(&self.d));
         }
-        let status = self.calculate_status(new);
-        if complete(&self.d, &status) {
+        if self.d.status.as_ref().is_some_and(|s| complete(&self.d, s)) {
             self.cleanup();
         }
         self.sync_rollout_status(new);
@@ -813,32 +853,30 @@ impl Sync<'_, '_> {
         }
     }
 
-    /// cleanupDeployment: delete the oldest unused ReplicaSets beyond revisionHistoryLimit.
+    /// cleanupDeployment: of the old ReplicaSets not being deleted, the oldest revisions beyond
+    /// revisionHistoryLimit go, skipping any that still has pods or an unobserved spec.
     fn cleanup(&mut self) {
         let Some(limit) = self.d.spec.as_ref().and_then(|s| s.revision_history_limit) else { return };
-        let new = self.new_index();
-        let mut unused: Vec<&ReplicaSet> = self
-            .sets
-            .iter()
-            .enumerate()
-            .filter(|(i, rs)| {
-                Some(*i) != new
-                    && rs_replicas(rs) == 0
-                    && rs_status(rs).0 == 0
-                    && rs.metadata.deletion_timestamp.is_none()
-                    && rs.metadata.generation.unwrap_or(0)
-                        <= rs.status.as_ref().and_then(|s| s.observed_generation).unwrap_or(0)
-            })
-            .map(|(_, rs)| rs)
+        let mut alive: Vec<&ReplicaSet> = self
+            .old_indices()
+            .into_iter()
+            .map(|i| &self.sets[i])
+            .filter(|rs| rs.metadata.deletion_timestamp.is_none())
             .collect();
-        let excess = unused.len() as i64 - i64::from(limit);
+        let excess = alive.len() as i64 - i64::from(limit);
         if excess <= 0 {
             return;
         }
-        unused.sort_by_key(|rs| (revision_of(&rs.metadata), rs.metadata.creation_timestamp.clone()));
-        let victims: Vec<(String, String)> = unused
+        alive.sort_by_key(|rs| (revision_of(&rs.metadata), rs.metadata.creation_timestamp.clone()));
+        let victims: Vec<(String, String)> = alive
             .iter()
             .take(excess as usize)
+            .filter(|rs| {
+                rs_status(rs).0 == 0
+                    && rs_replicas(rs) == 0
+                    && rs.metadata.generation.unwrap_or(0)
+                        <= rs.status.as_ref().and_then(|s| s.observed_generation).unwrap_or(0)
+            })
             .map(|rs| {
                 (rs.metadata.name.clone().unwrap_or_default(), rs.metadata.uid.clone().unwrap_or_default())
             })
@@ -938,7 +976,10 @@ impl Sync<'_, '_> {
             if complete(&self.d, &status) {
                 let msg = match &rs_name {
                     Some(n) => format!("ReplicaSet {n:?} has successfully progressed."),
-                    None => "Deployment has successfully progressed.".into(),
+                    None => format!(
+                        "Deployment {:?} has successfully progressed.",
+                        self.d.metadata.name.as_deref().unwrap_or("")
+                    ),
                 };
                 set_condition(
                     &mut status,
@@ -947,7 +988,10 @@ impl Sync<'_, '_> {
             } else if progressing(&self.d, &status) {
                 let msg = match &rs_name {
                     Some(n) => format!("ReplicaSet {n:?} is progressing."),
-                    None => "Deployment is progressing.".into(),
+                    None => format!(
+                        "Deployment {:?} is progressing.",
+                        self.d.metadata.name.as_deref().unwrap_or("")
+                    ),
                 };
                 let mut cond = new_condition("Progressing", "True", "ReplicaSetUpdated", msg, &now);
                 if let Some(c) = current.as_ref().filter(|c| c.status == "True") {
@@ -968,7 +1012,10 @@ impl Sync<'_, '_> {
                 if timed_out {
                     let msg = match &rs_name {
                         Some(n) => format!("ReplicaSet {n:?} has timed out progressing."),
-                        None => "Deployment has timed out progressing.".into(),
+                        None => format!(
+                            "Deployment {:?} has timed out progressing.",
+                            self.d.metadata.name.as_deref().unwrap_or("")
+                        ),
                     };
                     set_condition(
                         &mut status,
@@ -977,10 +1024,12 @@ impl Sync<'_, '_> {
                 }
             }
         }
-        // requeueStuckDeployment: look again just after the deadline would pass.
-        let cond = condition(Some(&status), "Progressing");
+        // requeueStuckDeployment: while the rollout is neither complete nor timed out, look again
+        // just after the deadline would pass.
+        let cond = condition(self.d.status.as_ref(), "Progressing").cloned();
+        let unfinished = !complete(&self.d, &status);
         if let Some(c) =
-            cond.filter(|c| c.status == "True" && c.reason.as_deref() != Some("NewReplicaSetAvailable"))
+            cond.filter(|c| unfinished && c.reason.as_deref() != Some("ProgressDeadlineExceeded"))
         {
             if let Some(t) = c.last_update_time.as_ref() {
                 let at =
@@ -1033,7 +1082,14 @@ impl Component for DeploymentController {
                             if let Some(d) =
                                 podutil::controller_of(rs.meta()).filter(|r| r.kind == "Deployment")
                             {
-                                self.queue.add((ns.to_string(), d.name.clone()));
+                                let recreate = self
+                                    .deployments
+                                    .as_ref()
+                                    .and_then(|i| i.get_as::<Deployment>(ns, &d.name))
+                                    .is_some_and(|d| !is_rolling(d));
+                                if recreate {
+                                    self.queue.add((ns.to_string(), d.name.clone()));
+                                }
                             }
                         }
                     }

@@ -149,7 +149,9 @@ impl GarbageCollector {
         if self.current(&r.uid).is_some() {
             return true;
         }
-        let Some(kind) = Kind::from_manifest(&r.api_version, &r.kind) else { return false };
+        // A kind kubesim does not model (a custom resource): never treat it as gone
+        // (upstream cannot resolve it either and retries instead of deleting).
+        let Some(kind) = Kind::from_manifest(&r.api_version, &r.kind) else { return true };
         let ns = if kind.namespaced() { namespace } else { None };
         ctx.api.get(kind, ns, &r.name).is_ok_and(|o| o.uid() == r.uid)
     }
@@ -183,15 +185,11 @@ impl GarbageCollector {
             if dangling.is_empty() && waiting.is_empty() {
                 return Ok(());
             }
-            // Still owned: drop the references to owners that are gone, and stop blocking owners
-            // that wait for their dependents (unblockOwnerReferences).
+            // Still owned: drop the references to owners that are gone and to owners waiting
+            // for their dependents, or those would wait for this object forever.
             let mut next = (*obj).clone();
-            let meta = next.meta_mut();
-            let refs = meta.owner_references.get_or_insert_with(Vec::new);
-            refs.retain(|r| !dangling.contains(&r.uid));
-            for r in refs.iter_mut().filter(|r| waiting.contains(&r.uid)) {
-                r.block_owner_deletion = Some(false);
-            }
+            let refs = next.meta_mut().owner_references.get_or_insert_with(Vec::new);
+            refs.retain(|r| !dangling.contains(&r.uid) && !waiting.contains(&r.uid));
             return ctx.api.update(next).map(|_| ()).map_err(|_| ());
         }
         // No live owner: delete. Foreground when an owner waits for us and we have dependents
@@ -247,12 +245,13 @@ impl GarbageCollector {
                 })
                 .collect();
             if !blocking.is_empty() {
-                for d in blocking {
+                // Every dependent is deleted now (processTransitions queues them all); the owner
+                // waits for the blocking ones only.
+                for d in &dependents {
                     if self.current(d).is_some_and(|o| !deleting_dependents(&o)) {
                         self.queue.add(item(ATTEMPT_DELETE, d));
                     }
                 }
-                // Non-blocking dependents are collected once the owner is gone.
                 return Ok(());
             }
             FINALIZER_FOREGROUND

@@ -41,9 +41,10 @@ use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::controller_utils::{slow_start_batch, ControllerExpectations};
+use super::ownership;
 use super::workqueue::{ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
 use crate::api::time::Epoch;
@@ -366,25 +367,14 @@ fn removal_order<'a>(pods: &[&'a Pod], epoch: Epoch) -> Vec<&'a Pod> {
     ranked
 }
 
-fn controller_ref(job: &Job) -> OwnerReference {
-    OwnerReference {
-        api_version: "batch/v1".into(),
-        kind: "Job".into(),
-        name: job.metadata.name.clone().unwrap_or_default(),
-        uid: job.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
-}
-
 /// A pod built from the Job's template (controller.GetPodFromTemplate), with the labels the
 /// API server would have put into the template.
 pub fn pod_from_template(job: &Job) -> Pod {
     let name = job.metadata.name.clone().unwrap_or_default();
     let uid = job.metadata.uid.clone().unwrap_or_default();
-    let template = job.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
-    let tmeta = template.metadata.unwrap_or_default();
-    let mut labels = tmeta.labels.unwrap_or_default();
+    let mut pod =
+        ownership::pod_from_template(job.spec.as_ref().map(|s| &s.template), Kind::Job, &job.metadata);
+    let mut labels = pod.metadata.labels.take().unwrap_or_default();
     for (k, v) in [
         (CONTROLLER_UID_LABEL, &uid),
         (JOB_NAME_LABEL, &name),
@@ -393,19 +383,8 @@ pub fn pod_from_template(job: &Job) -> Pod {
     ] {
         labels.entry(k.to_string()).or_insert_with(|| v.clone());
     }
-    Pod {
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{name}-")),
-            namespace: job.metadata.namespace.clone(),
-            labels: Some(labels),
-            annotations: tmeta.annotations,
-            finalizers: tmeta.finalizers,
-            owner_references: Some(vec![controller_ref(job)]),
-            ..Default::default()
-        },
-        spec: template.spec,
-        status: None,
-    }
+    pod.metadata.labels = Some(labels);
+    pod
 }
 
 impl JobController {

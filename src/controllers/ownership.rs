@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use crate::api::pod as podutil;
@@ -22,6 +23,27 @@ pub fn controller_ref(kind: Kind, owner: &ObjectMeta) -> OwnerReference {
         uid: owner.uid.clone().unwrap_or_default(),
         controller: Some(true),
         block_owner_deletion: Some(true),
+    }
+}
+
+/// A pod built from a controller's pod template (controller.GetPodFromTemplate): named
+/// `<owner>-xxxxx`, with the template's labels, annotations and finalizers, and a controller
+/// reference to the owner.
+pub fn pod_from_template(template: Option<&PodTemplateSpec>, kind: Kind, owner: &ObjectMeta) -> Pod {
+    let template = template.cloned().unwrap_or_default();
+    let tmeta = template.metadata.unwrap_or_default();
+    Pod {
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{}-", owner.name.as_deref().unwrap_or(""))),
+            namespace: owner.namespace.clone(),
+            labels: tmeta.labels,
+            annotations: tmeta.annotations,
+            finalizers: tmeta.finalizers,
+            owner_references: Some(vec![controller_ref(kind, owner)]),
+            ..Default::default()
+        },
+        spec: template.spec,
+        status: None,
     }
 }
 

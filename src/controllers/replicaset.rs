@@ -11,10 +11,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::controller_utils::{slow_start_batch, ControllerExpectations};
-use super::ownership::{claim, controller_ref, selector_or_nothing};
+use super::ownership::{claim, pod_from_template, selector_or_nothing};
 use super::workqueue::{ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
 use crate::api::KindOf;
@@ -124,8 +123,12 @@ impl ReplicaSetController {
         if have < want {
             let diff = (want - have).min(BURST_REPLICAS);
             self.expectations.expect(key, diff, 0, now);
-            let created =
-                slow_start_batch(diff, 1, || match ctx.api.create(pod_from_template(rs).into_object()) {
+            let template = rs.spec.as_ref().and_then(|s| s.template.as_ref());
+            let created = slow_start_batch(diff, 1, || {
+                match ctx
+                    .api
+                    .create(pod_from_template(template, Kind::ReplicaSet, &rs.metadata).into_object())
+                {
                     Ok(pod) => {
                         let msg = format!("Created pod: {}", pod.name());
                         record_event(ctx, reporter(), rs_obj, "Normal", "SuccessfulCreate", msg);
@@ -136,7 +139,8 @@ impl ReplicaSetController {
                         record_event(ctx, reporter(), rs_obj, "Warning", "FailedCreate", msg);
                         false
                     }
-                });
+                }
+            });
             // Creations that failed or were skipped will never be observed.
             for _ in created..diff {
                 self.expectations.creation_observed(key);
@@ -233,25 +237,6 @@ pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: SimTime, epoch: crat
     }
     let since = c.last_transition_time.as_ref().map(|t| epoch.sim_time(&t.0)).unwrap_or(now);
     now.since(since) >= SimDuration::from_secs(min_ready_seconds as u64)
-}
-
-/// A pod built from the ReplicaSet's template (controller.GetPodFromTemplate).
-pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
-    let template = rs.spec.as_ref().and_then(|s| s.template.clone()).unwrap_or_default();
-    let tmeta = template.metadata.unwrap_or_default();
-    Pod {
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{}-", rs.metadata.name.clone().unwrap_or_default())),
-            namespace: rs.metadata.namespace.clone(),
-            labels: tmeta.labels,
-            annotations: tmeta.annotations,
-            finalizers: tmeta.finalizers,
-            owner_references: Some(vec![controller_ref(Kind::ReplicaSet, &rs.metadata)]),
-            ..Default::default()
-        },
-        spec: template.spec,
-        status: None,
-    }
 }
 
 /// Orders pods for scale-down, earliest deleted first (controller.ActivePodsWithRanks.Less in

@@ -73,7 +73,7 @@ fn set_image(
 
 /// `kubectl rollout undo|pause|resume|restart deployment/NAME`: returns what kubectl prints
 /// after the object reference.
-fn rollout(ctx: &mut Context<'_>, verb: RolloutVerb, ns: &str, name: &str) -> Result<&'static str, String> {
+fn rollout(ctx: &mut Context<'_>, verb: RolloutVerb, ns: &str, name: &str) -> Result<String, String> {
     let mut d: Deployment = ctx.api.get_as(Some(ns), name).map_err(|e| format!("Error from server ({e})"))?;
     let spec = d.spec.get_or_insert_with(Default::default);
     let paused = spec.paused == Some(true);
@@ -81,12 +81,12 @@ fn rollout(ctx: &mut Context<'_>, verb: RolloutVerb, ns: &str, name: &str) -> Re
         RolloutVerb::Pause if paused => return Err(format!("deployments.apps {name:?} is already paused")),
         RolloutVerb::Pause => {
             spec.paused = Some(true);
-            "paused"
+            "paused".into()
         }
         RolloutVerb::Resume if !paused => return Err(format!("deployments.apps {name:?} is not paused")),
         RolloutVerb::Resume => {
             spec.paused = None;
-            "resumed"
+            "resumed".into()
         }
         RolloutVerb::Restart if paused => {
             return Err(format!(
@@ -98,7 +98,7 @@ fn rollout(ctx: &mut Context<'_>, verb: RolloutVerb, ns: &str, name: &str) -> Re
             let stamp = now.0.to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true);
             let meta = spec.template.metadata.get_or_insert_with(Default::default);
             meta.annotations.get_or_insert_with(Default::default).insert(RESTARTED_AT.into(), stamp);
-            "restarted"
+            "restarted".into()
         }
         RolloutVerb::Undo(to_revision) => {
             // kubectl's DeploymentRollbacker: the ReplicaSets the Deployment controls, by revision.
@@ -113,13 +113,17 @@ fn rollout(ctx: &mut Context<'_>, verb: RolloutVerb, ns: &str, name: &str) -> Re
                 .cloned()
                 .collect();
             let refs: Vec<&ReplicaSet> = sets.iter().collect();
-            let template = rollback_template(&d, &refs, to_revision)?;
+            let (template, annotations) = rollback_template(&d, &refs, to_revision)?;
             let spec = d.spec.get_or_insert_with(Default::default);
             if same_template(&spec.template, &template) {
-                return Ok("skipped rollback (current template already matches the target revision)");
+                let revision = to_revision.unwrap_or(0);
+                return Ok(format!(
+                    "skipped rollback (current template already matches revision {revision})"
+                ));
             }
             spec.template = template;
-            "rolled back"
+            d.metadata.annotations.get_or_insert_with(Default::default).extend(annotations);
+            "rolled back".into()
         }
     };
     ctx.api.update_as(d).map(|_| done).map_err(|e| format!("Error from server ({e})"))
