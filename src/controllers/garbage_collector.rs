@@ -74,6 +74,17 @@ fn deleting_dependents(obj: &Object) -> bool {
     obj.meta().deletion_timestamp.is_some() && has_finalizer(obj, FINALIZER_FOREGROUND)
 }
 
+/// Removes the matching ownerReferences (an empty list is dropped, as the API omits it).
+fn drop_owner_refs(obj: &mut Object, remove: impl Fn(&OwnerReference) -> bool) {
+    let meta = obj.meta_mut();
+    if let Some(refs) = meta.owner_references.as_mut() {
+        refs.retain(|r| !remove(r));
+        if refs.is_empty() {
+            meta.owner_references = None;
+        }
+    }
+}
+
 impl GarbageCollector {
     pub fn new() -> Self {
         Self::default()
@@ -188,8 +199,7 @@ impl GarbageCollector {
             // Still owned: drop the references to owners that are gone and to owners waiting
             // for their dependents, or those would wait for this object forever.
             let mut next = (*obj).clone();
-            let refs = next.meta_mut().owner_references.get_or_insert_with(Vec::new);
-            refs.retain(|r| !dangling.contains(&r.uid) && !waiting.contains(&r.uid));
+            drop_owner_refs(&mut next, |r| dangling.contains(&r.uid) || waiting.contains(&r.uid));
             return ctx.api.update(next).map(|_| ()).map_err(|_| ());
         }
         // No live owner: delete. Foreground when an owner waits for us and we have dependents
@@ -225,9 +235,7 @@ impl GarbageCollector {
             for d in &dependents {
                 let Some(dep) = self.current(d) else { continue };
                 let mut next = (*dep).clone();
-                if let Some(refs) = next.meta_mut().owner_references.as_mut() {
-                    refs.retain(|r| r.uid != uid);
-                }
+                drop_owner_refs(&mut next, |r| r.uid == uid);
                 match ctx.api.update(next) {
                     Ok(_) => {}
                     Err(e) if e.is_not_found() => {}

@@ -44,6 +44,8 @@ pub struct Behavior {
     pub readiness_failure: Option<ProbeFailure>,
     /// The startup probe passes once the container has run this long.
     pub startup_delay: Option<SimDuration>,
+    /// Time to exit after SIGTERM (None: the kubelet's default `container_stop_time`).
+    pub stop_after: Option<SimDuration>,
 }
 
 /// How a container's run ends on its own.

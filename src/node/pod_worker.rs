@@ -532,24 +532,35 @@ impl PodWorker {
         }
         self.terminating = true;
         self.termination_grace = grace;
-        let mut any = false;
+        // The slowest running process decides; none outlives the grace period.
+        let mut slowest: Option<SimDuration> = None;
         for c in &self.containers {
             if c.running_since().is_some() {
-                any = true;
+                let stop = c.behavior.stop_after.unwrap_or(env.cfg.container_stop_time);
+                slowest = Some(slowest.map_or(stop, |s| s.max(stop)));
                 env.event("Normal", "Killing", format!("Stopping container {}", c.spec.name));
             }
         }
-        if any {
-            env.after(env.cfg.container_stop_time.min(grace), PodStep::Terminated);
+        if let Some(stop) = slowest {
+            env.after(stop.min(grace), PodStep::Terminated);
         } else {
             env.out.push(Effect::FinalDelete);
         }
     }
 
-    /// The termination grace is over: containers are stopped. The simulated processes handle
-    /// SIGTERM and exit cleanly (0, Completed).
+    /// The containers have stopped: those that exited on SIGTERM cleanly (0, Completed), those
+    /// still running when the grace period ran out killed with SIGKILL (137, Error).
     pub fn termination_done(&mut self, env: &mut Env<'_>) {
-        self.stop_running(env.now, 0, "Completed", false);
+        let (grace, default_stop) = (self.termination_grace, env.cfg.container_stop_time);
+        for c in &mut self.containers {
+            if let State::Running { since } = c.state {
+                let killed = c.behavior.stop_after.unwrap_or(default_stop) > grace;
+                let (exit_code, reason) = if killed { (137, "Error") } else { (0, "Completed") };
+                c.state =
+                    State::Terminated { exit_code, reason: reason.into(), started: since, finished: env.now };
+                c.ready = false;
+            }
+        }
         self.maybe_finished(env);
     }
 

@@ -1019,6 +1019,7 @@ fn behavior_rules(loader: &Loader<'_>, specs: &[BehaviorSpec]) -> Result<Vec<Beh
                 liveness_failure: probe(&b.liveness),
                 readiness_failure: probe(&b.readiness),
                 startup_delay: b.startup_delay,
+                stop_after: b.stop_after,
             },
         });
     }

@@ -352,6 +352,10 @@ pub struct BehaviorSpec {
     /// The startup probe passes once the container has run this long.
     #[serde(default)]
     pub startup_delay: Option<SimDuration>,
+    /// How long the process takes to exit after SIGTERM (default 500ms); past the pod's grace
+    /// period the kubelet kills it (exit code 137).
+    #[serde(default)]
+    pub stop_after: Option<SimDuration>,
 }
 
 /// When a probe fails: `failAfter` (time since each container start) and/or the scenario-time
