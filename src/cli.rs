@@ -53,8 +53,9 @@ pub enum Command {
     Validate { scenario: PathBuf },
     /// Print objects as `kubectl get` would at a virtual time: `get pods SCENARIO --at 2m`.
     Get {
-        /// `KIND [NAME] SCENARIO` (KIND may be a comma list such as `deploy,rs`).
-        #[arg(num_args = 2..=3, required = true)]
+        /// `KIND [NAME] SCENARIO` (KIND may be a comma list such as `deploy,rs`); options may come
+        /// between them, as with kubectl (`get ds -A SCENARIO`).
+        #[arg(required = true, action = clap::ArgAction::Append)]
         args: Vec<String>,
         #[arg(long, value_parser = parse_duration)]
         at: Option<SimDuration>,

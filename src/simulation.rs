@@ -13,8 +13,8 @@ use crate::api::KindOf;
 use crate::apiserver::ApiServer;
 use crate::controllers::compactor::Compactor;
 use crate::controllers::{
-    CronJobController, DeploymentController, GarbageCollector, JobController, NodeLifecycleController,
-    PodGarbageCollector, ReplicaSetController, TaintEvictionController,
+    CronJobController, DaemonSetController, DeploymentController, GarbageCollector, JobController,
+    NodeLifecycleController, PodGarbageCollector, ReplicaSetController, TaintEvictionController,
 };
 use crate::invariants::InvariantChecker;
 use crate::node::Kubelet;
@@ -150,6 +150,7 @@ impl Simulation {
         engine.register("default-scheduler", Box::new(Scheduler::new("default-scheduler")));
         engine.register("replicaset-controller", Box::new(ReplicaSetController::new()));
         engine.register("deployment-controller", Box::new(DeploymentController::new()));
+        engine.register("daemonset-controller", Box::new(DaemonSetController::new()));
         engine.register("job-controller", Box::new(JobController::new()));
         engine.register("cronjob-controller", Box::new(CronJobController::new()));
         engine.register(

@@ -3,6 +3,7 @@
 pub mod compactor;
 pub mod controller_utils;
 pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod garbage_collector;
 pub mod job;
@@ -14,6 +15,7 @@ pub mod taint_eviction;
 pub mod workqueue;
 
 pub use cronjob::CronJobController;
+pub use daemonset::DaemonSetController;
 pub use deployment::DeploymentController;
 pub use garbage_collector::GarbageCollector;
 pub use job::JobController;

@@ -149,6 +149,8 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
         Kind::DaemonSet => {
             vec!["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"]
         }
+        Kind::Job => vec!["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+        Kind::CronJob => vec!["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"],
         Kind::Service => vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
         Kind::Namespace => vec!["NAME", "STATUS", "AGE"],
         Kind::Event => vec!["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
@@ -244,6 +246,52 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0).to_string(),
                 st.map_or(0, |s| s.replicas).to_string(),
                 st.and_then(|s| s.ready_replicas).unwrap_or(0).to_string(),
+                age,
+            ]
+        }
+        Object::Job(j) => {
+            // printJob (pkg/printers/internalversion/printers.go).
+            let st = j.status.as_ref();
+            let spec = j.spec.as_ref();
+            let has = |ty: &str| {
+                st.and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == ty && c.status == "True"))
+            };
+            let status = ["Complete", "Failed", "Suspended", "FailureTarget", "SuccessCriteriaMet"]
+                .into_iter()
+                .find(|ty| has(ty))
+                .unwrap_or("Running");
+            let succeeded = st.and_then(|s| s.succeeded).unwrap_or(0);
+            let completions = match spec.and_then(|s| s.completions) {
+                Some(c) => format!("{succeeded}/{c}"),
+                None => match spec.and_then(|s| s.parallelism).unwrap_or(0) {
+                    p if p > 1 => format!("{succeeded}/1 of {p}"),
+                    _ => format!("{succeeded}/1"),
+                },
+            };
+            let at = |t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time| cx.epoch.sim_time(&t.0);
+            let duration =
+                match (st.and_then(|s| s.start_time.as_ref()), st.and_then(|s| s.completion_time.as_ref())) {
+                    (None, _) => String::new(),
+                    (Some(start), None) => human_duration(cx.now.since(at(start))),
+                    (Some(start), Some(end)) => human_duration(at(end).since(at(start))),
+                };
+            vec![name, status.into(), completions, duration, age]
+        }
+        Object::CronJob(cj) => {
+            let spec = cj.spec.as_ref();
+            let st = cj.status.as_ref();
+            let last = st
+                .and_then(|s| s.last_schedule_time.as_ref())
+                .map(|t| human_duration(cx.now.since(cx.epoch.sim_time(&t.0))))
+                .unwrap_or_else(|| "<none>".into());
+            vec![
+                name,
+                spec.map(|s| s.schedule.clone()).unwrap_or_default(),
+                none_if_empty(spec.and_then(|s| s.time_zone.as_deref())),
+                if spec.and_then(|s| s.suspend) == Some(true) { "True" } else { "False" }.into(),
+                st.and_then(|s| s.active.as_ref()).map_or(0, Vec::len).to_string(),
+                last,
                 age,
             ]
         }
