@@ -9,10 +9,10 @@ use crate::controllers::deployment::{rollback_template, same_template};
 
 use crate::controllers::podgc::OUT_OF_SERVICE;
 
-use super::load::{Action, RolloutVerb, SourcedObject, TimedAction};
+use super::load::{Action, DeleteTarget, RolloutVerb, SourcedObject, TimedAction};
 use crate::api::pod as podutil;
-use crate::api::{Kind, Object};
-use crate::apiserver::{ApiError, DeleteOptions};
+use crate::api::{FieldSelector, Kind, Object};
+use crate::apiserver::{ApiError, DeleteOptions, Propagation};
 use crate::sim::{Component, Context, Event, Fault, SimDuration, Timer, TraceEntry};
 
 /// The pod-template annotation `kubectl rollout restart` sets.
@@ -25,6 +25,28 @@ pub struct ScenarioDriver {
 impl ScenarioDriver {
     pub fn new(timeline: Vec<TimedAction>) -> Self {
         ScenarioDriver { timeline }
+    }
+
+    /// `kubectl delete KIND NAME` of one object, noted in the timeline as kubectl prints it.
+    fn delete_one(
+        &self,
+        ctx: &mut Context<'_>,
+        kind: Kind,
+        ns: Option<&str>,
+        name: &str,
+        grace_period: Option<i64>,
+        cascade: Propagation,
+    ) {
+        let opts = DeleteOptions {
+            grace_period_seconds: grace_period,
+            propagation: Some(cascade),
+            ..Default::default()
+        };
+        let (type_, reason, msg) = match ctx.api.delete(kind, ns, name, opts) {
+            Ok(_) => ("Normal", "Delete", format!("{} {name:?} deleted", kind.singular())),
+            Err(e) => ("Warning", "DeleteFailed", format!("Error from server: {e}")),
+        };
+        note(ctx, type_, reason, kind, ns, name, msg);
     }
 }
 
@@ -207,32 +229,24 @@ impl ScenarioDriver {
                     }
                 }
             }
-            Action::Delete { kind, namespace, name, grace_period, cascade } => {
+            Action::Delete { kind, namespace, target, grace_period, cascade } => {
                 let ns = namespace.or_else(|| kind.namespaced().then(|| "default".to_string()));
-                let opts = DeleteOptions {
-                    grace_period_seconds: grace_period,
-                    propagation: Some(cascade),
-                    ..Default::default()
+                let names = match target {
+                    DeleteTarget::Name(name) => vec![name],
+                    // `kubectl delete KIND -l SELECTOR`: every match, in name order.
+                    DeleteTarget::Selector(sel) => ctx
+                        .api
+                        .list(kind, ns.as_deref(), &sel, &FieldSelector::everything())
+                        .map(|l| l.items.iter().map(|o| o.name().to_string()).collect())
+                        .unwrap_or_default(),
                 };
-                match ctx.api.delete(kind, ns.as_deref(), &name, opts) {
-                    Ok(_) => note(
-                        ctx,
-                        "Normal",
-                        "Delete",
-                        kind,
-                        ns.as_deref(),
-                        &name,
-                        format!("{} {name:?} deleted", kind.singular()),
-                    ),
-                    Err(e) => note(
-                        ctx,
-                        "Warning",
-                        "DeleteFailed",
-                        kind,
-                        ns.as_deref(),
-                        &name,
-                        format!("Error from server: {e}"),
-                    ),
+                if names.is_empty() {
+                    let msg =
+                        format!("No resources found in {} namespace.", ns.as_deref().unwrap_or("default"));
+                    note(ctx, "Normal", "Delete", kind, ns.as_deref(), "", msg);
+                }
+                for name in names {
+                    self.delete_one(ctx, kind, ns.as_deref(), &name, grace_period, cascade);
                 }
             }
             Action::Scale { kind, namespace, name, replicas } => {

@@ -54,7 +54,7 @@ pub enum Action {
     Delete {
         kind: Kind,
         namespace: Option<String>,
-        name: String,
+        target: DeleteTarget,
         grace_period: Option<i64>,
         cascade: Propagation,
     },
@@ -92,6 +92,15 @@ pub enum Action {
     /// Adds `node.kubernetes.io/out-of-service=nodeshutdown:NoExecute` (the node is known down).
     OutOfService(String),
     RemoveNode(String),
+}
+
+/// What a `delete` action deletes.
+#[derive(Debug, Clone)]
+pub enum DeleteTarget {
+    /// `kubectl delete KIND NAME`.
+    Name(String),
+    /// `kubectl delete KIND -l SELECTOR`: whatever matches at that moment.
+    Selector(LabelSelector),
 }
 
 /// A condition an object must have: type, and optionally status and reason.
@@ -594,7 +603,7 @@ fn action(
     let at = format!("timeline[{i}]");
     let allowed: &[&str] = match e.action.as_str() {
         "apply" => &["objects", "file"],
-        "delete" => &["kind", "namespace", "name", "gracePeriod", "cascade"],
+        "delete" => &["kind", "namespace", "name", "selector", "gracePeriod", "cascade"],
         "set-image" => &["kind", "namespace", "name", "container", "image"],
         "rollout-undo" => &["kind", "namespace", "name", "toRevision"],
         "rollout-pause" | "rollout-resume" | "rollout-restart" => &["kind", "namespace", "name"],
@@ -617,6 +626,7 @@ fn action(
         ("objects", e.objects.is_some()),
         ("file", e.file.is_some()),
         ("gracePeriod", e.grace_period.is_some()),
+        ("selector", e.selector.is_some()),
         ("cascade", e.cascade.is_some()),
         ("container", e.container.is_some()),
         ("image", e.image.is_some()),
@@ -662,7 +672,14 @@ fn action(
         "delete" => Action::Delete {
             kind: kind(loader)?,
             namespace: e.namespace.clone(),
-            name: name(loader)?,
+            target: match (&e.name, &e.selector) {
+                (Some(n), None) => DeleteTarget::Name(n.clone()),
+                (None, Some(sel)) => DeleteTarget::Selector(
+                    LabelSelector::parse(sel)
+                        .map_err(|err| loader.err(&format!("{at}.selector"), err.to_string()))?,
+                ),
+                _ => return Err(loader.err(&at, "delete takes either `name` or `selector`")),
+            },
             grace_period: e.grace_period,
             cascade: match e.cascade.as_deref() {
                 None => Propagation::Background,

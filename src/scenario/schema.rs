@@ -129,6 +129,9 @@ pub struct TimelineEntry {
     pub file: Option<String>,
     #[serde(default)]
     pub grace_period: Option<i64>,
+    /// `delete`: a label selector instead of a name (`kubectl delete pods -l app=web`).
+    #[serde(default)]
+    pub selector: Option<String>,
     /// `delete`: background (default, like kubectl), foreground or orphan.
     #[serde(default)]
     pub cascade: Option<String>,

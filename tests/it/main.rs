@@ -8,3 +8,4 @@ mod determinism;
 mod manifests;
 mod scenarios;
 mod store_model;
+mod workloads;
