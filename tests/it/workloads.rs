@@ -188,3 +188,45 @@ proptest! {
         }
     }
 }
+
+/// The bundled rolling update, watched every 5ms of virtual time (the watch latency, so no
+/// state between two checks goes unseen for long): once the Deployment is first available, its
+/// pods never number more than replicas + maxSurge (4 + 1) and never fewer than
+/// replicas − maxUnavailable (4 − 1) of them are ready, through the update and the rollback.
+#[test]
+fn the_bundled_rolling_update_keeps_surge_and_availability_at_every_step() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kubesim::sim::{SimDuration, SimTime};
+
+    let path = crate::common::repo().join("scenarios/workloads/deployment-rollout.yaml");
+    let scn = kubesim::scenario::load(&path).expect("bundled scenario");
+    let mut sim =
+        Simulation::new(scn, &RunOptions { check_invariants: true, ..Default::default() }).expect("setup");
+    let (mut t, end) = (SimTime::ZERO, sim.until());
+    let mut settled = false;
+    let (mut min_ready, mut max_pods) = (usize::MAX, 0);
+    while t < end {
+        t = t + SimDuration::from_millis(5);
+        sim.run_until(t);
+        let pods: Vec<Pod> = sim
+            .api()
+            .list_all(Kind::Pod)
+            .iter()
+            .filter_map(|o| o.as_type::<Pod>().cloned())
+            .filter(|p| {
+                p.metadata.labels.as_ref().and_then(|l| l.get("app")).map(String::as_str) == Some("web")
+            })
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        let ready = pods.iter().filter(|p| podutil::is_ready(p)).count();
+        settled |= ready == 4;
+        if settled {
+            assert!(pods.len() <= 5, "{} pods at {t}: more than replicas 4 + maxSurge 1", pods.len());
+            assert!(ready >= 3, "{ready} ready pods at {t}: fewer than replicas 4 - maxUnavailable 1");
+            min_ready = min_ready.min(ready);
+            max_pods = max_pods.max(pods.len());
+        }
+    }
+    // The rollout really moved: it used its surge and its unavailability budget.
+    assert_eq!((min_ready, max_pods), (3, 5));
+}
