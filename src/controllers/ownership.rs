@@ -57,6 +57,26 @@ pub fn selector_or_nothing(
         .unwrap_or_else(|| LabelSelector::parse("kubesim.invalid/never").expect("valid"))
 }
 
+/// Changes an object's ownerReferences the way AdoptPod / ReleasePod do: a patch guarded by the
+/// object's UID, not its resourceVersion, so a cache a moment behind (the scheduler just bound
+/// the pod) does not make adoption fail. `None` if the object is gone or was replaced.
+fn patch_owner_refs(
+    ctx: &mut Context<'_>,
+    obj: &Object,
+    edit: impl FnOnce(&mut Vec<OwnerReference>),
+) -> Option<Arc<Object>> {
+    let current = ctx.api.get(obj.kind(), obj.namespace(), obj.name()).ok()?;
+    if current.uid() != obj.uid() {
+        return None;
+    }
+    let mut next = (*current).clone();
+    let meta = next.meta_mut();
+    let mut refs = meta.owner_references.take().unwrap_or_default();
+    edit(&mut refs);
+    meta.owner_references = (!refs.is_empty()).then_some(refs);
+    ctx.api.update(next).ok()
+}
+
 /// Claims `candidates` for the controller `owner` of kind `kind`, returning the objects it
 /// owns afterwards (adoptions and releases are written through the API server).
 pub fn claim(
@@ -76,21 +96,12 @@ pub fn claim(
                 if matches {
                     owned.push(obj);
                 } else if !owner_deleting {
-                    let mut released = (*obj).clone();
-                    if let Some(refs) = released.meta_mut().owner_references.as_mut() {
-                        refs.retain(|r| r.uid != owner_uid);
-                    }
-                    let _ = ctx.api.update(released);
+                    let _ = patch_owner_refs(ctx, &obj, |refs| refs.retain(|r| r.uid != owner_uid));
                 }
             }
             None if matches && obj.meta().deletion_timestamp.is_none() && !owner_deleting => {
-                let mut adopted = (*obj).clone();
-                adopted
-                    .meta_mut()
-                    .owner_references
-                    .get_or_insert_with(Vec::new)
-                    .push(controller_ref(kind, owner));
-                if let Ok(updated) = ctx.api.update(adopted) {
+                let adopt = |refs: &mut Vec<OwnerReference>| refs.push(controller_ref(kind, owner));
+                if let Some(updated) = patch_owner_refs(ctx, &obj, adopt) {
                     owned.push(updated);
                 }
             }

@@ -206,7 +206,7 @@ fn the_bundled_rolling_update_keeps_surge_and_availability_at_every_step() {
     let mut settled = false;
     let (mut min_ready, mut max_pods) = (usize::MAX, 0);
     while t < end {
-        t = t + SimDuration::from_millis(5);
+        t += SimDuration::from_millis(5);
         sim.run_until(t);
         let pods: Vec<Pod> = sim
             .api()
