@@ -120,7 +120,7 @@ pub struct ObjectList {
 }
 
 /// Who reports a Kubernetes Event.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Reporter<'a> {
     /// `default-scheduler`, `kubelet`, `node-controller`, `replicaset-controller`, …
     pub component: &'a str,

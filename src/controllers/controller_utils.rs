@@ -8,8 +8,13 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::Pod;
+
 use super::workqueue::ObjectKey;
-use crate::sim::{SimDuration, SimTime};
+use crate::api::{KindOf, Object};
+use crate::apiserver::Reporter;
+use crate::client::record_event;
+use crate::sim::{Context, SimDuration, SimTime};
 
 /// Expectations expire after this long (ExpectationsTimeout).
 pub const EXPECTATIONS_TIMEOUT: SimDuration = SimDuration::from_mins(5);
@@ -78,6 +83,36 @@ pub fn slow_start_batch(count: usize, initial: usize, mut attempt: impl FnMut() 
         batch *= 2;
     }
     successes
+}
+
+/// Creates `count` pods (`next_pod` builds each) in slow-start batches, recording
+/// `SuccessfulCreate` / `FailedCreate` on `owner` as upstream's pod control does, and lowers
+/// `key`'s expectations for the creations that will never be observed. The caller sets the
+/// expectations first. Returns how many pods were created.
+pub fn create_pods(
+    ctx: &mut Context<'_>,
+    reporter: Reporter<'_>,
+    owner: &Object,
+    expectations: &mut ControllerExpectations,
+    key: &ObjectKey,
+    count: usize,
+    mut next_pod: impl FnMut() -> Pod,
+) -> usize {
+    let created = slow_start_batch(count, 1, || match ctx.api.create(next_pod().into_object()) {
+        Ok(pod) => {
+            let msg = format!("Created pod: {}", pod.name());
+            record_event(ctx, reporter, owner, "Normal", "SuccessfulCreate", msg);
+            true
+        }
+        Err(e) => {
+            record_event(ctx, reporter, owner, "Warning", "FailedCreate", format!("Error creating: {e}"));
+            false
+        }
+    });
+    for _ in created..count {
+        expectations.creation_observed(key);
+    }
+    created
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ use k8s_openapi::chrono::{
 };
 
 use super::job::{finished_condition, is_finished};
-use super::workqueue::{ControllerQueue, ObjectKey};
+use super::workqueue::{key_of, ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
 use crate::api::time::Epoch;
 use crate::api::{Kind, KindOf, Object};
@@ -549,10 +549,6 @@ impl CronJobController {
         Self::default()
     }
 
-    fn key_of(obj: &Object) -> ObjectKey {
-        (obj.namespace().unwrap_or("").to_string(), obj.name().to_string())
-    }
-
     /// `resolveControllerRef`: the CronJob (by name and UID) controlling a Job.
     fn cronjob_of(&self, job: &Object) -> Option<ObjectKey> {
         let owner = podutil::controller_of(job.meta())?;
@@ -585,7 +581,7 @@ impl CronJobController {
         obj: &Arc<Object>,
         old: Option<&Arc<Object>>,
     ) {
-        let key = Self::key_of(obj);
+        let key = key_of(obj);
         let prev = old.and_then(|o| o.as_type::<CronJob>());
         if let (WatchEventType::Modified, Some(cur), Some(prev)) = (kind, obj.as_type::<CronJob>(), prev) {
             let timing = |c: &CronJob| c.spec.as_ref().map(|s| (s.schedule.clone(), s.time_zone.clone()));
@@ -937,11 +933,7 @@ impl Component for CronJobController {
             Event::Start => {
                 self.cronjobs = Informer::start(ctx, WatchSpec::all(Kind::CronJob)).ok();
                 self.jobs = Informer::start(ctx, WatchSpec::all(Kind::Job)).ok();
-                let keys: Vec<ObjectKey> =
-                    self.cronjobs.iter().flat_map(|c| c.iter().map(|o| Self::key_of(o))).collect();
-                for k in keys {
-                    self.queue.add(k);
-                }
+                self.queue.add_all(self.cronjobs.as_ref());
             }
             Event::Watch(ev) => {
                 if self.cronjobs.as_ref().is_some_and(|c| c.owns(&ev)) {

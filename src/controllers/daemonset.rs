@@ -25,14 +25,14 @@ use k8s_openapi::api::core::v1::{
     Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, Toleration,
 };
 
-use super::controller_utils::{slow_start_batch, ControllerExpectations};
+use super::controller_utils::{create_pods, ControllerExpectations};
 use super::deployment::pod_template_hash;
 use super::ownership::{claim, pod_from_template, selector_or_nothing};
 use super::replicaset::is_available;
-use super::workqueue::{ControllerQueue, ObjectKey};
+use super::workqueue::{key_of, ControllerQueue, ObjectKey};
 use crate::api::intstr::scaled_value;
 use crate::api::pod as podutil;
-use crate::api::{Kind, KindOf, Object};
+use crate::api::{Kind, Object};
 use crate::apiserver::{DeleteOptions, Reporter, WatchEventType, WatchSpec};
 use crate::client::{record_event, Informer};
 use crate::scheduler::plugins::node_affinity_matches;
@@ -146,14 +146,6 @@ impl DaemonSetController {
         Self::default()
     }
 
-    fn key_of(obj: &Object) -> ObjectKey {
-        (obj.namespace().unwrap_or("").to_string(), obj.name().to_string())
-    }
-
-    fn all_keys(&self) -> Vec<ObjectKey> {
-        self.sets.iter().flat_map(|s| s.iter().map(|o| Self::key_of(o))).collect()
-    }
-
     fn on_pod(&mut self, kind: WatchEventType, obj: &Object, old: Option<&Arc<Object>>) {
         let Some(owner) = podutil::controller_of(obj.meta()).filter(|r| r.kind == "DaemonSet") else {
             return;
@@ -257,25 +249,9 @@ impl DaemonSetController {
         }
         delete.extend(self.rolling_update_victims(ctx, ds, nodes, by_node, &delete));
         self.expectations.expect(key, create_on.len(), delete.len(), now);
-        let mut next = create_on.iter();
-        let created = slow_start_batch(create_on.len(), 1, || {
-            let node = next.next().expect("one per attempt");
-            match ctx.api.create(daemon_pod(ds, node).into_object()) {
-                Ok(pod) => {
-                    let msg = format!("Created pod: {}", pod.name());
-                    record_event(ctx, reporter(), ds_obj, "Normal", "SuccessfulCreate", msg);
-                    true
-                }
-                Err(e) => {
-                    let msg = format!("Error creating: {e}");
-                    record_event(ctx, reporter(), ds_obj, "Warning", "FailedCreate", msg);
-                    false
-                }
-            }
-        });
-        for _ in created..create_on.len() {
-            self.expectations.creation_observed(key);
-        }
+        let mut nodes_left = create_on.iter();
+        let next = || daemon_pod(ds, nodes_left.next().expect("one node per pod"));
+        create_pods(ctx, reporter(), ds_obj, &mut self.expectations, key, create_on.len(), next);
         for pod in delete {
             let name = pod.metadata.name.clone().unwrap_or_default();
             let opts = DeleteOptions { uid: pod.metadata.uid.clone(), ..Default::default() };
@@ -450,14 +426,12 @@ impl Component for DaemonSetController {
                 self.sets = Informer::start(ctx, WatchSpec::all(Kind::DaemonSet)).ok();
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
                 self.nodes = Informer::start(ctx, WatchSpec::all(Kind::Node)).ok();
-                for k in self.all_keys() {
-                    self.queue.add(k);
-                }
+                self.queue.add_all(self.sets.as_ref());
             }
             Event::Watch(ev) => {
                 if self.sets.as_ref().is_some_and(|s| s.owns(&ev)) {
                     self.sets.as_mut().expect("checked").apply(&ev);
-                    self.queue.add(Self::key_of(&ev.object));
+                    self.queue.add(key_of(&ev.object));
                 } else if self.pods.as_ref().is_some_and(|p| p.owns(&ev)) {
                     let old = self.pods.as_mut().expect("checked").apply(&ev);
                     self.on_pod(ev.kind, &ev.object, old.as_ref());
@@ -475,9 +449,7 @@ impl Component for DaemonSetController {
                         _ => true,
                     };
                     if relevant {
-                        for k in self.all_keys() {
-                            self.queue.add(k);
-                        }
+                        self.queue.add_all(self.sets.as_ref());
                     }
                 }
             }

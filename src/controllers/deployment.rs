@@ -32,7 +32,7 @@ use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::ownership::{claim, controller_ref, selector_or_nothing};
-use super::workqueue::{ControllerQueue, ObjectKey};
+use super::workqueue::{key_of, ControllerQueue, ObjectKey};
 use crate::api::intstr::scaled_value;
 use crate::api::pod as podutil;
 use crate::api::{Kind, KindOf, Object};
@@ -286,10 +286,6 @@ impl DeploymentController {
         Self::default()
     }
 
-    fn key_of(obj: &Object) -> ObjectKey {
-        (obj.namespace().unwrap_or("").to_string(), obj.name().to_string())
-    }
-
     /// A ReplicaSet changed: its owner syncs, or every Deployment that could adopt it.
     fn on_replica_set(&mut self, obj: &Object) {
         let ns = obj.namespace().unwrap_or("").to_string();
@@ -306,7 +302,7 @@ impl DeploymentController {
                             selector_or_nothing(d.spec.as_ref().map(|s| &s.selector)).matches(obj.labels())
                         })
                     })
-                    .map(|d| Self::key_of(d))
+                    .map(|d| key_of(d))
                     .collect();
                 for k in keys {
                     self.queue.add(k);
@@ -1050,16 +1046,12 @@ impl Component for DeploymentController {
                 self.deployments = Informer::start(ctx, WatchSpec::all(Kind::Deployment)).ok();
                 self.sets = Informer::start(ctx, WatchSpec::all(Kind::ReplicaSet)).ok();
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
-                let keys: Vec<ObjectKey> =
-                    self.deployments.iter().flat_map(|d| d.iter().map(|o| Self::key_of(o))).collect();
-                for k in keys {
-                    self.queue.add(k);
-                }
+                self.queue.add_all(self.deployments.as_ref());
             }
             Event::Watch(ev) => {
                 if self.deployments.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.deployments.as_mut().expect("checked").apply(&ev);
-                    self.queue.add(Self::key_of(&ev.object));
+                    self.queue.add(key_of(&ev.object));
                 } else if self.sets.as_ref().is_some_and(|i| i.owns(&ev)) {
                     let old = self.sets.as_mut().expect("checked").apply(&ev);
                     self.on_replica_set(&ev.object);

@@ -43,12 +43,12 @@ use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTermina
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::controller_utils::{slow_start_batch, ControllerExpectations};
+use super::controller_utils::{create_pods, ControllerExpectations};
 use super::ownership;
-use super::workqueue::{ControllerQueue, ObjectKey};
+use super::workqueue::{key_of, ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
 use crate::api::time::Epoch;
-use crate::api::{Kind, KindOf, Object};
+use crate::api::{Kind, Object};
 use crate::apiserver::{DeleteOptions, Propagation, Reporter, WatchEventType, WatchSpec};
 use crate::client::{record_event, Informer};
 use crate::sim::{Component, Context, Event, SimDuration, SimTime, Timer};
@@ -392,10 +392,6 @@ impl JobController {
         Self::default()
     }
 
-    fn key_of(obj: &Object) -> ObjectKey {
-        (obj.namespace().unwrap_or("").to_string(), obj.name().to_string())
-    }
-
     /// The key and UID of the Job controlling a pod.
     fn owner_of(pod: &Object) -> Option<(ObjectKey, String)> {
         let owner = podutil::controller_of(pod.meta())?;
@@ -477,7 +473,7 @@ impl JobController {
         obj: &Arc<Object>,
         old: Option<&Arc<Object>>,
     ) {
-        let key = Self::key_of(obj);
+        let key = key_of(obj);
         let now = ctx.now();
         match kind {
             WatchEventType::Added | WatchEventType::Deleted => self.queue.add(key),
@@ -819,23 +815,9 @@ impl JobController {
         }
         let diff = (diff as usize).min(MAX_POD_CREATE_DELETE_PER_SYNC);
         self.expectations.expect(key, diff, 0, now);
-        let created =
-            slow_start_batch(diff, 1, || match ctx.api.create(pod_from_template(job).into_object()) {
-                Ok(pod) => {
-                    let msg = format!("Created pod: {}", pod.name());
-                    record_event(ctx, reporter(), job_obj, "Normal", "SuccessfulCreate", msg);
-                    true
-                }
-                Err(e) => {
-                    let msg = format!("Error creating: {e}");
-                    record_event(ctx, reporter(), job_obj, "Warning", "FailedCreate", msg);
-                    false
-                }
-            });
-        // Failed creations and the skipped rest will never be observed.
-        for _ in created..diff {
-            self.expectations.creation_observed(key);
-        }
+        let created = create_pods(ctx, reporter(), job_obj, &mut self.expectations, key, diff, || {
+            pod_from_template(job)
+        });
         counts.active += created as i32;
     }
 
@@ -958,11 +940,7 @@ impl Component for JobController {
             Event::Start => {
                 self.jobs = Informer::start(ctx, WatchSpec::all(Kind::Job)).ok();
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
-                let keys: Vec<ObjectKey> =
-                    self.jobs.iter().flat_map(|j| j.iter().map(|o| Self::key_of(o))).collect();
-                for k in keys {
-                    self.queue.add(k);
-                }
+                self.queue.add_all(self.jobs.as_ref());
             }
             Event::Watch(ev) => {
                 if self.jobs.as_ref().is_some_and(|j| j.owns(&ev)) {

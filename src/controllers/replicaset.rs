@@ -12,11 +12,10 @@ use std::sync::Arc;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
 
-use super::controller_utils::{slow_start_batch, ControllerExpectations};
+use super::controller_utils::{create_pods, ControllerExpectations};
 use super::ownership::{claim, pod_from_template, selector_or_nothing};
-use super::workqueue::{ControllerQueue, ObjectKey};
+use super::workqueue::{key_of, ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
-use crate::api::KindOf;
 use crate::api::{Kind, LabelSelector, Object};
 use crate::apiserver::{DeleteOptions, Reporter, WatchEventType, WatchSpec};
 use crate::client::{record_event, Informer};
@@ -47,10 +46,6 @@ impl ReplicaSetController {
         Self::default()
     }
 
-    fn key_of(obj: &Object) -> ObjectKey {
-        (obj.namespace().unwrap_or("").to_string(), obj.name().to_string())
-    }
-
     fn owner_key(pod: &Object) -> Option<ObjectKey> {
         let owner = podutil::controller_of(pod.meta())?;
         (owner.kind == "ReplicaSet").then(|| (pod.namespace().unwrap_or("").to_string(), owner.name.clone()))
@@ -74,7 +69,7 @@ impl ReplicaSetController {
             for rs in sets.in_namespace(obj.namespace().unwrap_or("")) {
                 if let Some(r) = rs.as_type::<ReplicaSet>() {
                     if selector_of(r).matches(obj.labels()) {
-                        self.queue.add(Self::key_of(rs));
+                        self.queue.add(key_of(rs));
                     }
                 }
             }
@@ -124,27 +119,9 @@ impl ReplicaSetController {
             let diff = (want - have).min(BURST_REPLICAS);
             self.expectations.expect(key, diff, 0, now);
             let template = rs.spec.as_ref().and_then(|s| s.template.as_ref());
-            let created = slow_start_batch(diff, 1, || {
-                match ctx
-                    .api
-                    .create(pod_from_template(template, Kind::ReplicaSet, &rs.metadata).into_object())
-                {
-                    Ok(pod) => {
-                        let msg = format!("Created pod: {}", pod.name());
-                        record_event(ctx, reporter(), rs_obj, "Normal", "SuccessfulCreate", msg);
-                        true
-                    }
-                    Err(e) => {
-                        let msg = format!("Error creating: {e}");
-                        record_event(ctx, reporter(), rs_obj, "Warning", "FailedCreate", msg);
-                        false
-                    }
-                }
-            });
-            // Creations that failed or were skipped will never be observed.
-            for _ in created..diff {
-                self.expectations.creation_observed(key);
-            }
+            let template = template.cloned();
+            let next = || pod_from_template(template.as_ref(), Kind::ReplicaSet, &rs.metadata);
+            create_pods(ctx, reporter(), rs_obj, &mut self.expectations, key, diff, next);
         } else if have > want {
             let diff = (have - want).min(BURST_REPLICAS);
             let victims = rank_for_deletion(active, now, ctx.api.epoch());
@@ -315,16 +292,12 @@ impl Component for ReplicaSetController {
             Event::Start => {
                 self.sets = Informer::start(ctx, WatchSpec::all(Kind::ReplicaSet)).ok();
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
-                let keys: Vec<ObjectKey> =
-                    self.sets.iter().flat_map(|s| s.iter().map(|o| Self::key_of(o))).collect();
-                for k in keys {
-                    self.queue.add(k);
-                }
+                self.queue.add_all(self.sets.as_ref());
             }
             Event::Watch(ev) => {
                 if self.sets.as_ref().is_some_and(|s| s.owns(&ev)) {
                     self.sets.as_mut().expect("checked").apply(&ev);
-                    self.queue.add(Self::key_of(&ev.object));
+                    self.queue.add(key_of(&ev.object));
                 } else if self.pods.as_ref().is_some_and(|p| p.owns(&ev)) {
                     let old = self.pods.as_mut().expect("checked").apply(&ev);
                     self.on_pod(ev.kind, &ev.object, old.as_ref());

@@ -14,10 +14,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use crate::api::Object;
+use crate::client::Informer;
 use crate::sim::{Context, Event, SimDuration, SimTime, Timer};
 
 /// `(namespace, name)`.
 pub type ObjectKey = (String, String);
+
+/// An object's key (cluster-scoped objects have namespace "").
+pub fn key_of(obj: &Object) -> ObjectKey {
+    (obj.namespace().unwrap_or("").to_string(), obj.name().to_string())
+}
 
 /// The FIFO part.
 #[derive(Default)]
@@ -70,6 +77,13 @@ impl ControllerQueue {
     /// Queues a key now.
     pub fn add(&mut self, key: ObjectKey) {
         self.queue.add(key);
+    }
+
+    /// Queues every object an informer holds (a controller's first sync after its list).
+    pub fn add_all(&mut self, informer: Option<&Informer>) {
+        for obj in informer.into_iter().flat_map(|i| i.iter()) {
+            self.queue.add(key_of(obj));
+        }
     }
 
     /// Queues a key at `at` (at once if `at` is not in the future).
