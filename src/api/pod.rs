@@ -242,6 +242,15 @@ pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
     meta.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))
 }
 
+/// The highest restart count of the pod's containers (the ranking of pods to delete uses it).
+pub fn max_restarts(pod: &Pod) -> i32 {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|cs| cs.iter().map(|c| c.restart_count).max())
+        .unwrap_or(0)
+}
+
 /// Restarts summed over containers (kubectl's RESTARTS column).
 pub fn restarts(pod: &Pod) -> i32 {
     pod.status

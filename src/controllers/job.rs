@@ -349,12 +349,7 @@ fn removal_order<'a>(pods: &[&'a Pod], epoch: Epoch) -> Vec<&'a Pod> {
         } else {
             std::cmp::Reverse(0)
         };
-        let max_restarts = p
-            .status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_ref())
-            .and_then(|cs| cs.iter().map(|c| c.restart_count).max())
-            .unwrap_or(0);
+        let max_restarts = podutil::max_restarts(p);
         (
             podutil::node_name(p).is_some(),
             phase,
