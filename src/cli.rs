@@ -114,7 +114,9 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(f) => {
             let _ = out.flush();
-            eprintln!("{}", f.message);
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message);
+            }
             f.code
         }
     }
@@ -137,7 +139,14 @@ fn build(path: &Path, opts: &RunOptions) -> Result<Simulation, Failure> {
 }
 
 fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
-    let io = |e: std::io::Error| Failure { code: 1, message: format!("error: {e}") };
+    let io = |e: std::io::Error| {
+        // A reader that went away (`kubesim run … | head`): stop quietly, as ripgrep and
+        // kubectl do.
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Failure { code: 0, message: String::new() };
+        }
+        Failure { code: 1, message: format!("error: {e}") }
+    };
     match cmd {
         Command::Run { scenario, seed, until, out: dir, check_invariants, max_events, quiet } => {
             let opts = RunOptions { seed, until, max_events, check_invariants };

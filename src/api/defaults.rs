@@ -67,8 +67,12 @@ pub fn apply(obj: &mut Object) {
         }
         Object::Job(job) => {
             if let Some(spec) = job.spec.as_mut() {
+                // SetDefaults_Job: completions becomes 1 only when parallelism is unset too (a
+                // Job with only parallelism is a work queue: any success completes it).
+                if spec.completions.is_none() && spec.parallelism.is_none() {
+                    spec.completions = Some(1);
+                }
                 spec.parallelism.get_or_insert(1);
-                spec.completions.get_or_insert(1);
                 spec.backoff_limit.get_or_insert(6);
                 spec.completion_mode.get_or_insert_with(|| "NonIndexed".into());
                 spec.suspend.get_or_insert(false);
