@@ -123,7 +123,7 @@ pub enum Schedule {
     Every(SimDuration),
 }
 
-/// The five fields as bit sets (bit n = value n), plus [`STAR_BIT`].
+/// The five fields as bit sets (bit n = value n), plus `STAR_BIT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpecSchedule {
     minute: u64,
