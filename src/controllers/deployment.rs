@@ -321,7 +321,8 @@ impl DeploymentController {
             self.sets.iter().flat_map(|s| s.in_namespace(&key.0).cloned()).collect();
         let owned = claim(ctx, Kind::Deployment, &d.metadata, &selector, candidates);
         let sets: Vec<ReplicaSet> = owned.iter().filter_map(|o| o.as_type::<ReplicaSet>().cloned()).collect();
-        let mut run = Sync { ctx, d: d.clone(), sets, queue: &mut self.queue, key, created_now: false };
+        let mut run =
+            Sync { ctx, d: d.clone(), sets, queue: &mut self.queue, key, created_now: false, failed: false };
         if d.metadata.deletion_timestamp.is_some() {
             run.sync_status();
             return;
@@ -356,6 +357,10 @@ struct Sync<'a, 'c> {
     key: &'a ObjectKey,
     /// This sync created the new ReplicaSet.
     created_now: bool,
+    /// A write of this sync failed: like upstream's syncDeployment returning the error, the sync
+    /// ends without a status update (so observedGeneration does not claim a spec it has not
+    /// carried out) and the key is retried with back-off.
+    failed: bool,
 }
 
 impl Sync<'_, '_> {
@@ -562,11 +567,11 @@ impl Sync<'_, '_> {
                 let mut status = self.d.status.clone().unwrap_or_default();
                 status.collision_count = Some(status.collision_count.unwrap_or(0) + 1);
                 self.put_status(status);
-                self.queue.add_rate_limited(self.key.clone(), self.ctx.now());
+                self.fail();
                 None
             }
             Err(_) => {
-                self.queue.add_rate_limited(self.key.clone(), self.ctx.now());
+                self.fail();
                 None
             }
         }
@@ -618,9 +623,16 @@ impl Sync<'_, '_> {
                 from != to
             }
             Err(_) => {
-                self.queue.add_rate_limited(self.key.clone(), self.ctx.now());
+                self.fail();
                 false
             }
+        }
+    }
+
+    fn fail(&mut self) {
+        if !self.failed {
+            self.failed = true;
+            self.queue.add_rate_limited(self.key.clone(), self.ctx.now());
         }
     }
 
@@ -932,7 +944,7 @@ impl Sync<'_, '_> {
     }
 
     fn write_status(&mut self, status: DeploymentStatus) {
-        if self.d.status.as_ref() == Some(&status) {
+        if self.failed || self.d.status.as_ref() == Some(&status) {
             return;
         }
         self.put_status(status);
@@ -967,28 +979,20 @@ impl Sync<'_, '_> {
         let is_complete = status.replicas == status.updated_replicas
             && current.as_ref().is_some_and(|c| c.reason.as_deref() == Some("NewReplicaSetAvailable"));
         let now = self.now();
-        let rs_name = new.and_then(|i| self.sets[i].metadata.name.clone());
+        // What the Progressing messages talk about: the new ReplicaSet, or the Deployment.
+        let subject = match new.and_then(|i| self.sets[i].metadata.name.clone()) {
+            Some(rs) => format!("ReplicaSet {rs:?}"),
+            None => format!("Deployment {:?}", self.d.metadata.name.as_deref().unwrap_or("")),
+        };
         if !is_complete {
             if complete(&self.d, &status) {
-                let msg = match &rs_name {
-                    Some(n) => format!("ReplicaSet {n:?} has successfully progressed."),
-                    None => format!(
-                        "Deployment {:?} has successfully progressed.",
-                        self.d.metadata.name.as_deref().unwrap_or("")
-                    ),
-                };
+                let msg = format!("{subject} has successfully progressed.");
                 set_condition(
                     &mut status,
                     new_condition("Progressing", "True", "NewReplicaSetAvailable", msg, &now),
                 );
             } else if progressing(&self.d, &status) {
-                let msg = match &rs_name {
-                    Some(n) => format!("ReplicaSet {n:?} is progressing."),
-                    None => format!(
-                        "Deployment {:?} is progressing.",
-                        self.d.metadata.name.as_deref().unwrap_or("")
-                    ),
-                };
+                let msg = format!("{subject} is progressing.");
                 let mut cond = new_condition("Progressing", "True", "ReplicaSetUpdated", msg, &now);
                 if let Some(c) = current.as_ref().filter(|c| c.status == "True") {
                     cond.last_transition_time = c.last_transition_time.clone();
@@ -1006,13 +1010,7 @@ impl Sync<'_, '_> {
                             f + SimDuration::from_secs(deadline.max(0) as u64) < self.ctx.now()
                         }));
                 if timed_out {
-                    let msg = match &rs_name {
-                        Some(n) => format!("ReplicaSet {n:?} has timed out progressing."),
-                        None => format!(
-                            "Deployment {:?} has timed out progressing.",
-                            self.d.metadata.name.as_deref().unwrap_or("")
-                        ),
-                    };
+                    let msg = format!("{subject} has timed out progressing.");
                     set_condition(
                         &mut status,
                         new_condition("Progressing", "False", "ProgressDeadlineExceeded", msg, &now),
