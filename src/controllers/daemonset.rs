@@ -22,7 +22,8 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
 use k8s_openapi::api::core::v1::{
-    Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, Toleration,
+    Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodSpec,
+    Toleration,
 };
 
 use super::controller_utils::{create_pods, ControllerExpectations};
@@ -75,20 +76,14 @@ pub fn daemon_tolerations(host_network: bool) -> Vec<Toleration> {
 }
 
 /// The pod the DaemonSet would run on `node`: its template with the daemon tolerations (added
-/// when missing), the revision label and a required node affinity pinning it to the node
+/// when missing), the revision label `hash` ([`current_hash`]) and a required node affinity pinning it to the node
 /// (ReplaceDaemonSetPodNodeNameNodeAffinity).
-pub fn daemon_pod(ds: &DaemonSet, node: &str) -> Pod {
+pub fn daemon_pod(ds: &DaemonSet, node: &str, hash: &str) -> Pod {
     let template = ds.spec.as_ref().map(|s| &s.template);
     let mut pod = pod_from_template(template, Kind::DaemonSet, &ds.metadata);
-    let hash = pod_template_hash(template.cloned().as_ref().unwrap_or(&Default::default()), None);
-    pod.metadata.labels.get_or_insert_with(BTreeMap::new).insert(REVISION_HASH_LABEL.into(), hash);
+    pod.metadata.labels.get_or_insert_with(BTreeMap::new).insert(REVISION_HASH_LABEL.into(), hash.into());
     let spec = pod.spec.get_or_insert_with(Default::default);
-    let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
-    for t in daemon_tolerations(spec.host_network == Some(true)) {
-        if !tolerations.iter().any(|x| x.key == t.key && x.effect == t.effect) {
-            tolerations.push(t);
-        }
-    }
+    add_daemon_tolerations(spec);
     let pin = NodeSelectorTerm {
         match_fields: Some(vec![NodeSelectorRequirement {
             key: "metadata.name".into(),
@@ -104,16 +99,25 @@ pub fn daemon_pod(ds: &DaemonSet, node: &str) -> Pod {
     pod
 }
 
-/// nodeShouldRunDaemonPod: (should run, should continue running). The check uses the pod as
-/// built for the node but with the template's own node affinity.
+/// Adds the daemon tolerations a pod spec lacks.
+fn add_daemon_tolerations(spec: &mut PodSpec) {
+    let host_network = spec.host_network == Some(true);
+    let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
+    for t in daemon_tolerations(host_network) {
+        if !tolerations.iter().any(|x| x.key == t.key && x.effect == t.effect) {
+            tolerations.push(t);
+        }
+    }
+}
+
+/// nodeShouldRunDaemonPod: (should run, should continue running), for the template's pod with
+/// the daemon tolerations. The `metadata.name` pin always matches its own node, so it is left
+/// out, and no revision hash is computed: this runs for every node in several passes a sync.
 pub fn should_run(ds: &DaemonSet, node: &Node) -> (bool, bool) {
     let name = node.metadata.name.as_deref().unwrap_or("");
-    let mut pod = daemon_pod(ds, name);
-    // The affinity to check is the template's (the name pin always matches this node).
-    if let Some(spec) = pod.spec.as_mut() {
-        spec.affinity =
-            ds.spec.as_ref().and_then(|s| s.template.spec.as_ref()).and_then(|s| s.affinity.clone());
-    }
+    let spec = ds.spec.as_ref().and_then(|s| s.template.spec.clone());
+    let mut pod = Pod { spec, ..Default::default() };
+    add_daemon_tolerations(pod.spec.get_or_insert_with(Default::default));
     let fits_name = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_none_or(|n| n == name);
     if !fits_name || !node_affinity_matches(&pod, node) {
         return (false, false);
@@ -250,7 +254,8 @@ impl DaemonSetController {
         delete.extend(self.rolling_update_victims(ctx, ds, nodes, by_node, &delete));
         self.expectations.expect(key, create_on.len(), delete.len(), now);
         let mut nodes_left = create_on.iter();
-        let next = || daemon_pod(ds, nodes_left.next().expect("one node per pod"));
+        let hash = current_hash(ds);
+        let next = || daemon_pod(ds, nodes_left.next().expect("one node per pod"), &hash);
         create_pods(ctx, reporter(), ds_obj, &mut self.expectations, key, create_on.len(), next);
         for pod in delete {
             let name = pod.metadata.name.clone().unwrap_or_default();
@@ -396,7 +401,8 @@ impl DaemonSetController {
     }
 }
 
-fn current_hash(ds: &DaemonSet) -> String {
+/// The `controller-revision-hash` label of pods with the DaemonSet's current template.
+pub fn current_hash(ds: &DaemonSet) -> String {
     pod_template_hash(&ds.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default(), None)
 }
 
@@ -499,7 +505,8 @@ mod tests {
         let objs = objects(
             "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: kube-system, uid: u1}\nspec:\n  selector: {matchLabels: {app: agent}}\n  template:\n    metadata: {labels: {app: agent}}\n    spec: {hostNetwork: true, containers: [{name: a, image: agent}]}\n",
         );
-        let pod = daemon_pod(objs[0].as_type::<DaemonSet>().unwrap(), "w1");
+        let ds = objs[0].as_type::<DaemonSet>().unwrap();
+        let pod = daemon_pod(ds, "w1", &current_hash(ds));
         assert_eq!(pinned_node(&pod).as_deref(), Some("w1"));
         assert_eq!(pod.metadata.generate_name.as_deref(), Some("agent-"));
         let keys: Vec<&str> = podutil::tolerations(&pod).iter().filter_map(|t| t.key.as_deref()).collect();

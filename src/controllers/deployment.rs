@@ -60,6 +60,15 @@ const ANNOTATIONS_TO_SKIP: [&str; 5] = [
     MAX_REPLICAS,
 ];
 
+/// The annotations copied between a Deployment and its ReplicaSets (all but
+/// [`ANNOTATIONS_TO_SKIP`]).
+fn copied_annotations(meta: &ObjectMeta) -> BTreeMap<String, String> {
+    let all = meta.annotations.iter().flatten();
+    all.filter(|(k, _)| !ANNOTATIONS_TO_SKIP.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// The alphabet of `rand.SafeEncodeString` (no vowels, no look-alike digits).
 const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
@@ -260,16 +269,7 @@ pub fn rollback_template(
             &by_revision[by_revision.len() - 2]
         }
     };
-    let annotations = target
-        .1
-        .metadata
-        .annotations
-        .iter()
-        .flatten()
-        .filter(|(k, _)| !ANNOTATIONS_TO_SKIP.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok((without_hash(&rs_template(target.1)), annotations))
+    Ok((without_hash(&rs_template(target.1)), copied_annotations(&target.1.metadata)))
 }
 
 /// The controller component.
@@ -522,15 +522,7 @@ impl Sync<'_, '_> {
         let mut selector = self.d.spec.as_ref().map(|s| s.selector.clone()).unwrap_or_default();
         selector.match_labels.get_or_insert_with(BTreeMap::new).insert(POD_TEMPLATE_HASH.into(), hash);
         let want = self.new_rs_replicas(None);
-        let mut annotations: BTreeMap<String, String> = self
-            .d
-            .metadata
-            .annotations
-            .iter()
-            .flatten()
-            .filter(|(k, _)| !ANNOTATIONS_TO_SKIP.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut annotations = copied_annotations(&self.d.metadata);
         annotations.insert(REVISION.into(), revision.to_string());
         annotations.insert(DESIRED_REPLICAS.into(), replicas(&self.d).to_string());
         annotations.insert(MAX_REPLICAS.into(), (replicas(&self.d) + max_surge(&self.d)).to_string());
