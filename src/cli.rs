@@ -1,4 +1,4 @@
-//! The command line: `run`, `validate`, `get`, `etcdctl`. Parsing only; the work is in the
+//! The command line: `run`, `validate`, `get`, `etcdctl`, `iptables-save`, `nslookup`. Parsing only; the work is in the
 //! library. Exit status: 0 when every expectation holds, 1 when one fails or the run stops
 //! early, 2 on invalid input or usage.
 
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::api::{FieldSelector, Kind, LabelSelector};
+use crate::dns;
 use crate::output::{files, tables, timeline};
 use crate::scenario;
 use crate::sim::{SimDuration, SimTime};
@@ -83,6 +84,54 @@ pub enum Command {
         #[arg(long)]
         keys_only: bool,
     },
+    /// Print a node's netfilter rules as `iptables-save` would, as kube-proxy last installed
+    /// them: `iptables-save SCENARIO --node worker-1 --at 2m`.
+    IptablesSave {
+        scenario: PathBuf,
+        #[arg(long)]
+        node: String,
+        #[arg(long, value_parser = parse_duration)]
+        at: Option<SimDuration>,
+        /// Only this table (`nat` or `filter`), like `iptables-save -t nat`.
+        #[arg(short = 't', long)]
+        table: Option<String>,
+    },
+    /// Resolve a name from inside a pod, as `kubectl exec POD -- nslookup NAME` would print:
+    /// `nslookup SCENARIO web --from client --at 1m`.
+    Nslookup {
+        scenario: PathBuf,
+        name: String,
+        /// The pod the lookup runs in (`NAME` or `NAMESPACE/NAME`).
+        #[arg(long)]
+        from: String,
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        #[arg(long, value_parser = parse_duration)]
+        at: Option<SimDuration>,
+        /// Whose nslookup: `busybox` (busybox:1.28, the Kubernetes docs' DNS debugging image;
+        /// default) or `bind` (the dnsutils image).
+        #[arg(long, default_value = "busybox")]
+        style: String,
+    },
+}
+
+/// One table (`*nat` … `COMMIT`) of an `iptables-save` text.
+fn iptables_table(text: &str, table: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix('*') {
+            inside = name == table;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+            if line == "COMMIT" {
+                inside = false;
+            }
+        }
+    }
+    out
 }
 
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
@@ -304,6 +353,65 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
                 first = false;
             }
             Ok(0)
+        }
+        Command::IptablesSave { scenario, node, at, table } => {
+            if let Some(t) = table.as_deref().filter(|t| !matches!(*t, "nat" | "filter")) {
+                return Err(invalid(format!(
+                    "unknown table {t:?}: kube-proxy writes the nat and filter tables"
+                )));
+            }
+            let mut sim = build(&scenario, &RunOptions::default())?;
+            let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
+            sim.run_until(t);
+            let net = &sim.engine().net;
+            let Some(state) = net.node(&node) else {
+                let names: Vec<&str> = net.nodes().map(|(n, _)| n).collect();
+                return Err(invalid(format!(
+                    "no node named {node:?} in this scenario (nodes: {})",
+                    names.join(", ")
+                )));
+            };
+            let Some((rules, installed)) = net.rules(&node) else {
+                let why =
+                    if state.up { "kube-proxy has not synced yet" } else { "the machine is powered off" };
+                return Err(Failure {
+                    code: 1,
+                    message: format!("error: no rules installed on {node} at {t}: {why}"),
+                });
+            };
+            let text = rules.save();
+            let shown = match table.as_deref() {
+                None => text,
+                Some(t) => iptables_table(&text, t),
+            };
+            writeln!(out, "# kube-proxy on {node} installed these rules at {installed}").map_err(io)?;
+            write!(out, "{shown}").map_err(io)?;
+            Ok(0)
+        }
+        Command::Nslookup { scenario, name, from, namespace, at, style } => {
+            let style = match style.as_str() {
+                "busybox" => dns::NslookupStyle::Busybox,
+                "bind" => dns::NslookupStyle::Bind,
+                other => return Err(invalid(format!("unknown style {other:?}: expected busybox or bind"))),
+            };
+            let (ns, pod_name) = match from.split_once('/') {
+                Some((ns, n)) => (ns.to_string(), n.to_string()),
+                None => (namespace.unwrap_or_else(|| "default".into()), from.clone()),
+            };
+            let mut sim = build(&scenario, &RunOptions::default())?;
+            let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
+            sim.run_until(t);
+            let text = crate::network::traffic::nslookup_from(
+                sim.api(),
+                &sim.engine().net,
+                &ns,
+                &pod_name,
+                &name,
+                style,
+            )
+            .map_err(|e| Failure { code: 1, message: format!("error: {e}") })?;
+            write!(out, "{}", text.output).map_err(io)?;
+            Ok(if text.resolved { 0 } else { 1 })
         }
         Command::Etcdctl { scenario, at, verb, key, prefix, keys_only } => {
             if verb != "get" {

@@ -4,7 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Namespace, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{
+    EndpointAddress, EndpointPort as CoreEndpointPort, EndpointSubset, Endpoints, Namespace, Service,
+    ServicePort, ServiceSpec,
+};
+use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -13,10 +17,14 @@ use crate::api::KindOf;
 use crate::apiserver::ApiServer;
 use crate::controllers::compactor::Compactor;
 use crate::controllers::{
-    CronJobController, DaemonSetController, DeploymentController, GarbageCollector, JobController,
-    NodeLifecycleController, PodGarbageCollector, ReplicaSetController, TaintEvictionController,
+    CronJobController, DaemonSetController, DeploymentController, EndpointSliceController,
+    EndpointsController, GarbageCollector, JobController, NodeLifecycleController, PodGarbageCollector,
+    ReplicaSetController, TaintEvictionController,
 };
 use crate::invariants::InvariantChecker;
+use crate::network::TrafficGenerator;
+use crate::node::kube_proxy::KubeProxy;
+use crate::node::kubelet::node_address;
 use crate::node::Kubelet;
 use crate::output::recorder::Recorder;
 use crate::scenario::driver::ScenarioDriver;
@@ -107,6 +115,49 @@ fn bootstrap(api: &mut ApiServer) {
         status: None,
     };
     api.create(svc.into_object()).expect("bootstrap service is valid");
+    // The API server's endpoint reconciler (pkg/controlplane/reconcilers) publishes its own
+    // address behind the `kubernetes` Service: an Endpoints object and an EndpointSlice.
+    let apiserver_ip = node_address(0).to_string();
+    let endpoints = Endpoints {
+        metadata: ObjectMeta {
+            name: Some("kubernetes".into()),
+            namespace: Some("default".into()),
+            labels: Some(BTreeMap::from([("endpointslice.kubernetes.io/skip-mirror".into(), "true".into())])),
+            ..Default::default()
+        },
+        subsets: Some(vec![EndpointSubset {
+            addresses: Some(vec![EndpointAddress { ip: apiserver_ip.clone(), ..Default::default() }]),
+            ports: Some(vec![CoreEndpointPort {
+                name: Some("https".into()),
+                port: 6443,
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }]),
+    };
+    api.create(endpoints.into_object()).expect("bootstrap endpoints are valid");
+    let slice = EndpointSlice {
+        metadata: ObjectMeta {
+            name: Some("kubernetes".into()),
+            namespace: Some("default".into()),
+            labels: Some(BTreeMap::from([("kubernetes.io/service-name".into(), "kubernetes".into())])),
+            ..Default::default()
+        },
+        address_type: "IPv4".into(),
+        endpoints: vec![Endpoint {
+            addresses: vec![apiserver_ip],
+            conditions: Some(EndpointConditions { ready: Some(true), ..Default::default() }),
+            ..Default::default()
+        }],
+        ports: Some(vec![EndpointPort {
+            name: Some("https".into()),
+            port: Some(6443),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+    };
+    api.create(slice.into_object()).expect("bootstrap endpoint slice is valid");
     for (name, value, description) in [
         ("system-cluster-critical", 2_000_000_000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
         ("system-node-critical", 2_000_001_000, "Used for system critical pods that must not be moved from their current node."),
@@ -149,6 +200,8 @@ impl Simulation {
         );
         engine.register("default-scheduler", Box::new(Scheduler::new("default-scheduler")));
         engine.register("replicaset-controller", Box::new(ReplicaSetController::new()));
+        engine.register("endpointslice-controller", Box::new(EndpointSliceController::new()));
+        engine.register("endpoints-controller", Box::new(EndpointsController::new()));
         engine.register("deployment-controller", Box::new(DeploymentController::new()));
         engine.register("daemonset-controller", Box::new(DaemonSetController::new()));
         engine.register("job-controller", Box::new(JobController::new()));
@@ -165,6 +218,15 @@ impl Simulation {
                 format!("kubelet/{}", n.kubelet.node_name),
                 Box::new(Kubelet::new(n.kubelet.clone())),
             );
+        }
+        for n in &scenario.nodes {
+            engine.register(
+                format!("kube-proxy/{}", n.kube_proxy.node_name),
+                Box::new(KubeProxy::new(n.kube_proxy.clone())),
+            );
+        }
+        if !scenario.traffic.is_empty() {
+            engine.register("traffic", Box::new(TrafficGenerator::new(scenario.traffic.clone())));
         }
         engine.register("scenario", Box::new(ScenarioDriver::new(scenario.timeline.clone())));
         let mut recorder = Recorder::default();
@@ -257,7 +319,13 @@ impl Simulation {
         }
         if self.outcome.is_some() {
             let completed = self.outcome == Some(Outcome::Completed);
-            self.tracker.finish(self.engine.now(), completed, &self.engine.api, self.engine.trace());
+            self.tracker.finish(
+                self.engine.now(),
+                completed,
+                &self.engine.api,
+                self.engine.trace(),
+                &self.engine.net.log,
+            );
         }
         self.outcome.as_ref()
     }
@@ -266,7 +334,7 @@ impl Simulation {
     fn observe_to(&mut self, next: SimTime) {
         let from = self.observed_to.max(self.engine.now());
         if next > from {
-            self.tracker.observe(from, next, &self.engine.api, self.engine.trace());
+            self.tracker.observe(from, next, &self.engine.api, self.engine.trace(), &self.engine.net.log);
             self.observed_to = next;
         }
     }

@@ -389,6 +389,9 @@ impl ApiServer {
             if !errors.is_empty() {
                 return Err(ApiError::Invalid(validation::invalid_message(kind, next.name(), &errors)));
             }
+            if let (Object::Service(new), Object::Service(old)) = (&mut next, &*current) {
+                self.update_service_allocations(new, old)?;
+            }
             next
         };
         {
@@ -858,10 +861,20 @@ impl ApiServer {
         }
         spec.ip_families.get_or_insert_with(|| vec!["IPv4".into()]);
         spec.ip_family_policy.get_or_insert_with(|| "SingleStack".into());
-        if ty == "NodePort" || ty == "LoadBalancer" {
-            spec.external_traffic_policy.get_or_insert_with(|| "Cluster".into());
-            for port in spec.ports.iter_mut().flatten() {
-                if port.node_port.is_none() {
+        self.allocate_node_ports(spec);
+        Ok(())
+    }
+
+    /// NodePorts for every port of a NodePort or LoadBalancer Service that has none.
+    fn allocate_node_ports(&mut self, spec: &mut k8s_openapi::api::core::v1::ServiceSpec) {
+        let ty = spec.type_.clone().unwrap_or_default();
+        if ty != "NodePort" && ty != "LoadBalancer" {
+            return;
+        }
+        spec.external_traffic_policy.get_or_insert_with(|| "Cluster".into());
+        for port in spec.ports.iter_mut().flatten() {
+            match port.node_port {
+                None => {
                     let np = loop {
                         let candidate = self.rng.gen_range(30000..=32767);
                         if self.node_ports.insert(candidate) {
@@ -869,11 +882,51 @@ impl ApiServer {
                         }
                     };
                     port.node_port = Some(np);
-                } else if let Some(np) = port.node_port {
+                }
+                Some(np) => {
                     self.node_ports.insert(np);
                 }
             }
         }
+    }
+
+    /// An update keeps what was allocated (pkg/registry/core/service/storage/storage.go,
+    /// `patchAllocatedValues`): a manifest applied again without `clusterIP` or `nodePort`
+    /// keeps the Service's address and ports; changing the ClusterIP is refused (immutable).
+    fn update_service_allocations(
+        &mut self,
+        new: &mut k8s_openapi::api::core::v1::Service,
+        old: &k8s_openapi::api::core::v1::Service,
+    ) -> Result<(), ApiError> {
+        let (Some(spec), Some(old_spec)) = (new.spec.as_mut(), old.spec.as_ref()) else {
+            return Ok(());
+        };
+        let uses_ip =
+            |s: &k8s_openapi::api::core::v1::ServiceSpec| s.type_.as_deref() != Some("ExternalName");
+        if uses_ip(spec) && uses_ip(old_spec) {
+            if spec.cluster_ip.as_deref().is_none_or(str::is_empty) {
+                spec.cluster_ip = old_spec.cluster_ip.clone();
+            }
+            if spec.cluster_ips.as_ref().is_none_or(Vec::is_empty) {
+                spec.cluster_ips = old_spec.cluster_ips.clone();
+            }
+            if spec.cluster_ip != old_spec.cluster_ip {
+                return Err(ApiError::Invalid(format!(
+                    "Service {:?} is invalid: spec.clusterIPs[0]: Invalid value: {:?}: may not change once set",
+                    new.metadata.name.clone().unwrap_or_default(),
+                    spec.cluster_ip.clone().unwrap_or_default()
+                )));
+            }
+            spec.ip_families.get_or_insert_with(|| vec!["IPv4".into()]);
+            spec.ip_family_policy.get_or_insert_with(|| "SingleStack".into());
+        }
+        // A port that stays (same port number and protocol) keeps its NodePort.
+        for port in spec.ports.iter_mut().flatten().filter(|p| p.node_port.is_none()) {
+            let same =
+                old_spec.ports.iter().flatten().find(|o| o.port == port.port && o.protocol == port.protocol);
+            port.node_port = same.and_then(|o| o.node_port);
+        }
+        self.allocate_node_ports(spec);
         Ok(())
     }
 

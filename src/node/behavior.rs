@@ -46,6 +46,9 @@ pub struct Behavior {
     pub startup_delay: Option<SimDuration>,
     /// Time to exit after SIGTERM (None: the kubelet's default `container_stop_time`).
     pub stop_after: Option<SimDuration>,
+    /// The process accepts connections this long after each start (None: at once). Until then
+    /// connections to it are refused, which a readiness probe hides from Services.
+    pub serves_after: Option<SimDuration>,
 }
 
 /// How a container's run ends on its own.

@@ -37,6 +37,7 @@ use crate::api::KindOf;
 use crate::api::{pod as podutil, Kind, Object};
 use crate::apiserver::{DeleteOptions, Reporter, WatchEventType, WatchSpec};
 use crate::client::{record_event, Informer};
+use crate::network::PodNet;
 use crate::sim::{Component, Context, Event, Fault, PodStep, SimDuration, SimTime, Timer};
 
 /// How one kubelet is set up.
@@ -151,8 +152,11 @@ impl Kubelet {
     }
 
     fn internal_ip(&self) -> String {
-        let i = self.cfg.index as u32 + 10;
-        Ipv4Addr::new(192, 168, (i >> 8) as u8, (i & 0xff) as u8).to_string()
+        self.node_ip().to_string()
+    }
+
+    fn node_ip(&self) -> Ipv4Addr {
+        node_address(self.cfg.index)
     }
 
     /// The kubelet process starts: register, heartbeat, list and watch its pods.
@@ -233,7 +237,7 @@ impl Kubelet {
         let gone: Vec<Arc<str>> =
             self.workers.keys().filter(|uid| !listed.iter().any(|o| o.uid() == &***uid)).cloned().collect();
         for uid in gone {
-            self.forget(&uid);
+            self.forget(ctx, &uid);
         }
         for pod in listed {
             self.sync_pod(ctx, &pod);
@@ -248,10 +252,11 @@ impl Kubelet {
         }
     }
 
-    fn forget(&mut self, uid: &str) {
+    fn forget(&mut self, ctx: &mut Context<'_>, uid: &str) {
         if let Some(w) = self.workers.remove(uid) {
             if w.ip.to_string() != self.internal_ip() {
                 self.cidr.release(w.ip);
+                ctx.net.remove_pod(w.ip);
             }
         }
     }
@@ -494,7 +499,25 @@ impl Kubelet {
         };
         f(worker, &mut env);
         let effects = env.out;
+        self.publish_sockets(ctx, uid);
         self.apply(ctx, uid, effects);
+    }
+
+    /// Tells the data plane which of the pod's containers accept connections now.
+    fn publish_sockets(&self, ctx: &mut Context<'_>, uid: &Arc<str>) {
+        let Some(w) = self.workers.get(uid) else { return };
+        if w.ip.to_string() == self.internal_ip() {
+            return; // host network: not tracked by the data plane model
+        }
+        let sandbox = PodNet {
+            node: self.cfg.node_name.clone(),
+            namespace: w.namespace.clone(),
+            name: w.name.clone(),
+            containers: w.listening(),
+        };
+        if ctx.net.pod(w.ip) != Some(&sandbox) {
+            ctx.net.set_pod(w.ip, sandbox);
+        }
     }
 
     fn apply(&mut self, ctx: &mut Context<'_>, uid: &Arc<str>, effects: Vec<Effect>) {
@@ -521,7 +544,7 @@ impl Kubelet {
                         .delete(Kind::Pod, Some(&ns), &name, DeleteOptions::force_uid(uid.to_string()))
                         .is_ok()
                     {
-                        self.forget(uid);
+                        self.forget(ctx, uid);
                     }
                 }
             }
@@ -616,6 +639,12 @@ impl Kubelet {
     }
 }
 
+/// The InternalIP of the `index`-th node (192.168.0.10, 192.168.0.11, …).
+pub fn node_address(index: usize) -> Ipv4Addr {
+    let i = index as u32 + 10;
+    Ipv4Addr::new(192, 168, (i >> 8) as u8, (i & 0xff) as u8)
+}
+
 /// `nginx:1.27` → `docker.io/library/nginx:1.27`; adds `:latest` to untagged names, as the
 /// container runtime reports images.
 pub fn normalize_image(image: &str) -> String {
@@ -651,10 +680,12 @@ impl Component for Kubelet {
         match event {
             Event::Start if self.cfg.powered_on => {
                 self.powered = true;
+                ctx.net.node_up(&self.cfg.node_name, self.node_ip());
                 self.start(ctx);
             }
             Event::Fault(Fault::PowerOff) if self.powered => {
                 self.powered = false;
+                ctx.net.node_down(&self.cfg.node_name);
                 if self.running {
                     self.stop(ctx);
                 }
@@ -665,6 +696,7 @@ impl Component for Kubelet {
             }
             Event::Fault(Fault::PowerOn) if !self.powered => {
                 self.powered = true;
+                ctx.net.node_up(&self.cfg.node_name, self.node_ip());
                 self.start(ctx);
                 self.for_each_worker(ctx, |w, env| w.reboot(env));
             }
@@ -700,7 +732,7 @@ impl Component for Kubelet {
                 }
                 inf.apply(&ev);
                 if ev.kind == WatchEventType::Deleted {
-                    self.forget(ev.object.uid());
+                    self.forget(ctx, ev.object.uid());
                     if ev.object.as_type::<Pod>().is_some_and(Self::is_mirror) {
                         self.ensure_mirror_pods(ctx);
                     }

@@ -33,6 +33,8 @@ use super::backoff::Backoff;
 use super::behavior::{behavior_for, Behavior, BehaviorRule, Exit};
 use super::kubelet::{normalize_image, KubeletConfig};
 use crate::api::time::Epoch;
+use crate::network::ContainerNet;
+use crate::node::kube_proxy::rules::Protocol;
 use crate::sim::{PodStep, ProbeKind, SimDuration, SimTime};
 
 /// What the kubelet must do after the worker handled an input.
@@ -185,6 +187,30 @@ impl PodWorker {
 
     fn pod_ref(&self) -> String {
         format!("{}_{}({})", self.name, self.namespace, self.uid)
+    }
+
+    /// The sockets of the containers running now (for the data plane, [`crate::network`]).
+    pub fn listening(&self) -> Vec<ContainerNet> {
+        self.containers
+            .iter()
+            .filter_map(|c| {
+                let since = c.running_since()?;
+                let ports = c
+                    .spec
+                    .ports
+                    .iter()
+                    .flatten()
+                    .filter_map(|p| {
+                        let protocol = Protocol::parse(p.protocol.as_deref().unwrap_or("TCP"))?;
+                        Some((u16::try_from(p.container_port).ok()?, protocol))
+                    })
+                    .collect();
+                Some(ContainerNet {
+                    ports,
+                    serving_from: since + c.behavior.serves_after.unwrap_or(SimDuration::ZERO),
+                })
+            })
+            .collect()
     }
 
     /// The pod was admitted: post the initial status and start the first container.
@@ -454,13 +480,20 @@ impl PodWorker {
             }
             return;
         }
-        let failing = match kind {
-            ProbeKind::Startup => c.behavior.startup_delay.is_some_and(|d| now.since(since) < d),
-            ProbeKind::Liveness => c.behavior.liveness_failure.as_ref().is_some_and(|f| f.fails(since, now)),
-            ProbeKind::Readiness => {
-                c.behavior.readiness_failure.as_ref().is_some_and(|f| f.fails(since, now))
-            }
-        };
+        // A network probe (HTTP, TCP, gRPC) reaches the process's socket: until the process
+        // accepts connections (`servesAfter`) the connection is refused.
+        let network_probe = probe.exec.is_none();
+        let refused = network_probe && c.behavior.serves_after.is_some_and(|d| now.since(since) < d);
+        let failing = refused
+            || match kind {
+                ProbeKind::Startup => c.behavior.startup_delay.is_some_and(|d| now.since(since) < d),
+                ProbeKind::Liveness => {
+                    c.behavior.liveness_failure.as_ref().is_some_and(|f| f.fails(since, now))
+                }
+                ProbeKind::Readiness => {
+                    c.behavior.readiness_failure.as_ref().is_some_and(|f| f.fails(since, now))
+                }
+            };
         let success_threshold = probe.success_threshold.unwrap_or(1).max(1);
         let failure_threshold = probe.failure_threshold.unwrap_or(3).max(1);
         let state = c.probes.entry(kind).or_insert(ProbeState { successes: 0, failures: 0 });
@@ -471,7 +504,7 @@ impl PodWorker {
             env.event(
                 "Warning",
                 "Unhealthy",
-                format!("{} probe failed: {}", kind.title(), probe_failure_message(&probe, ip)),
+                format!("{} probe failed: {}", kind.title(), probe_failure_message(&probe, ip, refused)),
             );
         } else {
             state.successes += 1;
@@ -766,12 +799,18 @@ fn strip_tag(image: &str) -> &str {
 }
 
 /// What the prober reports for a failing probe, by handler (prober.go).
-fn probe_failure_message(p: &Probe, ip: Ipv4Addr) -> String {
+/// `refused`: nothing listens on the port yet.
+fn probe_failure_message(p: &Probe, ip: Ipv4Addr, refused: bool) -> String {
     let port = |p: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString| match p {
         k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => n.to_string(),
         k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
     };
-    if p.http_get.is_some() {
+    if let Some(h) = p.http_get.as_ref().filter(|_| refused) {
+        let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_ascii_lowercase();
+        let path = h.path.as_deref().unwrap_or("/");
+        let port = port(&h.port);
+        format!("Get \"{scheme}://{ip}:{port}{path}\": dial tcp {ip}:{port}: connect: connection refused")
+    } else if p.http_get.is_some() {
         "HTTP probe failed with statuscode: 500".into()
     } else if let Some(t) = &p.tcp_socket {
         format!("dial tcp {ip}:{}: connect: connection refused", port(&t.port))

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::network::TrafficRecord;
 use crate::scenario::expect::Verdict;
 use crate::simulation::{Outcome, Simulation};
 
@@ -24,6 +25,48 @@ pub struct Summary {
     pub expectations_passed: usize,
     pub expectations_failed: usize,
     pub expectations: Vec<ExpectationSummary>,
+    /// Requests per destination (as the scenario wrote it) and how they ended.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub traffic: Vec<TrafficSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrafficSummary {
+    pub destination: String,
+    pub requests: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    /// Count per outcome (`ok`, `rejected`, `refused`, `timeout`, …).
+    pub outcomes: std::collections::BTreeMap<String, usize>,
+}
+
+/// Requests grouped by destination, in the order destinations first appear.
+pub fn traffic_summary(log: &[TrafficRecord]) -> Vec<TrafficSummary> {
+    let mut out: Vec<TrafficSummary> = Vec::new();
+    for r in log {
+        let i = match out.iter().position(|t| t.destination == r.destination) {
+            Some(i) => i,
+            None => {
+                out.push(TrafficSummary {
+                    destination: r.destination.clone(),
+                    requests: 0,
+                    succeeded: 0,
+                    failed: 0,
+                    outcomes: Default::default(),
+                });
+                out.len() - 1
+            }
+        };
+        let t = &mut out[i];
+        t.requests += 1;
+        if r.outcome.is_ok() {
+            t.succeeded += 1;
+        } else {
+            t.failed += 1;
+        }
+        *t.outcomes.entry(r.outcome.as_str().to_string()).or_default() += 1;
+    }
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +125,7 @@ pub fn summary(sim: &Simulation) -> Summary {
         expectations_passed: passed,
         expectations_failed: results.len() - passed,
         expectations,
+        traffic: traffic_summary(&sim.engine().net.log),
     }
 }
 
@@ -162,12 +206,38 @@ pub fn render(sim: &Simulation) -> std::io::Result<Vec<(&'static str, String)>> 
         }
         Ok(())
     })?;
+    let traffic = csv_text(|w| {
+        w.write_record([
+            "time_ms",
+            "source",
+            "destination",
+            "service",
+            "endpoint",
+            "endpoint_ip",
+            "node",
+            "outcome",
+        ])?;
+        for r in &sim.engine().net.log {
+            w.write_record([
+                &r.time.as_millis().to_string(),
+                &r.source,
+                &r.destination,
+                &r.service,
+                &r.endpoint,
+                &r.endpoint_ip,
+                &r.node,
+                r.outcome.as_str(),
+            ])?;
+        }
+        Ok(())
+    })?;
     let summary = serde_yaml::to_string(&summary(sim)).map_err(std::io::Error::other)?;
     Ok(vec![
         ("events.csv", events),
         ("pods.csv", pods),
         ("node_conditions.csv", conditions),
         ("node_taints.csv", taints),
+        ("traffic.csv", traffic),
         ("summary.yaml", summary),
     ])
 }

@@ -2,6 +2,8 @@
 //! way a person at a terminal would (`kubectl apply`, `kubectl scale`, `kubectl cordon`, pulling
 //! a machine's power cord). Every action appears in the run's timeline with kubectl's wording.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Node, Pod, Taint};
 
@@ -13,6 +15,7 @@ use super::load::{Action, DeleteTarget, RolloutVerb, SourcedObject, TimedAction}
 use crate::api::pod as podutil;
 use crate::api::{FieldSelector, Kind, Object};
 use crate::apiserver::{ApiError, DeleteOptions, Propagation};
+use crate::network::traffic::{self, Outcome, RequestSpec, Source};
 use crate::sim::{Component, Context, Event, Fault, SimDuration, Timer, TraceEntry};
 
 /// The pod-template annotation `kubectl rollout restart` sets.
@@ -370,8 +373,10 @@ impl ScenarioDriver {
             }
             Action::Partition(node) => {
                 note(ctx, "Warning", "Partition", Kind::Node, None, &node, format!("{node} is cut off from the control plane: its kubelet runs but cannot reach the API server"));
-                if let Some(kubelet) = ctx.lookup(&format!("kubelet/{node}")) {
-                    ctx.api.partition(kubelet);
+                for agent in ["kubelet", "kube-proxy"] {
+                    if let Some(id) = ctx.lookup(&format!("{agent}/{node}")) {
+                        ctx.api.partition(id);
+                    }
                 }
             }
             Action::Heal(node) => {
@@ -384,8 +389,10 @@ impl ScenarioDriver {
                     &node,
                     format!("the network between {node} and the control plane is back"),
                 );
-                if let Some(kubelet) = ctx.lookup(&format!("kubelet/{node}")) {
-                    ctx.api.heal(kubelet);
+                for agent in ["kubelet", "kube-proxy"] {
+                    if let Some(id) = ctx.lookup(&format!("{agent}/{node}")) {
+                        ctx.api.heal(id);
+                    }
                 }
                 self.fault(ctx, &node, Fault::Heal);
             }
@@ -410,6 +417,7 @@ impl ScenarioDriver {
                 };
                 note(ctx, "Normal", "OutOfService", Kind::Node, None, &node, msg);
             }
+            Action::Request { request, count } => self.request(ctx, &request, count),
             Action::RemoveNode(node) => {
                 self.fault(ctx, &node, Fault::PowerOff);
                 let msg = match ctx.api.delete(Kind::Node, None, &node, DeleteOptions::default()) {
@@ -423,10 +431,45 @@ impl ScenarioDriver {
         }
     }
 
+    /// Delivers a fault to the node's agents: the kubelet, and kube-proxy for the faults that
+    /// concern it (a stopped kubelet does not stop kube-proxy).
     fn fault(&self, ctx: &mut Context<'_>, node: &str, fault: Fault) {
         if let Some(kubelet) = ctx.lookup(&format!("kubelet/{node}")) {
             ctx.send(kubelet, SimDuration::ZERO, Event::Fault(fault));
         }
+        if matches!(fault, Fault::PowerOff | Fault::PowerOn | Fault::Heal) {
+            if let Some(proxy) = ctx.lookup(&format!("kube-proxy/{node}")) {
+                ctx.send(proxy, SimDuration::ZERO, Event::Fault(fault));
+            }
+        }
+    }
+
+    /// Sends `count` requests now and notes how they ended.
+    fn request(&self, ctx: &mut Context<'_>, request: &RequestSpec, count: u32) {
+        let now = ctx.now();
+        let mut outcomes: BTreeMap<Outcome, u32> = BTreeMap::new();
+        for _ in 0..count {
+            let outcome = traffic::send(ctx.api, ctx.net, request, now, ctx.rng);
+            *outcomes.entry(outcome).or_default() += 1;
+        }
+        let summary: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {}", o.as_str())).collect();
+        let all_ok = outcomes.keys().all(|o| o.is_ok());
+        let (kind, namespace, name) = match &request.from {
+            Source::Pod { namespace, name } => ("Pod", namespace.clone(), name.clone()),
+            Source::Node(node) => ("Node", String::new(), node.clone()),
+            Source::External => ("", String::new(), "external".to_string()),
+        };
+        let plural = if count == 1 { "" } else { "s" };
+        ctx.trace(TraceEntry {
+            time: now,
+            source: "scenario".into(),
+            type_: if all_ok { "Normal" } else { "Warning" }.into(),
+            reason: "Request".into(),
+            kind: kind.into(),
+            namespace,
+            name,
+            message: format!("{count} request{plural} to {}: {}", request.to_text, summary.join(", ")),
+        });
     }
 
     fn set_unschedulable(&self, ctx: &mut Context<'_>, node: &str, unschedulable: bool) {

@@ -11,6 +11,7 @@ use super::load::{Check, ConditionCheck, Expectation, Timing};
 use crate::api::pod as podutil;
 use crate::api::{FieldSelector, Kind};
 use crate::apiserver::ApiServer;
+use crate::network::TrafficRecord;
 use crate::output::tables::pod_status;
 use crate::sim::{SimTime, TraceEntry};
 
@@ -41,6 +42,7 @@ pub fn evaluate(
     check: &Check,
     api: &ApiServer,
     trace: &[TraceEntry],
+    traffic: &[TrafficRecord],
     window: (SimTime, SimTime),
 ) -> (bool, String) {
     match check {
@@ -178,6 +180,31 @@ pub fn evaluate(
             let first = hits.first().map(|e| format!(", first at {}", e.time)).unwrap_or_default();
             (hits.len() >= *count, format!("{} matching event(s){first}", hits.len()))
         }
+        Check::Traffic { from: source, to: destination, outcome, min, max } => {
+            let (from, to) = window;
+            let in_window = traffic
+                .iter()
+                .filter(|r| r.time >= from && r.time <= to)
+                .filter(|r| source.as_ref().is_none_or(|s| &r.source == s))
+                .filter(|r| destination.as_ref().is_none_or(|d| &r.destination == d));
+            let mut total = 0;
+            let mut hits = 0;
+            let mut by_outcome: std::collections::BTreeMap<&str, usize> = Default::default();
+            for r in in_window {
+                total += 1;
+                *by_outcome.entry(r.outcome.as_str()).or_default() += 1;
+                if outcome.matches(r.outcome) {
+                    hits += 1;
+                }
+            }
+            let breakdown: Vec<String> = by_outcome.iter().map(|(o, n)| format!("{n} {o}")).collect();
+            let found = if total == 0 {
+                "no requests".to_string()
+            } else {
+                format!("{hits} of {total} requests {} ({})", outcome.describe(), breakdown.join(", "))
+            };
+            (hits >= *min && max.is_none_or(|m| hits <= m), found)
+        }
     }
 }
 
@@ -208,22 +235,29 @@ impl Tracker {
 
     /// Called when the clock is about to move from `now` to `next`: the state is final for
     /// every instant in `[now, next)`.
-    pub fn observe(&mut self, now: SimTime, next: SimTime, api: &ApiServer, trace: &[TraceEntry]) {
+    pub fn observe(
+        &mut self,
+        now: SimTime,
+        next: SimTime,
+        api: &ApiServer,
+        trace: &[TraceEntry],
+        traffic: &[TrafficRecord],
+    ) {
         let changed = api.revision() != self.last_revision;
         self.last_revision = api.revision();
         for r in self.results.iter_mut().filter(|r| r.verdict == Verdict::Pending) {
             let exp = &r.expectation;
             match (exp.timing, &exp.check) {
-                (Timing::Within { to, .. }, Check::Event { .. }) => {
+                (Timing::Within { to, .. }, Check::Event { .. } | Check::Traffic { .. }) => {
                     if next > to {
-                        let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
+                        let (ok, found) = evaluate(&exp.check, api, trace, traffic, window(exp.timing));
                         r.last_found = found.clone();
                         r.verdict = if ok { Verdict::Passed { at: to } } else { Verdict::Failed { found } };
                     }
                 }
                 (Timing::At(t), _) => {
                     if t >= now && t < next {
-                        let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
+                        let (ok, found) = evaluate(&exp.check, api, trace, traffic, window(exp.timing));
                         r.last_found = found.clone();
                         r.verdict = if ok { Verdict::Passed { at: t } } else { Verdict::Failed { found } };
                     }
@@ -232,7 +266,7 @@ impl Tracker {
                     let overlaps = from < next && to >= now;
                     let opened = from >= now && from < next;
                     if overlaps && (changed || opened || r.last_found.is_empty()) {
-                        let (ok, found) = evaluate(&exp.check, api, trace, window(exp.timing));
+                        let (ok, found) = evaluate(&exp.check, api, trace, traffic, window(exp.timing));
                         r.last_found = found;
                         if ok {
                             r.verdict = Verdict::Passed { at: now.max(from) };
@@ -249,8 +283,15 @@ impl Tracker {
 
     /// The run ended at `end` (`completed`: it reached `until`). Everything still pending is
     /// decided now.
-    pub fn finish(&mut self, end: SimTime, completed: bool, api: &ApiServer, trace: &[TraceEntry]) {
-        self.observe(end, SimTime(end.as_millis() + 1), api, trace);
+    pub fn finish(
+        &mut self,
+        end: SimTime,
+        completed: bool,
+        api: &ApiServer,
+        trace: &[TraceEntry],
+        traffic: &[TrafficRecord],
+    ) {
+        self.observe(end, SimTime(end.as_millis() + 1), api, trace, traffic);
         for r in self.results.iter_mut().filter(|r| r.verdict == Verdict::Pending) {
             let found = if completed {
                 r.last_found.clone()

@@ -11,6 +11,7 @@ use serde_yaml::Value;
 use super::locate::Positions;
 use super::schema::{
     BehaviorSpec, ExpectEntry, NodeGroup, ProbeFailureSpec, QuantityText, ScenarioFile, TimelineEntry,
+    TrafficSpec,
 };
 use crate::api::decode::{decode_documents, decode_object, DecodeError};
 use crate::api::quantity::Quantity;
@@ -18,7 +19,12 @@ use crate::api::time::Epoch;
 use crate::api::{Kind, LabelSelector, Object};
 use crate::apiserver::Propagation;
 use crate::controllers::NodeLifecycleConfig;
+use crate::network::traffic::{self, Outcome, RequestSpec};
+use crate::network::Load;
 use crate::node::behavior::{Behavior, BehaviorRule, ProbeFailure};
+use crate::node::kube_proxy::rules::Protocol;
+use crate::node::kube_proxy::KubeProxyConfig;
+use crate::node::kubelet::node_address;
 use crate::node::KubeletConfig;
 use crate::sim::{SimDuration, SimTime};
 
@@ -92,6 +98,11 @@ pub enum Action {
     /// Adds `node.kubernetes.io/out-of-service=nodeshutdown:NoExecute` (the node is known down).
     OutOfService(String),
     RemoveNode(String),
+    /// Send `count` requests through the data plane, one after the other.
+    Request {
+        request: RequestSpec,
+        count: u32,
+    },
 }
 
 /// What a `delete` action deletes.
@@ -101,6 +112,46 @@ pub enum DeleteTarget {
     Name(String),
     /// `kubectl delete KIND -l SELECTOR`: whatever matches at that moment.
     Selector(LabelSelector),
+}
+
+/// Which request outcomes a traffic expectation counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeFilter {
+    Any,
+    /// Everything but `ok`.
+    Failed,
+    Exactly(Outcome),
+}
+
+impl OutcomeFilter {
+    pub fn parse(text: &str) -> Option<OutcomeFilter> {
+        Some(match text {
+            "failed" => OutcomeFilter::Failed,
+            "ok" => OutcomeFilter::Exactly(Outcome::Ok),
+            "rejected" => OutcomeFilter::Exactly(Outcome::Rejected),
+            "refused" => OutcomeFilter::Exactly(Outcome::Refused),
+            "timeout" => OutcomeFilter::Exactly(Outcome::Timeout),
+            "dns-error" => OutcomeFilter::Exactly(Outcome::DnsError),
+            "no-source" => OutcomeFilter::Exactly(Outcome::NoSource),
+            _ => return None,
+        })
+    }
+
+    pub fn matches(self, outcome: Outcome) -> bool {
+        match self {
+            OutcomeFilter::Any => true,
+            OutcomeFilter::Failed => !outcome.is_ok(),
+            OutcomeFilter::Exactly(o) => o == outcome,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            OutcomeFilter::Any => "sent",
+            OutcomeFilter::Failed => "failed",
+            OutcomeFilter::Exactly(o) => o.as_str(),
+        }
+    }
 }
 
 /// A condition an object must have: type, and optionally status and reason.
@@ -145,6 +196,7 @@ impl Action {
             Action::Heal(_) => "heal",
             Action::OutOfService(_) => "out-of-service",
             Action::RemoveNode(_) => "remove-node",
+            Action::Request { .. } => "request",
         }
     }
 }
@@ -201,6 +253,14 @@ pub enum Check {
         condition: Option<ConditionCheck>,
         count: usize,
     },
+    /// Requests in the window matching the filters number between `min` and `max`.
+    Traffic {
+        from: Option<String>,
+        to: Option<String>,
+        outcome: OutcomeFilter,
+        min: usize,
+        max: Option<usize>,
+    },
     Event {
         reason: String,
         kind: Option<String>,
@@ -223,6 +283,7 @@ pub struct Expectation {
 #[derive(Debug, Clone)]
 pub struct NodeSetup {
     pub kubelet: KubeletConfig,
+    pub kube_proxy: KubeProxyConfig,
 }
 
 /// A loaded, checked scenario.
@@ -243,6 +304,8 @@ pub struct Scenario {
     pub default_toleration_seconds: i64,
     pub watch_latency: SimDuration,
     pub compaction_interval: SimDuration,
+    /// Steady request loads (`traffic:`).
+    pub traffic: Vec<Load>,
     /// Things in the scenario that kubesim accepts but does not model yet; printed by the CLI.
     pub warnings: Vec<String>,
 }
@@ -516,7 +579,8 @@ fn node_groups(
             k.images = images.clone();
             k.powered_on = g.powered_on.unwrap_or(true);
             k.static_pods = static_pods.clone();
-            out.push(NodeSetup { kubelet: k });
+            let proxy = KubeProxyConfig::new(&name, node_address(out.len()));
+            out.push(NodeSetup { kubelet: k, kube_proxy: proxy });
         }
     }
     Ok(out)
@@ -610,10 +674,11 @@ fn action(
         "scale" => &["kind", "namespace", "name", "replicas"],
         "cordon" | "uncordon" | "drain" | "power-off" | "power-on" | "add-node" | "remove-node" | "stop-kubelet"
         | "start-kubelet" | "partition" | "heal" | "out-of-service" => &["node"],
+        "request" => &["from", "to", "count", "protocol", "namespace"],
         other => {
             return Err(loader.err(
                 &format!("{at}.action"),
-                format!("unknown action {other:?}: expected one of apply, delete, scale, set-image, rollout-undo, rollout-pause, rollout-resume, rollout-restart, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal, out-of-service"),
+                format!("unknown action {other:?}: expected one of apply, delete, scale, request, set-image, rollout-undo, rollout-pause, rollout-resume, rollout-restart, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal, out-of-service"),
             ))
         }
     };
@@ -631,6 +696,10 @@ fn action(
         ("container", e.container.is_some()),
         ("image", e.image.is_some()),
         ("toRevision", e.to_revision.is_some()),
+        ("from", e.from.is_some()),
+        ("to", e.to.is_some()),
+        ("count", e.count.is_some()),
+        ("protocol", e.protocol.is_some()),
     ];
     for (field, is) in present {
         if is && !allowed.contains(&field) {
@@ -767,8 +836,88 @@ fn action(
         "partition" => Action::Partition(node(loader)?),
         "heal" => Action::Heal(node(loader)?),
         "out-of-service" => Action::OutOfService(node(loader)?),
+        "request" => {
+            let required = |v: &Option<String>, field: &str| {
+                v.clone().ok_or_else(|| loader.err(&format!("{at}.{field}"), "Required value"))
+            };
+            let request = request_spec(
+                loader,
+                &at,
+                &required(&e.from, "from")?,
+                &required(&e.to, "to")?,
+                e.protocol.as_deref(),
+                e.namespace.as_deref(),
+            )?;
+            let count = e.count.unwrap_or(1);
+            if count == 0 {
+                return Err(loader.err(&format!("{at}.count"), "must be greater than 0"));
+            }
+            Action::Request { request, count }
+        }
         _ => unreachable!("checked above"),
     })
+}
+
+/// A request's source, destination and protocol, checked.
+fn request_spec(
+    loader: &Loader<'_>,
+    at: &str,
+    from: &str,
+    to: &str,
+    protocol: Option<&str>,
+    namespace: Option<&str>,
+) -> Result<RequestSpec, ScenarioError> {
+    let source = traffic::parse_source(from, namespace.unwrap_or("default"))
+        .map_err(|e| loader.err(&format!("{at}.from"), e))?;
+    let target = traffic::parse_target(to).map_err(|e| loader.err(&format!("{at}.to"), e))?;
+    let protocol = match protocol {
+        None => Protocol::Tcp,
+        Some(p) => match Protocol::parse(p) {
+            Some(p @ (Protocol::Tcp | Protocol::Udp)) => p,
+            _ => {
+                return Err(loader.err(
+                    &format!("{at}.protocol"),
+                    format!("unsupported protocol {p:?}: expected TCP or UDP"),
+                ))
+            }
+        },
+    };
+    Ok(RequestSpec {
+        from: source,
+        to: target,
+        protocol,
+        from_text: from.to_string(),
+        to_text: to.to_string(),
+    })
+}
+
+/// The scenario's steady loads.
+fn traffic_loads(
+    loader: &Loader<'_>,
+    specs: &[TrafficSpec],
+    until: SimTime,
+) -> Result<Vec<Load>, ScenarioError> {
+    let mut loads = Vec::new();
+    for (i, t) in specs.iter().enumerate() {
+        let at = format!("traffic[{i}]");
+        let request = request_spec(loader, &at, &t.from, &t.to, t.protocol.as_deref(), None)?;
+        if !(t.rate.is_finite() && t.rate > 0.0 && t.rate <= 10_000.0) {
+            return Err(
+                loader.err(&format!("{at}.rate"), "must be a number of requests per second in (0, 10000]")
+            );
+        }
+        let start = SimTime(t.start.map_or(0, |d| d.as_millis()));
+        let stop = t.stop.map(|d| SimTime(d.as_millis()));
+        if start > until {
+            return Err(loader
+                .err(&format!("{at}.start"), format!("{start} is after the end of the scenario ({until})")));
+        }
+        if stop.is_some_and(|s| s <= start) {
+            return Err(loader.err(&format!("{at}.stop"), "must be later than start"));
+        }
+        loads.push(Load { request, rate: t.rate, start, stop });
+    }
+    Ok(loads)
 }
 
 fn expectation(
@@ -803,12 +952,13 @@ fn expectation(
         LabelSelector::parse(s.as_deref().unwrap_or(""))
             .map_err(|err| loader.err(&format!("{at}.{field}"), err.to_string()))
     };
-    let subjects = [e.node.is_some(), e.pods.is_some(), e.objects.is_some(), e.event.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let subjects =
+        [e.node.is_some(), e.pods.is_some(), e.objects.is_some(), e.event.is_some(), e.traffic.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
     if subjects != 1 {
-        return Err(loader.err(&at, "give exactly one of `node`, `pods`, `objects` or `event`"));
+        return Err(loader.err(&at, "give exactly one of `node`, `pods`, `objects`, `event` or `traffic`"));
     }
     let check = if let Some(node) = &e.node {
         match (&e.condition, &e.taint) {
@@ -868,6 +1018,31 @@ fn expectation(
             count: o.count.unwrap_or(1),
         }
     } else {
+        if let Some(t) = &e.traffic {
+            if matches!(timing, Timing::At(_)) {
+                return Err(loader.err(
+                    &format!("{at}.at"),
+                    "traffic expectations take `within` (and optionally `after`), not `at`",
+                ));
+            }
+            let outcome = match t.outcome.as_deref() {
+                None => OutcomeFilter::Any,
+                Some(text) => OutcomeFilter::parse(text).ok_or_else(|| {
+                    loader.err(
+                        &format!("{at}.traffic.outcome"),
+                        format!(
+                            "unknown outcome {text:?}: expected ok, failed, rejected, refused, timeout, dns-error or no-source"
+                        ),
+                    )
+                })?,
+            };
+            let min = t.min.unwrap_or(if t.max.is_some() { 0 } else { 1 });
+            if t.max.is_some_and(|m| m < min) {
+                return Err(loader.err(&format!("{at}.traffic.max"), "must not be less than min"));
+            }
+            let check = Check::Traffic { from: t.from.clone(), to: t.to.clone(), outcome, min, max: t.max };
+            return Ok(Expectation { index: i, timing, text: describe(&timing, &check), check });
+        }
         let ev = e.event.as_ref().expect("one subject");
         if matches!(timing, Timing::At(_)) {
             return Err(loader.err(
@@ -965,6 +1140,21 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
             }
             parts.join(" ")
         }
+        Check::Traffic { from, to, outcome, min, max } => {
+            let route = match (from, to) {
+                (Some(f), Some(t)) => format!(" from {f} to {t}"),
+                (Some(f), None) => format!(" from {f}"),
+                (None, Some(t)) => format!(" to {t}"),
+                (None, None) => String::new(),
+            };
+            let bound = match (*min, max) {
+                (0, Some(m)) => format!("at most {m}"),
+                (n, None) => format!("at least {n}"),
+                (n, Some(m)) if n == *m => format!("exactly {n}"),
+                (n, Some(m)) => format!("{n} to {m}"),
+            };
+            format!("{bound} requests{route} {}", outcome.describe())
+        }
         Check::Event { reason, kind, name, count, .. } => {
             let obj = match (kind, name) {
                 (Some(k), Some(n)) => format!(" for {}/{n}", k.to_ascii_lowercase()),
@@ -1037,6 +1227,7 @@ fn behavior_rules(loader: &Loader<'_>, specs: &[BehaviorSpec]) -> Result<Vec<Beh
                 readiness_failure: probe(&b.readiness),
                 startup_delay: b.startup_delay,
                 stop_after: b.stop_after,
+                serves_after: b.serves_after,
             },
         });
     }
@@ -1107,6 +1298,31 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
                 return Err(loader.err("config.kubelet.imagePullBandwidth", "must be greater than 0"));
             }
             k.image_pull_bytes_per_second = q.value();
+        }
+    }
+    let kp = &cfg.kube_proxy;
+    if kp.min_sync_period == Some(SimDuration::ZERO) {
+        return Err(loader.err("config.kubeProxy.minSyncPeriod", "must be greater than 0"));
+    }
+    if let Some(cidr) = &kp.cluster_cidr {
+        if !valid_cidr(cidr) {
+            return Err(loader.err(
+                "config.kubeProxy.clusterCIDR",
+                format!("invalid CIDR {cidr:?}: expected an IPv4 network such as 10.244.0.0/16"),
+            ));
+        }
+    }
+    for n in &mut nodes {
+        let p = &mut n.kube_proxy;
+        p.powered_on = n.kubelet.powered_on;
+        if let Some(d) = kp.min_sync_period {
+            p.min_sync_period = d;
+        }
+        if let Some(c) = &kp.cluster_cidr {
+            p.cluster_cidr = Some(c.clone());
+        }
+        if let Some(m) = kp.masquerade_all {
+            p.masquerade_all = m;
         }
     }
     for (field, d) in [
@@ -1184,6 +1400,14 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
         default_toleration_seconds: cm.pod_eviction_timeout.map_or(300, |d| d.as_secs() as i64),
         watch_latency: cfg.apiserver.watch_latency.unwrap_or(SimDuration::from_millis(5)),
         compaction_interval: cfg.apiserver.compaction_interval.unwrap_or(SimDuration::from_mins(5)),
+        traffic: traffic_loads(loader, &file.traffic, until)?,
         warnings,
+    })
+}
+
+/// Whether `text` is an IPv4 CIDR such as `10.244.0.0/16`.
+fn valid_cidr(text: &str) -> bool {
+    text.split_once('/').is_some_and(|(ip, bits)| {
+        ip.parse::<std::net::Ipv4Addr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= 32)
     })
 }

@@ -42,6 +42,28 @@ pub struct ScenarioFile {
     pub registry: RegistrySpec,
     #[serde(default)]
     pub config: Config,
+    /// Steady request loads sent through the cluster's data plane.
+    #[serde(default)]
+    pub traffic: Vec<TrafficSpec>,
+}
+
+/// A steady load: `{from: pod/client, to: "web:80", rate: 10, start: 30s, stop: 5m}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficSpec {
+    /// `pod/NAME`, `pod/NAMESPACE/NAME`, `node/NAME` or `external`.
+    pub from: String,
+    /// `svc/[NAMESPACE/]NAME:PORT`, `node/NAME:PORT`, `A.B.C.D:PORT` or `DNS-NAME:PORT`.
+    pub to: String,
+    /// Requests per second.
+    pub rate: f64,
+    #[serde(default)]
+    pub start: Option<SimDuration>,
+    #[serde(default)]
+    pub stop: Option<SimDuration>,
+    /// TCP (default) or UDP.
+    #[serde(default)]
+    pub protocol: Option<String>,
 }
 
 /// A node, or `count` identical nodes named `<name>-1` … `<name>-<count>`.
@@ -144,6 +166,18 @@ pub struct TimelineEntry {
     /// `rollout-undo`: the revision to go back to (default: the previous one).
     #[serde(default)]
     pub to_revision: Option<i64>,
+    /// `request`: who sends (`pod/NAME`, `node/NAME`, `external`).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// `request`: where to (`svc/web:80`, `web:80`, `node/worker-1:30080`, `10.96.0.1:443`).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// `request`: how many requests, one after the other (default 1).
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// `request`: TCP (default) or UDP.
+    #[serde(default)]
+    pub protocol: Option<String>,
 }
 
 /// One expectation.
@@ -173,6 +207,8 @@ pub struct ExpectEntry {
     pub objects: Option<ObjectsMatch>,
     #[serde(default)]
     pub event: Option<EventMatch>,
+    #[serde(default)]
+    pub traffic: Option<TrafficMatch>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -262,6 +298,28 @@ pub struct EventMatch {
     pub count: Option<usize>,
 }
 
+/// Requests recorded in the expectation's window: `{to: svc/web:80, outcome: failed, max: 0}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficMatch {
+    /// Only requests sent from this source (as written in the scenario).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Only requests sent to this destination (as written in the scenario).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// `ok`, `failed` (anything but ok), `rejected`, `refused`, `timeout`, `dns-error`,
+    /// `no-source`; default: any.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// At least this many matching requests (default 1 unless `max` is given, then 0).
+    #[serde(default)]
+    pub min: Option<usize>,
+    /// At most this many matching requests.
+    #[serde(default)]
+    pub max: Option<usize>,
+}
+
 /// Component settings; names follow the Kubernetes flags in camelCase.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -272,6 +330,23 @@ pub struct Config {
     pub kubelet: KubeletSettings,
     #[serde(default)]
     pub apiserver: ApiServerSettings,
+    #[serde(default)]
+    pub kube_proxy: KubeProxySettings,
+}
+
+/// KubeProxyConfiguration fields kubesim models.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeProxySettings {
+    /// `iptables.minSyncPeriod` (default 1s).
+    #[serde(default)]
+    pub min_sync_period: Option<SimDuration>,
+    /// `clusterCIDR` (default 10.244.0.0/16, the pod ranges kubesim hands out).
+    #[serde(default)]
+    pub cluster_cidr: Option<String>,
+    /// `iptables.masqueradeAll` (default false).
+    #[serde(default)]
+    pub masquerade_all: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -359,6 +434,10 @@ pub struct BehaviorSpec {
     /// period the kubelet kills it (exit code 137).
     #[serde(default)]
     pub stop_after: Option<SimDuration>,
+    /// The process accepts connections this long after each start (default: at once);
+    /// requests that reach it earlier are refused.
+    #[serde(default)]
+    pub serves_after: Option<SimDuration>,
 }
 
 /// When a probe fails: `failAfter` (time since each container start) and/or the scenario-time

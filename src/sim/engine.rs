@@ -15,7 +15,8 @@
 //!
 //! Components never touch each other's memory: they talk through the API server (synchronous
 //! requests that can fail, and watch events delivered later through the queue) and through
-//! events addressed by [`ComponentId`].
+//! events addressed by [`ComponentId`]. Node agents also write the nodes' data-plane state
+//! ([`Network`]: installed rule tables, listening pods), which carries the scenario's traffic.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -25,6 +26,7 @@ use super::hash::StableHasher;
 use super::rng::{component_rng, SimRng};
 use super::time::{SimDuration, SimTime};
 use crate::apiserver::ApiServer;
+use crate::network::Network;
 
 /// Index of a registered component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,6 +62,8 @@ pub struct Context<'a> {
     pub rng: &'a mut SimRng,
     /// The kube-apiserver.
     pub api: &'a mut ApiServer,
+    /// The nodes' data plane (kernel state written by kubelets and kube-proxies).
+    pub net: &'a mut Network,
     queue: &'a mut Queue,
     trace: &'a mut Vec<TraceEntry>,
     names: &'a [String],
@@ -165,6 +169,8 @@ pub struct Engine {
     slots: Vec<Slot>,
     names: Vec<String>,
     pub api: ApiServer,
+    /// The nodes' data plane.
+    pub net: Network,
     trace: Vec<TraceEntry>,
     hash: StableHasher,
     delivered: u64,
@@ -181,6 +187,7 @@ impl Engine {
             slots: Vec::new(),
             names: Vec::new(),
             api,
+            net: Network::new(),
             trace: Vec::new(),
             hash: StableHasher::new(),
             delivered: 0,
@@ -257,6 +264,7 @@ impl Engine {
             me: to,
             rng: &mut slot.rng,
             api: &mut self.api,
+            net: &mut self.net,
             queue: &mut self.queue,
             trace: &mut self.trace,
             names: &self.names,

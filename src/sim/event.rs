@@ -42,6 +42,10 @@ pub enum Timer {
     Compact,
     /// pod garbage collector → itself: look for pods on deleted nodes (every 20s).
     PodGc,
+    /// kube-proxy → itself: the sync runner allows the next rule sync. `boot` as for kubelets.
+    ProxySync { boot: u32 },
+    /// traffic generator → itself: send the next request of load number `load`.
+    Traffic { load: usize },
     /// scenario driver → itself: run timeline action number `index`.
     TimelineAction { index: usize },
     /// scenario driver → itself: retry the evictions of drain action `index` (every 5s).
@@ -179,6 +183,14 @@ impl Event {
                     Timer::TimelineAction { index } => {
                         h.u64(9);
                         h.u64(*index as u64);
+                    }
+                    Timer::ProxySync { boot } => {
+                        h.u64(12);
+                        h.u64(u64::from(*boot));
+                    }
+                    Timer::Traffic { load } => {
+                        h.u64(13);
+                        h.u64(*load as u64);
                     }
                 }
             }

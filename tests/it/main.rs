@@ -7,5 +7,6 @@ mod convergence;
 mod determinism;
 mod manifests;
 mod scenarios;
+mod services;
 mod store_model;
 mod workloads;
