@@ -376,7 +376,7 @@ pub fn nslookup_from(
     let server = net.connect(&from, resolv.nameserver, 53, Protocol::Udp, api.now(), &mut rng);
     if !server.outcome.is_ok() {
         return Ok(NslookupOutput {
-            output: ";; connection timed out; no servers could be reached\n\n".into(),
+            output: dns::nslookup_unreachable(&resolv, name, style),
             resolved: false,
         });
     }

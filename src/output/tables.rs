@@ -88,6 +88,58 @@ impl TableContext {
     }
 }
 
+/// `a,b,c + N more...`, or `<unset>` for nothing (printers.go formatDiscoveryPorts/Endpoints).
+fn first_three(items: &[String]) -> String {
+    match items.len() {
+        0 => "<unset>".into(),
+        n if n > 3 => format!("{} + {} more...", items[..3].join(","), n - 3),
+        _ => items.join(","),
+    }
+}
+
+/// The ENDPOINTS column of `kubectl get endpoints` (printers.go formatEndpoints): ready
+/// `ip:port` pairs, port by port, at most three, then `+ N more...`.
+fn format_endpoints(ep: &k8s_openapi::api::core::v1::Endpoints) -> String {
+    let Some(subsets) = ep.subsets.as_ref().filter(|s| !s.is_empty()) else {
+        return "<none>".into();
+    };
+    const MAX: usize = 3;
+    let (mut list, mut count, mut more) = (Vec::new(), 0, false);
+    for ss in subsets {
+        let addresses = ss.addresses.as_deref().unwrap_or(&[]);
+        match ss.ports.as_deref() {
+            None | Some([]) => {
+                count += addresses.len();
+                for a in addresses {
+                    if list.len() == MAX {
+                        more = true;
+                        break;
+                    }
+                    list.push(a.ip.clone());
+                }
+            }
+            Some(ports) => {
+                for port in ports {
+                    count += addresses.len();
+                    for a in addresses {
+                        if list.len() == MAX {
+                            more = true;
+                            break;
+                        }
+                        list.push(format!("{}:{}", a.ip, port.port));
+                    }
+                }
+            }
+        }
+    }
+    let joined = list.join(",");
+    if more {
+        format!("{joined} + {} more...", count - MAX)
+    } else {
+        joined
+    }
+}
+
 fn none_if_empty(s: Option<&str>) -> String {
     s.filter(|s| !s.is_empty()).unwrap_or("<none>").to_string()
 }
@@ -152,6 +204,8 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
         Kind::Job => vec!["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
         Kind::CronJob => vec!["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"],
         Kind::Service => vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
+        Kind::Endpoints => vec!["NAME", "ENDPOINTS", "AGE"],
+        Kind::EndpointSlice => vec!["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"],
         Kind::Namespace => vec!["NAME", "STATUS", "AGE"],
         Kind::Event => vec!["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
         Kind::Lease => vec!["NAME", "HOLDER", "AGE"],
@@ -315,6 +369,18 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 selector,
                 age,
             ]
+        }
+        Object::Endpoints(ep) => vec![name, format_endpoints(ep), age],
+        Object::EndpointSlice(slice) => {
+            let ports: Vec<String> = slice
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| p.port.map_or_else(|| "<unset>".to_string(), |n| n.to_string()))
+                .collect();
+            let addresses: Vec<String> =
+                slice.endpoints.iter().flat_map(|e| e.addresses.iter().cloned()).collect();
+            vec![name, slice.address_type.clone(), first_three(&ports), first_three(&addresses), age]
         }
         Object::Service(svc) => {
             let spec = svc.spec.as_ref();

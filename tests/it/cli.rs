@@ -210,3 +210,60 @@ fn unmodelled_scheduling_fields_are_named_in_a_warning() {
         stderr(&o)
     );
 }
+
+#[test]
+fn iptables_save_prints_the_rules_kube_proxy_installed() {
+    let o = kubesim(&[
+        "iptables-save",
+        "scenarios/services/no-endpoints.yaml",
+        "--node",
+        "worker-1",
+        "--at",
+        "50s",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    // The selector typo: no endpoints, so a filter-table REJECT; upstream's hash for the
+    // `kubernetes` service chain.
+    assert!(out.contains("*filter\n") && out.contains("*nat\n") && out.ends_with("COMMIT\n"), "{out}");
+    assert!(out.contains("-A KUBE-SERVICES -m comment --comment \"default/web has no endpoints\""), "{out}");
+    assert!(out.contains(":KUBE-SVC-NPX46M4PTMTKRN6Y - [0:0]"), "{out}");
+    assert!(out.contains("--probability 0.5000000000 -j KUBE-SEP-"), "{out}");
+    let nat = stdout(&kubesim(&[
+        "iptables-save",
+        "scenarios/services/no-endpoints.yaml",
+        "--node",
+        "worker-1",
+        "--at",
+        "50s",
+        "-t",
+        "nat",
+    ]));
+    assert!(nat.contains("*nat\n") && !nat.contains("*filter"), "{nat}");
+    let o = kubesim(&["iptables-save", "scenarios/services/no-endpoints.yaml", "--node", "worker-9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no node named \"worker-9\""), "{}", stderr(&o));
+}
+
+#[test]
+fn nslookup_answers_as_in_the_pod() {
+    let o =
+        kubesim(&["nslookup", "scenarios/services/dns.yaml", "web.prod", "--from", "client", "--at", "60s"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(
+            "Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains(" web.prod.svc.cluster.local\n"), "{out}");
+    // The short name means web.default, which does not exist.
+    let o = kubesim(&["nslookup", "scenarios/services/dns.yaml", "web", "--from", "client", "--at", "60s"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("nslookup: can't resolve 'web'"), "{}", stdout(&o));
+    // CoreDNS scaled to zero at 85s: the query times out.
+    let o =
+        kubesim(&["nslookup", "scenarios/services/dns.yaml", "web.prod", "--from", "client", "--at", "110s"]);
+    assert_eq!(o.status.code(), Some(1));
+}
