@@ -9,4 +9,5 @@ mod manifests;
 mod scenarios;
 mod services;
 mod store_model;
+mod traffic;
 mod workloads;
