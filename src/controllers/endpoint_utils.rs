@@ -11,6 +11,7 @@
 //!   ([`TriggerTimeTracker`], [`set_trigger_time`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{ObjectReference, Pod, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -18,6 +19,8 @@ use k8s_openapi::chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 
 use super::workqueue::ObjectKey;
 use crate::api::pod as podutil;
+use crate::api::Object;
+use crate::apiserver::WatchEventType;
 use crate::client::Informer;
 
 /// `discovery.LabelServiceName`: the Service an EndpointSlice belongs to.
@@ -262,6 +265,26 @@ pub fn services_for_pod_event(
             }
         }
     }
+}
+
+/// The Services to sync after a pod watch event, found in the `services` informer (both
+/// endpoint controllers' `addPod` / `updatePod` / `deletePod` handlers).
+pub fn services_for_pod_watch(
+    services: &Informer,
+    kind: WatchEventType,
+    obj: &Arc<Object>,
+    old: Option<&Arc<Object>>,
+) -> BTreeSet<ObjectKey> {
+    let new = obj.as_type::<Pod>();
+    let old = old.and_then(|o| o.as_type::<Pod>());
+    let (before, after) = match kind {
+        WatchEventType::Added => (None, new),
+        WatchEventType::Modified => (old, new),
+        WatchEventType::Deleted => (new, None),
+    };
+    services_for_pod_event(before, after, |ns: &str, labels: Option<&BTreeMap<String, String>>| {
+        services_selecting(services, ns, labels)
+    })
 }
 
 /// A timestamp as a controller reads it from its informer: API timestamps have one-second

@@ -28,8 +28,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::endpoint_utils::{
     cluster_ip, endpoint_hostname, find_port, is_ipv6, is_service_ip_set, managed_selector, pod_ips,
     pod_reference, publish_not_ready, reference_without_version, selects, service_ports,
-    services_for_pod_event, services_selecting, set_trigger_time, should_pod_be_in_endpoints,
-    TriggerTimeTracker, LABEL_HEADLESS,
+    services_for_pod_watch, set_trigger_time, should_pod_be_in_endpoints, TriggerTimeTracker, LABEL_HEADLESS,
 };
 use super::workqueue::{key_of, ControllerQueue, ObjectKey};
 use crate::api::pod as podutil;
@@ -331,17 +330,7 @@ impl EndpointsController {
 
     fn on_pod(&mut self, kind: WatchEventType, obj: &Arc<Object>, old: Option<&Arc<Object>>) {
         let Some(services) = &self.services else { return };
-        let new = obj.as_type::<Pod>();
-        let old = old.and_then(|o| o.as_type::<Pod>());
-        let (before, after) = match kind {
-            WatchEventType::Added => (None, new),
-            WatchEventType::Modified => (old, new),
-            WatchEventType::Deleted => (new, None),
-        };
-        let keys =
-            services_for_pod_event(before, after, |ns: &str, labels: Option<&BTreeMap<String, String>>| {
-                services_selecting(services, ns, labels)
-            });
+        let keys = services_for_pod_watch(services, kind, obj, old);
         for key in keys {
             self.queue.add(key);
         }

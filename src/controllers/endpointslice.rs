@@ -40,9 +40,9 @@ use k8s_openapi::chrono::{DateTime, Utc};
 
 use super::endpoint_utils::{
     endpoint_hostname, find_port, is_ipv6, is_service_ip_set, managed_selector, pod_ips, pod_reference,
-    publish_not_ready, reference_without_version, selects, service_ports, services_for_pod_event,
-    services_selecting, set_trigger_time, should_pod_be_in_endpoints, TriggerTimeTracker, LABEL_HEADLESS,
-    LABEL_MANAGED_BY, LABEL_SERVICE_NAME, LABEL_ZONE,
+    publish_not_ready, reference_without_version, selects, service_ports, services_for_pod_watch,
+    set_trigger_time, should_pod_be_in_endpoints, TriggerTimeTracker, LABEL_HEADLESS, LABEL_MANAGED_BY,
+    LABEL_SERVICE_NAME, LABEL_ZONE,
 };
 use super::ownership::controller_ref;
 use super::workqueue::{key_of, ControllerQueue, ObjectKey};
@@ -723,18 +723,8 @@ impl EndpointSliceController {
 
     fn on_pod(&mut self, kind: WatchEventType, obj: &Arc<Object>, old: Option<&Arc<Object>>) {
         let Some(services) = &self.services else { return };
-        let new = obj.as_type::<Pod>();
-        let old = old.and_then(|o| o.as_type::<Pod>());
-        let (before, after) = match kind {
-            WatchEventType::Added => (None, new),
-            WatchEventType::Modified => (old, new),
-            WatchEventType::Deleted => (new, None),
-        };
-        let keys =
-            services_for_pod_event(before, after, |ns: &str, labels: Option<&BTreeMap<String, String>>| {
-                services_selecting(services, ns, labels)
-            });
         // endpointUpdatesBatchPeriod 0: AddAfter(key, 0) is an immediate add.
+        let keys = services_for_pod_watch(services, kind, obj, old);
         for key in keys {
             self.queue.add(key);
         }
