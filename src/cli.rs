@@ -95,6 +95,10 @@ pub enum Command {
         /// Only this table (`nat` or `filter`), like `iptables-save -t nat`.
         #[arg(short = 't', long)]
         table: Option<String>,
+        /// Print rules in the kernel's canonical form (`-d 10.96.0.1/32 -p tcp …`, probabilities
+        /// as stored, `--set-xmark`) rather than as kube-proxy wrote them.
+        #[arg(long)]
+        canonical: bool,
     },
     /// Resolve a name from inside a pod, as `kubectl exec POD -- nslookup NAME` would print:
     /// `nslookup SCENARIO web --from client --at 1m`.
@@ -354,7 +358,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             }
             Ok(0)
         }
-        Command::IptablesSave { scenario, node, at, table } => {
+        Command::IptablesSave { scenario, node, at, table, canonical } => {
             if let Some(t) = table.as_deref().filter(|t| !matches!(*t, "nat" | "filter")) {
                 return Err(invalid(format!(
                     "unknown table {t:?}: kube-proxy writes the nat and filter tables"
@@ -379,7 +383,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
                     message: format!("error: no rules installed on {node} at {t}: {why}"),
                 });
             };
-            let text = rules.save();
+            let text = if canonical { rules.save_canonical() } else { rules.save() };
             let shown = match table.as_deref() {
                 None => text,
                 Some(t) => iptables_table(&text, t),
