@@ -310,7 +310,8 @@ fn window(t: Timing) -> (SimTime, SimTime) {
     }
 }
 
-/// The value at a dotted path (`status.availableReplicas`; a dot inside a key is written `\.`,
+/// The value at a dotted path (`status.availableReplicas`, `endpoints.0.addresses.0`; a dot
+/// inside a key is written `\.`,
 /// as in `metadata.annotations.deployment\.kubernetes\.io/revision`).
 fn field_at<'a>(obj: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     let mut keys = vec![String::new()];
@@ -322,7 +323,11 @@ fn field_at<'a>(obj: &'a serde_json::Value, path: &str) -> Option<&'a serde_json
             c => keys.last_mut().expect("non-empty").push(c),
         }
     }
-    keys.iter().try_fold(obj, |v, key| v.get(key))
+    // A number indexes a list: `endpoints.0.conditions.ready`.
+    keys.iter().try_fold(obj, |v, key| match v {
+        serde_json::Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => v.get(key),
+    })
 }
 
 fn condition_of<'a>(obj: &'a serde_json::Value, ty: &str) -> Option<&'a serde_json::Value> {
@@ -358,4 +363,23 @@ fn object_matches(
         })
     });
     fields.iter().all(field_ok) && condition_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_paths_reach_into_maps_and_lists() {
+        let obj = serde_json::json!({
+            "metadata": {"annotations": {"deployment.kubernetes.io/revision": "2"}},
+            "endpoints": [{"conditions": {"ready": false}}, {"conditions": {"ready": true}}],
+        });
+        let at = |p: &str| field_at(&obj, p).cloned();
+        assert_eq!(at(r"metadata.annotations.deployment\.kubernetes\.io/revision"), Some("2".into()));
+        assert_eq!(at("endpoints.0.conditions.ready"), Some(false.into()));
+        assert_eq!(at("endpoints.1.conditions.ready"), Some(true.into()));
+        assert_eq!(at("endpoints.2.conditions.ready"), None);
+        assert_eq!(at("endpoints.x"), None);
+    }
 }
