@@ -618,7 +618,8 @@ impl Kubelet {
         let host_ip = self.internal_ip();
         let ip = w.ip.to_string();
         let phase = w.phase();
-        let statuses = w.container_statuses(epoch);
+        let (statuses, init_statuses) = w.container_statuses(epoch);
+        let uninitialized = w.uninitialized();
         let started = epoch.time(w.started_at);
         let status = pod.status.get_or_insert_with(Default::default);
         status.phase = Some(phase.into());
@@ -628,9 +629,18 @@ impl Kubelet {
         status.pod_ips = Some(vec![PodIP { ip }]);
         status.start_time.get_or_insert(started);
         status.container_statuses = Some(statuses);
+        status.init_container_statuses = (!init_statuses.is_empty()).then_some(init_statuses);
         let terminal = phase == "Succeeded" || phase == "Failed";
         podutil::set_pod_condition(&mut pod, cond("PodReadyToStartContainers", !terminal, ""));
-        podutil::set_pod_condition(&mut pod, cond("Initialized", true, ""));
+        // Initialized (status generate.go GeneratePodInitializedCondition).
+        podutil::set_pod_condition(
+            &mut pod,
+            PodCondition {
+                message: (!uninitialized.is_empty())
+                    .then(|| format!("containers with incomplete status: [{}]", uninitialized.join(" "))),
+                ..cond("Initialized", uninitialized.is_empty(), "ContainersNotInitialized")
+            },
+        );
         // A finished pod's containers are not ready, with reason PodCompleted (status generate.go).
         let reason = if terminal { "PodCompleted" } else { "ContainersNotReady" };
         podutil::set_pod_condition(&mut pod, cond("ContainersReady", ready, reason));

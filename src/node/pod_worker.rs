@@ -15,10 +15,15 @@
 //!   `successThreshold` / `failureThreshold`, gate each other as upstream (startup first), and
 //!   liveness or startup failure kills the container, which then exits with 143 (SIGTERM);
 //! - deletion: SIGTERM to every running container, exit within the grace period, final delete;
+//! - init containers run one at a time before the app containers, each to a successful exit
+//!   (a failed one is restarted with the crash back-off, or fails the pod under
+//!   `restartPolicy: Never`); sidecars (init containers with `restartPolicy: Always`) start in
+//!   their turn, keep running and are restarted whatever the pod's policy; an init container
+//!   with no scenario behaviour finishes successfully [`DEFAULT_INIT_RUN`] after it starts;
 //! - the pod phase follows kubelet's `getPhase`.
 //!
-//! Simplified: init containers, sidecars and ephemeral containers are not run; a container
-//! stops `container_stop_time` after SIGTERM (bounded by the grace period).
+//! Simplified: ephemeral containers are not run; a container stops `container_stop_time` after
+//! SIGTERM (bounded by the grace period), sidecars at the same time as the app containers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -50,6 +55,20 @@ pub enum Effect {
     FinalDelete,
 }
 
+/// How long an init container runs when the scenario says nothing about it.
+pub const DEFAULT_INIT_RUN: SimDuration = SimDuration::from_secs(1);
+
+/// Which list of the pod spec a container comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// `initContainers`: must exit 0 before the next container starts.
+    Init,
+    /// `initContainers` with `restartPolicy: Always`: started in order, kept running.
+    Sidecar,
+    /// `containers`.
+    App,
+}
+
 /// How the kubelet's pod sync loop re-syncs a pod after an error (pod worker back-off).
 pub const RESYNC_AFTER_ERROR: SimDuration = SimDuration::from_secs(10);
 
@@ -68,6 +87,7 @@ struct ProbeState {
 
 #[derive(Clone, Debug)]
 struct ContainerWorker {
+    role: Role,
     spec: Container,
     behavior: Behavior,
     state: State,
@@ -100,6 +120,15 @@ impl ContainerWorker {
             State::Running { since } => Some(since),
             _ => None,
         }
+    }
+    /// The run's own end: the scenario behaviour, or for an init container without one a
+    /// successful exit after [`DEFAULT_INIT_RUN`].
+    fn planned_exit(&self) -> Option<(SimDuration, Exit)> {
+        self.behavior.exit().or((self.role == Role::Init).then_some((DEFAULT_INIT_RUN, Exit::Code(0))))
+    }
+    /// An init container that exited 0.
+    fn completed(&self) -> bool {
+        matches!(self.state, State::Terminated { exit_code: 0, .. })
     }
 }
 
@@ -150,13 +179,28 @@ impl PodWorker {
         let spec = pod.spec.clone().unwrap_or_default();
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let labels = pod.metadata.labels.as_ref();
-        let containers = spec
-            .containers
-            .iter()
-            .map(|c| ContainerWorker {
+        let has_init = spec.init_containers.as_ref().is_some_and(|i| !i.is_empty());
+        let init = spec.init_containers.iter().flatten().map(|c| {
+            let role = if c.restart_policy.as_deref() == Some("Always") { Role::Sidecar } else { Role::Init };
+            (role, c)
+        });
+        let containers = init
+            .chain(spec.containers.iter().map(|c| (Role::App, c)))
+            .map(|(role, c)| ContainerWorker {
+                role,
                 behavior: behavior_for(rules, &ns, labels, &c.name).cloned().unwrap_or_default(),
                 spec: c.clone(),
-                state: State::Waiting { reason: "ContainerCreating".into(), message: None },
+                // Not yet created: the kubelet's default waiting reason, PodInitializing for the
+                // app containers of a pod with init containers (kubelet_pods.go).
+                state: State::Waiting {
+                    reason: if role == Role::App && has_init {
+                        "PodInitializing"
+                    } else {
+                        "ContainerCreating"
+                    }
+                    .into(),
+                    message: None,
+                },
                 last_terminated: None,
                 run: 0,
                 restart_count: 0,
@@ -225,6 +269,18 @@ impl PodWorker {
             return;
         }
         let i = self.next_first_start;
+        // Init containers go one at a time (kuberuntime computeInitContainerActions): the next
+        // container waits for every earlier init container to have exited 0 and every earlier
+        // sidecar to have started (startup probe passed).
+        let blocked = self.containers[..i].iter().any(|c| match c.role {
+            Role::Init => !c.completed(),
+            Role::Sidecar => c.running_since().is_none() || !c.startup_passed,
+            Role::App => false,
+        });
+        if blocked {
+            return;
+        }
+
         self.next_first_start += 1;
         self.ensure_image_then_start(i, env);
     }
@@ -332,11 +388,13 @@ impl PodWorker {
         env.event("Normal", "Created", format!("Created container: {name}"));
         env.event("Normal", "Started", format!("Started container {name}"));
         let run = c.run;
-        if let Some((delay, _)) = c.behavior.exit() {
+        if let Some((delay, _)) = c.planned_exit() {
             env.after(delay, PodStep::Exited { container: i as u16, run });
         }
+        // Regular init containers are not probed.
+        let probed = c.role != Role::Init;
         for kind in [ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness] {
-            if let Some(p) = c.probe(kind) {
+            if let Some(p) = c.probe(kind).filter(|_| probed) {
                 let period = SimDuration::from_secs(p.period_seconds.unwrap_or(10).max(1) as u64);
                 let delay = SimDuration::from_secs(p.initial_delay_seconds.unwrap_or(0).max(0) as u64);
                 let ticks = delay.as_millis().div_ceil(period.as_millis()).max(1);
@@ -363,13 +421,19 @@ impl PodWorker {
             self.maybe_finished(env);
             return;
         }
-        let restart = match self.restart_policy.as_str() {
-            "Never" => false,
-            "OnFailure" => exit_code != 0,
-            _ => true,
+        let role = c.role;
+        let restart = match (role, self.restart_policy.as_str()) {
+            (Role::Sidecar, _) => true,
+            (Role::Init, "Never") => false,
+            (Role::Init, _) => exit_code != 0,
+            (Role::App, "Never") => false,
+            (Role::App, "OnFailure") => exit_code != 0,
+            (Role::App, _) => true,
         };
         if restart {
             self.restart_or_back_off(i, env);
+        } else if role == Role::Init && exit_code == 0 {
+            self.start_next(env);
         }
     }
 
@@ -449,7 +513,7 @@ impl PodWorker {
         if c.run != run || c.running_since().is_none() || c.killing {
             return;
         }
-        match c.behavior.exit().map(|(_, how)| how) {
+        match c.planned_exit().map(|(_, how)| how) {
             Some(Exit::OomKilled) => self.exited(i, 137, "OOMKilled", env),
             Some(Exit::Code(code)) => {
                 self.exited(i, code, if code == 0 { "Completed" } else { "Error" }, env)
@@ -515,6 +579,12 @@ impl PodWorker {
             ProbeKind::Startup if !failing => {
                 c.startup_passed = true;
                 env.changed();
+                if c.role == Role::Sidecar {
+                    // The next container waited for this sidecar to have started.
+                    env.after(period, PodStep::Probe { container: i as u16, kind, run });
+                    self.start_next(env);
+                    return;
+                }
             }
             ProbeKind::Readiness => {
                 let ready = if failing {
@@ -656,7 +726,7 @@ impl PodWorker {
             match &c.state {
                 State::Running { since } => {
                     let run = c.run;
-                    if let Some((d, _)) = c.behavior.exit() {
+                    if let Some((d, _)) = c.planned_exit() {
                         env.after((*since + d).since(now), PodStep::Exited { container: i as u16, run });
                     }
                     for kind in [ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness] {
@@ -681,10 +751,30 @@ impl PodWorker {
         self.start_next(env);
     }
 
-    /// Kubelet's `getPhase` for the containers' states.
+    /// Kubelet's `getPhase` for the containers' states (pkg/kubelet/kubelet_pods.go).
     pub fn phase(&self) -> &'static str {
+        let (mut pending_init, mut failed_init) = (0, 0);
+        for c in self.containers.iter().filter(|c| c.role == Role::Init) {
+            match (&c.state, &c.last_terminated) {
+                (State::Running { .. }, _) => pending_init += 1,
+                (State::Terminated { exit_code, .. }, _)
+                | (State::Waiting { .. }, Some(State::Terminated { exit_code, .. })) => {
+                    if *exit_code != 0 {
+                        failed_init += 1;
+                    }
+                }
+                (State::Waiting { .. }, _) => pending_init += 1,
+            }
+        }
+        if failed_init > 0 && self.restart_policy == "Never" {
+            return "Failed";
+        }
+        let app_started = self.containers.iter().any(|c| c.role == Role::App && c.ever_started);
+        if pending_init > 0 && !app_started {
+            return "Pending";
+        }
         let (mut running, mut stopped, mut succeeded, mut waiting) = (0, 0, 0, 0);
-        for c in &self.containers {
+        for c in self.containers.iter().filter(|c| c.role == Role::App) {
             match &c.state {
                 State::Running { .. } => running += 1,
                 State::Terminated { exit_code, .. } => {
@@ -716,9 +806,28 @@ impl PodWorker {
         }
     }
 
+    /// The containers whose readiness counts: app containers and sidecars.
+    fn serving(&self) -> impl Iterator<Item = &ContainerWorker> {
+        self.containers.iter().filter(|c| c.role != Role::Init)
+    }
+
     /// Whether every container is ready (ContainersReady / Ready conditions).
     pub fn all_ready(&self) -> bool {
-        !self.containers.is_empty() && self.containers.iter().all(|c| self.container_ready(c))
+        self.serving().next().is_some() && self.serving().all(|c| self.container_ready(c))
+    }
+
+    /// Init containers not done yet (regular ones that have not exited 0, sidecars that have
+    /// not started): the `Initialized` condition is False while there are any.
+    pub fn uninitialized(&self) -> Vec<String> {
+        self.containers
+            .iter()
+            .filter(|c| match c.role {
+                Role::Init => !c.completed(),
+                Role::Sidecar => !c.ever_started,
+                Role::App => false,
+            })
+            .map(|c| c.spec.name.clone())
+            .collect()
     }
 
     fn container_ready(&self, c: &ContainerWorker) -> bool {
@@ -727,11 +836,11 @@ impl PodWorker {
 
     /// Names of containers that are not ready.
     pub fn unready(&self) -> Vec<String> {
-        self.containers.iter().filter(|c| !self.container_ready(c)).map(|c| c.spec.name.clone()).collect()
+        self.serving().filter(|c| !self.container_ready(c)).map(|c| c.spec.name.clone()).collect()
     }
 
-    /// `status.containerStatuses`.
-    pub fn container_statuses(&self, epoch: Epoch) -> Vec<ContainerStatus> {
+    /// `status.containerStatuses` and `status.initContainerStatuses`.
+    pub fn container_statuses(&self, epoch: Epoch) -> (Vec<ContainerStatus>, Vec<ContainerStatus>) {
         let convert = |s: &State| -> ContainerState {
             match s {
                 State::Waiting { reason, message } => ContainerState {
@@ -759,35 +868,35 @@ impl PodWorker {
                 },
             }
         };
-        self.containers
-            .iter()
-            .map(|c| {
-                let image = normalize_image(c.spec.image.as_deref().unwrap_or(""));
-                let id = |run: u32| {
-                    format!(
-                        "containerd://{:016x}{:016x}",
-                        crate::sim::hash::hash_str(&self.uid),
-                        crate::sim::hash::hash_str(&format!("{}/{run}", c.spec.name))
-                    )
-                };
-                ContainerStatus {
-                    name: c.spec.name.clone(),
-                    image_id: if c.ever_started {
-                        format!("{}@sha256:{:064x}", strip_tag(&image), crate::sim::hash::hash_str(&image))
-                    } else {
-                        String::new()
-                    },
-                    image,
-                    container_id: c.ever_started.then(|| id(c.run)),
-                    ready: self.container_ready(c),
-                    started: Some(c.running_since().is_some() && c.startup_passed),
-                    restart_count: c.restart_count,
-                    state: Some(convert(&c.state)),
-                    last_state: c.last_terminated.as_ref().map(convert),
-                    ..Default::default()
-                }
-            })
-            .collect()
+        let status = |c: &ContainerWorker| {
+            let image = normalize_image(c.spec.image.as_deref().unwrap_or(""));
+            let id = |run: u32| {
+                format!(
+                    "containerd://{:016x}{:016x}",
+                    crate::sim::hash::hash_str(&self.uid),
+                    crate::sim::hash::hash_str(&format!("{}/{run}", c.spec.name))
+                )
+            };
+            ContainerStatus {
+                name: c.spec.name.clone(),
+                image_id: if c.ever_started {
+                    format!("{}@sha256:{:064x}", strip_tag(&image), crate::sim::hash::hash_str(&image))
+                } else {
+                    String::new()
+                },
+                image,
+                container_id: c.ever_started.then(|| id(c.run)),
+                ready: self.container_ready(c),
+                started: Some(c.running_since().is_some() && c.startup_passed),
+                restart_count: c.restart_count,
+                state: Some(convert(&c.state)),
+                last_state: c.last_terminated.as_ref().map(convert),
+                ..Default::default()
+            }
+        };
+        let (init, app): (Vec<&ContainerWorker>, Vec<&ContainerWorker>) =
+            self.containers.iter().partition(|c| c.role != Role::App);
+        (app.into_iter().map(status).collect(), init.into_iter().map(status).collect())
     }
 }
 
@@ -930,8 +1039,62 @@ mod tests {
             |e| e.1 == "BackOff" && e.2 == "Back-off restarting failed container c in pod p_default(u1)"
         ));
         assert_eq!(w.phase(), "Running");
-        let st = &w.container_statuses(Epoch::default())[0];
+        let st = &w.container_statuses(Epoch::default()).0[0];
         assert_eq!(st.restart_count, 5);
+    }
+
+    #[test]
+    fn init_containers_run_one_after_the_other_before_the_app() {
+        let p = pod("{initContainers: [{name: a, image: busybox:1}, {name: b, image: busybox:1}], containers: [{name: app, image: app:1}]}");
+        let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &[], SimTime::ZERO);
+        let events = drive(&mut w, &cfg(), &[], SimTime(60_000));
+        let started: Vec<(u64, &str)> = events
+            .iter()
+            .filter(|(_, r, _)| r == "Started")
+            .map(|(t, _, m)| (*t, m.trim_start_matches("Started container ")))
+            .collect();
+        // In order, each after the previous one ran its DEFAULT_INIT_RUN (1s) and exited.
+        let names: Vec<&str> = started.iter().map(|(_, n)| *n).collect();
+        assert_eq!(names, vec!["a", "b", "app"]);
+        assert!(started[1].0 > started[0].0 && started[2].0 > started[1].0, "{started:?}");
+        assert_eq!(w.phase(), "Running");
+        assert!(w.uninitialized().is_empty());
+        let (app, init) = w.container_statuses(Epoch::default());
+        assert_eq!((app.len(), init.len()), (1, 2));
+        assert!(init.iter().all(|c| c.state.as_ref().unwrap().terminated.as_ref().unwrap().exit_code == 0));
+    }
+
+    #[test]
+    fn a_failing_init_container_blocks_the_pod_or_fails_it() {
+        for (policy, phase) in [("Always", "Pending"), ("Never", "Failed")] {
+            let p = pod(&format!(
+                "{{restartPolicy: {policy}, initContainers: [{{name: setup, image: busybox:1}}], containers: [{{name: app, image: app:1}}]}}"
+            ));
+            let rules = rule(Behavior {
+                exit_after: Some(SimDuration::from_secs(2)),
+                exit_code: 1,
+                ..Default::default()
+            });
+            let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &rules, SimTime::ZERO);
+            let events = drive(&mut w, &cfg(), &[], SimTime(60_000));
+            assert_eq!(w.phase(), phase, "restartPolicy {policy}");
+            assert_eq!(w.uninitialized(), vec!["setup".to_string()]);
+            assert!(
+                !events.iter().any(|(_, r, m)| r == "Started" && m.ends_with(" app")),
+                "app never starts"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sidecar_keeps_running_next_to_the_app_and_counts_for_readiness() {
+        let p = pod("{initContainers: [{name: log, image: shipper:1, restartPolicy: Always}], containers: [{name: app, image: app:1}]}");
+        let mut w = PodWorker::new(&p, Ipv4Addr::new(10, 0, 0, 2), &[], SimTime::ZERO);
+        drive(&mut w, &cfg(), &[], SimTime(60_000));
+        assert_eq!(w.phase(), "Running");
+        assert!(w.all_ready());
+        let (_, init) = w.container_statuses(Epoch::default());
+        assert!(init[0].state.as_ref().unwrap().running.is_some());
     }
 
     #[test]
@@ -986,7 +1149,7 @@ mod tests {
         assert!(events
             .iter()
             .any(|e| e.2 == "Liveness probe failed: HTTP probe failed with statuscode: 500"));
-        assert_eq!(w.container_statuses(Epoch::default())[0].restart_count, 1);
+        assert_eq!(w.container_statuses(Epoch::default()).0[0].restart_count, 1);
     }
 
     #[test]

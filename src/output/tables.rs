@@ -146,26 +146,93 @@ fn none_if_empty(s: Option<&str>) -> String {
 
 /// kubectl's STATUS column for a pod.
 pub fn pod_status(pod: &Pod) -> String {
+    // kubectl's printPod (pkg/printers/internalversion/printers.go), STATUS column only.
     if pod.metadata.deletion_timestamp.is_some() {
         return "Terminating".into();
     }
     let status = pod.status.as_ref();
-    if let Some(reason) = status.and_then(|s| s.reason.as_deref()) {
-        return reason.into();
+    let mut reason = status.and_then(|s| s.reason.clone()).unwrap_or_else(|| podutil::phase(pod).to_string());
+    let init_specs = pod.spec.as_ref().and_then(|s| s.init_containers.as_deref()).unwrap_or(&[]);
+    let mut initializing = false;
+    for (i, c) in status.and_then(|s| s.init_container_statuses.as_deref()).unwrap_or(&[]).iter().enumerate()
+    {
+        let state = c.state.as_ref();
+        let terminated = state.and_then(|s| s.terminated.as_ref());
+        let waiting = state.and_then(|s| s.waiting.as_ref());
+        let sidecar =
+            init_specs.iter().any(|s| s.name == c.name && s.restart_policy.as_deref() == Some("Always"));
+        if terminated.is_some_and(|t| t.exit_code == 0) || (sidecar && c.started == Some(true)) {
+            continue;
+        }
+        initializing = true;
+        reason = match (terminated, waiting.and_then(|w| w.reason.as_deref())) {
+            (Some(t), _) => match t.reason.as_deref().filter(|r| !r.is_empty()) {
+                Some(r) => format!("Init:{r}"),
+                None => format!("Init:ExitCode:{}", t.exit_code),
+            },
+            (None, Some(w)) if !w.is_empty() && w != "PodInitializing" => format!("Init:{w}"),
+            _ => format!("Init:{i}/{}", init_specs.len()),
+        };
+        break;
     }
-    let waiting = status
-        .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|cs| cs.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone()));
-    if let Some(w) = waiting {
-        return w;
+    let initialized = podutil::pod_condition(pod, "Initialized").is_some_and(|c| c.status == "True");
+    if !initializing || initialized {
+        let mut has_running = false;
+        for c in status.and_then(|s| s.container_statuses.as_deref()).unwrap_or(&[]).iter().rev() {
+            let state = c.state.as_ref();
+            if let Some(w) = state
+                .and_then(|s| s.waiting.as_ref())
+                .and_then(|w| w.reason.clone())
+                .filter(|r| !r.is_empty())
+            {
+                reason = w;
+            } else if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
+                reason = match t.reason.as_deref().filter(|r| !r.is_empty()) {
+                    Some(r) => r.to_string(),
+                    None => format!("ExitCode:{}", t.exit_code),
+                };
+            } else if c.ready && state.is_some_and(|s| s.running.is_some()) {
+                has_running = true;
+            }
+        }
+        if reason == "Completed" && has_running {
+            reason = if podutil::pod_condition(pod, "Ready").is_some_and(|c| c.status == "True") {
+                "Running".into()
+            } else {
+                "NotReady".into()
+            };
+        }
     }
-    let terminated = status
-        .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|cs| cs.iter().find_map(|c| c.state.as_ref()?.terminated.as_ref()?.reason.clone()));
-    if let Some(t) = terminated {
-        return t;
+    reason
+}
+
+/// kubectl's RESTARTS column (printPod): while the pod initializes, the restarts of the init
+/// containers up to the one in progress; afterwards those of the sidecars and app containers.
+fn pod_restarts(pod: &Pod, sidecars: &[&str]) -> i32 {
+    let status = pod.status.as_ref();
+    let init = status.and_then(|s| s.init_container_statuses.as_deref()).unwrap_or(&[]);
+    let mut restarts = 0;
+    let mut initializing = false;
+    for c in init {
+        restarts += c.restart_count;
+        let done = c.state.as_ref().and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code == 0)
+            || (sidecars.contains(&c.name.as_str()) && c.started == Some(true));
+        if !done {
+            initializing = true;
+            break;
+        }
     }
-    podutil::phase(pod).to_string()
+    let initialized = podutil::pod_condition(pod, "Initialized").is_some_and(|c| c.status == "True");
+    if !initializing || initialized {
+        restarts = init.iter().filter(|c| sidecars.contains(&c.name.as_str())).map(|c| c.restart_count).sum();
+        restarts += status
+            .and_then(|s| s.container_statuses.as_deref())
+            .unwrap_or(&[])
+            .iter()
+            .map(|c| c.restart_count)
+            .sum::<i32>();
+    }
+    restarts
 }
 
 /// `kubectl get` output for a list of objects of one kind.
@@ -230,14 +297,29 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
     let age = cx.age(obj);
     match &**obj {
         Object::Pod(p) => {
-            let total = p.spec.as_ref().map_or(0, |s| s.containers.len());
-            let ready = p
-                .status
-                .as_ref()
+            // Sidecars (restartable init containers) count in READY like app containers.
+            let sidecars: Vec<&str> = p
+                .spec
+                .iter()
+                .flat_map(|s| s.init_containers.iter().flatten())
+                .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+                .map(|c| c.name.as_str())
+                .collect();
+            let total = p.spec.as_ref().map_or(0, |s| s.containers.len()) + sidecars.len();
+            let status = p.status.as_ref();
+            let ready = status
                 .and_then(|s| s.container_statuses.as_ref())
-                .map_or(0, |cs| cs.iter().filter(|c| c.ready).count());
-            let mut r =
-                vec![name, format!("{ready}/{total}"), pod_status(p), podutil::restarts(p).to_string(), age];
+                .map_or(0, |cs| cs.iter().filter(|c| c.ready).count())
+                + status.and_then(|s| s.init_container_statuses.as_ref()).map_or(0, |cs| {
+                    cs.iter().filter(|c| c.ready && sidecars.contains(&c.name.as_str())).count()
+                });
+            let mut r = vec![
+                name,
+                format!("{ready}/{total}"),
+                pod_status(p),
+                pod_restarts(p, &sidecars).to_string(),
+                age,
+            ];
             if cx.wide {
                 r.push(none_if_empty(p.status.as_ref().and_then(|s| s.pod_ip.as_deref())));
                 r.push(none_if_empty(podutil::node_name(p)));
