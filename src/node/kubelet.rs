@@ -124,6 +124,16 @@ pub struct Kubelet {
     last_conditions: [(&'static str, &'static str); 4],
     /// The Lease as last written (upstream's `latestLease`).
     latest_lease: Option<Arc<Object>>,
+    /// Memory, disk and PID pressure, as the scenario sets them.
+    pressure: Pressure,
+}
+
+/// Which eviction signals are past their thresholds on the node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pressure {
+    pub memory: bool,
+    pub disk: bool,
+    pub pid: bool,
 }
 
 impl Kubelet {
@@ -144,6 +154,7 @@ impl Kubelet {
             last_status_post: SimTime::ZERO,
             last_conditions: [("", ""); 4],
             latest_lease: None,
+            pressure: Pressure::default(),
         }
     }
 
@@ -264,17 +275,100 @@ impl Kubelet {
     /// The node conditions the kubelet's checks report: (type, status, reason, message). The
     /// simulated node never runs short of memory, disk or PIDs.
     fn condition_checks(&self) -> [(&'static str, &'static str, &'static str, &'static str); 4] {
+        // pkg/kubelet/nodestatus/setters.go: MemoryPressureCondition, DiskPressureCondition,
+        // PIDPressureCondition, ReadyCondition.
+        let p = self.pressure;
         [
-            (
-                "MemoryPressure",
-                "False",
-                "KubeletHasSufficientMemory",
-                "kubelet has sufficient memory available",
-            ),
-            ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-            ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            if p.memory {
+                (
+                    "MemoryPressure",
+                    "True",
+                    "KubeletHasInsufficientMemory",
+                    "kubelet has insufficient memory available",
+                )
+            } else {
+                (
+                    "MemoryPressure",
+                    "False",
+                    "KubeletHasSufficientMemory",
+                    "kubelet has sufficient memory available",
+                )
+            },
+            if p.disk {
+                ("DiskPressure", "True", "KubeletHasDiskPressure", "kubelet has disk pressure")
+            } else {
+                ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure")
+            },
+            if p.pid {
+                ("PIDPressure", "True", "KubeletHasInsufficientPID", "kubelet has insufficient PID available")
+            } else {
+                ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available")
+            },
             ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
         ]
+    }
+
+    /// The node events the status setters record when a pressure condition flips
+    /// (`NodeHasInsufficientMemory`, `NodeHasSufficientMemory`, …).
+    fn record_condition_changes(
+        &self,
+        ctx: &mut Context<'_>,
+        before: [(&str, &str); 4],
+        after: [(&str, &str); 4],
+    ) {
+        let Ok(node) = ctx.api.get(Kind::Node, None, &self.cfg.node_name) else { return };
+        for ((ty, old), (_, new)) in before.iter().zip(after.iter()) {
+            if old == new || old.is_empty() {
+                continue;
+            }
+            let reason = match (*ty, *new) {
+                ("MemoryPressure", "True") => "NodeHasInsufficientMemory",
+                ("MemoryPressure", _) => "NodeHasSufficientMemory",
+                ("DiskPressure", "True") => "NodeHasDiskPressure",
+                ("DiskPressure", _) => "NodeHasNoDiskPressure",
+                ("PIDPressure", "True") => "NodeHasInsufficientPID",
+                ("PIDPressure", _) => "NodeHasSufficientPID",
+                _ => continue,
+            };
+            let msg = format!("Node {} status is now: {reason}", self.cfg.node_name);
+            record_event(ctx, self.reporter(), &node, "Normal", reason, msg);
+        }
+    }
+
+    /// The eviction manager's admission check (pkg/kubelet/eviction/eviction_manager.go
+    /// `Admit`): under memory pressure only pods that are not BestEffort (or that tolerate the
+    /// memory-pressure taint) are admitted; under disk or PID pressure none are. Returns the
+    /// conditions that reject the pod.
+    fn admission_rejects(&self, pod: &Pod) -> Option<Vec<&'static str>> {
+        let p = self.pressure;
+        let mut conditions = Vec::new();
+        if p.memory {
+            conditions.push("MemoryPressure");
+        }
+        if p.disk {
+            conditions.push("DiskPressure");
+        }
+        if p.pid {
+            conditions.push("PIDPressure");
+        }
+        // Critical pods (priority 2000000000 and up, e.g. system-node-critical) are always
+        // admitted (kubelettypes.IsCriticalPod).
+        let critical = pod.spec.as_ref().and_then(|s| s.priority).is_some_and(|p| p >= 2_000_000_000);
+        if conditions.is_empty() || critical {
+            return None;
+        }
+        if conditions == ["MemoryPressure"] {
+            let taint = Taint {
+                key: "node.kubernetes.io/memory-pressure".into(),
+                effect: "NoSchedule".into(),
+                ..Default::default()
+            };
+            let tolerates = podutil::tolerations(pod).iter().any(|t| podutil::tolerates(t, &taint));
+            if crate::apiserver::server::qos_class(pod) != "BestEffort" || tolerates {
+                return None;
+            }
+        }
+        Some(conditions)
     }
 
     /// (type, status) of each condition: what decides whether status changed.
@@ -455,6 +549,9 @@ impl Kubelet {
         if summary == self.last_conditions && !due && !force {
             return;
         }
+        if summary != self.last_conditions {
+            self.record_condition_changes(ctx, self.last_conditions, summary);
+        }
         let mut node = match ctx.api.get_as::<Node>(None, &self.cfg.node_name) {
             Ok(node) => node,
             Err(e) if e.is_not_found() => {
@@ -568,6 +665,18 @@ impl Kubelet {
             return;
         }
         if self.workers.contains_key(&uid) || podutil::is_terminal(pod) {
+            return;
+        }
+        if let Some(conditions) = self.admission_rejects(pod) {
+            // rejectPod: the pod fails without running (kubelet.go HandlePodAdditions).
+            let message = format!("The node had condition: [{}]. ", conditions.join(" "));
+            record_event(ctx, self.reporter(), obj, "Warning", "Evicted", message.clone());
+            let mut failed = pod.clone();
+            let status = failed.status.get_or_insert_with(Default::default);
+            status.phase = Some("Failed".into());
+            status.reason = Some("Evicted".into());
+            status.message = Some(message);
+            let _ = ctx.api.update_status_as(failed);
             return;
         }
         let host_network = pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false);
@@ -711,6 +820,21 @@ impl Component for Kubelet {
                 self.for_each_worker(ctx, |w, env| w.reboot(env));
             }
             Event::Fault(Fault::StopKubelet) if self.running => self.stop(ctx),
+            Event::Fault(
+                f @ (Fault::MemoryPressure
+                | Fault::MemoryRelieved
+                | Fault::DiskPressure
+                | Fault::DiskRelieved
+                | Fault::PidPressure
+                | Fault::PidRelieved),
+            ) => {
+                let on = matches!(f, Fault::MemoryPressure | Fault::DiskPressure | Fault::PidPressure);
+                match f {
+                    Fault::MemoryPressure | Fault::MemoryRelieved => self.pressure.memory = on,
+                    Fault::DiskPressure | Fault::DiskRelieved => self.pressure.disk = on,
+                    _ => self.pressure.pid = on,
+                }
+            }
             Event::Fault(Fault::StartKubelet) if self.powered && !self.running => {
                 self.start(ctx);
                 self.for_each_worker(ctx, |w, env| w.resume(env));

@@ -418,6 +418,23 @@ impl ScenarioDriver {
                 note(ctx, "Normal", "OutOfService", Kind::Node, None, &node, msg);
             }
             Action::Request { request, count } => self.request(ctx, &request, count),
+            Action::NodePressure { node, fault_on, fault_off, what, on } => {
+                let (type_, reason, msg) = if on {
+                    (
+                        "Warning",
+                        "NodePressure",
+                        format!("{node} runs short: its kubelet will report {what}=True"),
+                    )
+                } else {
+                    (
+                        "Normal",
+                        "NodePressureRelieved",
+                        format!("{node} recovers: its kubelet will report {what}=False"),
+                    )
+                };
+                note(ctx, type_, reason, Kind::Node, None, &node, msg);
+                self.fault(ctx, &node, if on { fault_on } else { fault_off });
+            }
             Action::RemoveNode(node) => {
                 self.fault(ctx, &node, Fault::PowerOff);
                 let msg = match ctx.api.delete(Kind::Node, None, &node, DeleteOptions::default()) {

@@ -26,7 +26,7 @@ use crate::node::kube_proxy::rules::Protocol;
 use crate::node::kube_proxy::KubeProxyConfig;
 use crate::node::kubelet::node_address;
 use crate::node::KubeletConfig;
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{Fault, SimDuration, SimTime};
 
 /// Invalid scenario input. Displayed as `file:line:column: field: message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +102,14 @@ pub enum Action {
     Request {
         request: RequestSpec,
         count: u32,
+    },
+    /// The node starts (`on`) or stops running short of memory, disk or PIDs.
+    NodePressure {
+        node: String,
+        fault_on: Fault,
+        fault_off: Fault,
+        what: &'static str,
+        on: bool,
     },
 }
 
@@ -197,6 +205,8 @@ impl Action {
             Action::OutOfService(_) => "out-of-service",
             Action::RemoveNode(_) => "remove-node",
             Action::Request { .. } => "request",
+            Action::NodePressure { on: true, .. } => "node-pressure",
+            Action::NodePressure { on: false, .. } => "node-pressure-relieved",
         }
     }
 }
@@ -675,10 +685,11 @@ fn action(
         "cordon" | "uncordon" | "drain" | "power-off" | "power-on" | "add-node" | "remove-node" | "stop-kubelet"
         | "start-kubelet" | "partition" | "heal" | "out-of-service" => &["node"],
         "request" => &["from", "to", "count", "protocol", "namespace"],
+        "node-pressure" | "node-pressure-relieved" => &["node", "pressure"],
         other => {
             return Err(loader.err(
                 &format!("{at}.action"),
-                format!("unknown action {other:?}: expected one of apply, delete, scale, request, set-image, rollout-undo, rollout-pause, rollout-resume, rollout-restart, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal, out-of-service"),
+                format!("unknown action {other:?}: expected one of apply, delete, scale, request, node-pressure, node-pressure-relieved, set-image, rollout-undo, rollout-pause, rollout-resume, rollout-restart, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal, out-of-service"),
             ))
         }
     };
@@ -700,6 +711,7 @@ fn action(
         ("to", e.to.is_some()),
         ("count", e.count.is_some()),
         ("protocol", e.protocol.is_some()),
+        ("pressure", e.pressure.is_some()),
     ];
     for (field, is) in present {
         if is && !allowed.contains(&field) {
@@ -836,6 +848,24 @@ fn action(
         "partition" => Action::Partition(node(loader)?),
         "heal" => Action::Heal(node(loader)?),
         "out-of-service" => Action::OutOfService(node(loader)?),
+        verb @ ("node-pressure" | "node-pressure-relieved") => {
+            let node = node(loader)?;
+            let (fault_on, fault_off, what) = match e.pressure.as_deref() {
+                Some("memory") => (Fault::MemoryPressure, Fault::MemoryRelieved, "MemoryPressure"),
+                Some("disk") => (Fault::DiskPressure, Fault::DiskRelieved, "DiskPressure"),
+                Some("pid") => (Fault::PidPressure, Fault::PidRelieved, "PIDPressure"),
+                Some(other) => {
+                    return Err(loader.err(
+                        &format!("{at}.pressure"),
+                        format!("unknown pressure {other:?}: expected memory, disk or pid"),
+                    ))
+                }
+                None => {
+                    return Err(loader.err(&format!("{at}.pressure"), "Required value: memory, disk or pid"))
+                }
+            };
+            Action::NodePressure { node, fault_on, fault_off, what, on: verb == "node-pressure" }
+        }
         "request" => {
             let required = |v: &Option<String>, field: &str| {
                 v.clone().ok_or_else(|| loader.err(&format!("{at}.{field}"), "Required value"))

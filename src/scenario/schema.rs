@@ -178,6 +178,9 @@ pub struct TimelineEntry {
     /// `request`: TCP (default) or UDP.
     #[serde(default)]
     pub protocol: Option<String>,
+    /// `node-pressure` / `node-pressure-relieved`: memory, disk or pid.
+    #[serde(default)]
+    pub pressure: Option<String>,
 }
 
 /// One expectation.

@@ -132,6 +132,14 @@ pub enum Fault {
     Partition,
     /// The partition heals.
     Heal,
+    /// The node starts / stops running short of memory, disk or PIDs (the kubelet's eviction
+    /// signals cross their thresholds).
+    MemoryPressure,
+    MemoryRelieved,
+    DiskPressure,
+    DiskRelieved,
+    PidPressure,
+    PidRelieved,
 }
 
 impl Event {
