@@ -26,7 +26,9 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use crate::node::kube_proxy::rules::{AffinityTable, Origin, Packet, Protocol, RuleSet, Verdict};
+use crate::node::kube_proxy::rules::{
+    AffinityTable, Origin, Packet, Protocol, RuleSet, ServicePortInfo, Verdict,
+};
 use crate::sim::rng::SimRng;
 use crate::sim::SimTime;
 
@@ -103,7 +105,22 @@ pub struct Network {
     pods: BTreeMap<Ipv4Addr, PodNet>,
     /// Every request made so far, in order (written out as `traffic.csv`).
     pub log: Vec<TrafficRecord>,
+    /// Recently built rule tables that do not depend on the node, newest last (see
+    /// [`Network::shared_rules`]).
+    shared: Vec<(NodeIndependentInputs, RuleSet)>,
 }
+
+/// What a node-independent rule table is built from: the same inputs give the same tables on
+/// every node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeIndependentInputs {
+    pub cluster_cidr: Option<String>,
+    pub masquerade_all: bool,
+    pub services: Vec<ServicePortInfo>,
+}
+
+/// How many distinct node-independent tables are kept for sharing.
+const SHARED_TABLES: usize = 4;
 
 impl Network {
     pub fn new() -> Self {
@@ -140,6 +157,27 @@ impl Network {
 
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &NodeNet)> {
         self.nodes.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The rule table for `inputs` on the node at `node_ip`, built by `build` unless another
+    /// node's kube-proxy built it from equal inputs recently: then the tables are shared, so a
+    /// 1,000-node cluster holds one copy instead of 1,000 identical ones. Only for inputs with
+    /// no node-local traffic policy (the caller checks), whose tables are the same everywhere.
+    pub fn shared_rules(
+        &mut self,
+        inputs: NodeIndependentInputs,
+        node_ip: Ipv4Addr,
+        build: impl FnOnce(&NodeIndependentInputs) -> RuleSet,
+    ) -> RuleSet {
+        if let Some((_, rules)) = self.shared.iter().rev().find(|(i, _)| *i == inputs) {
+            return rules.on_node(node_ip);
+        }
+        let rules = build(&inputs);
+        if self.shared.len() == SHARED_TABLES {
+            self.shared.remove(0);
+        }
+        self.shared.push((inputs, rules.clone()));
+        rules
     }
 
     /// kube-proxy on `node` installed a new rule table.

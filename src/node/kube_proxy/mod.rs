@@ -24,6 +24,7 @@ use self::rules::{EndpointInfo, Protocol, ProxierConfig, ServicePortInfo};
 use crate::api::Kind;
 use crate::apiserver::WatchSpec;
 use crate::client::Informer;
+use crate::network::NodeIndependentInputs;
 use crate::sim::{Component, Context, Event, Fault, SimDuration, SimTime, Timer};
 
 /// The label that ties an EndpointSlice to its Service.
@@ -142,7 +143,18 @@ impl KubeProxy {
             cluster_cidr: self.cfg.cluster_cidr.clone(),
             masquerade_all: self.cfg.masquerade_all,
         };
-        let table = rules::build(&cfg, &ports);
+        // Without node-local traffic policies the table is the same on every node: share it.
+        let node_specific = ports.iter().any(|p| p.external_policy_local || p.internal_policy_local);
+        let table = if node_specific {
+            rules::build(&cfg, &ports)
+        } else {
+            let inputs = NodeIndependentInputs {
+                cluster_cidr: cfg.cluster_cidr.clone(),
+                masquerade_all: cfg.masquerade_all,
+                services: ports,
+            };
+            ctx.net.shared_rules(inputs, cfg.node_ip, |i| rules::build(&cfg, &i.services))
+        };
         ctx.net.install_rules(&self.cfg.node_name, Arc::new(table), now);
         self.syncs += 1;
     }
@@ -282,5 +294,57 @@ impl Component for KubeProxy {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rules::{build, EndpointInfo, Protocol, ProxierConfig, ServicePortInfo};
+    use std::net::Ipv4Addr;
+
+    fn service(local: bool) -> ServicePortInfo {
+        let ep = |ip: [u8; 4], node: &str| EndpointInfo {
+            ip: Ipv4Addr::from(ip),
+            port: 80,
+            ready: true,
+            serving: true,
+            terminating: false,
+            node_name: Some(node.into()),
+        };
+        ServicePortInfo {
+            namespace: "default".into(),
+            name: "web".into(),
+            port_name: String::new(),
+            protocol: Protocol::Tcp,
+            cluster_ip: Ipv4Addr::new(10, 96, 0, 20),
+            port: 80,
+            node_port: Some(30080),
+            external_ips: vec![],
+            load_balancer_ips: vec![],
+            session_affinity_seconds: None,
+            external_policy_local: local,
+            internal_policy_local: false,
+            endpoints: vec![ep([10, 244, 1, 2], "worker-1"), ep([10, 244, 2, 2], "worker-2")],
+        }
+    }
+
+    fn on(node: &str, ip: [u8; 4], svc: &ServicePortInfo) -> String {
+        let cfg = ProxierConfig {
+            node_name: node.into(),
+            node_ip: Ipv4Addr::from(ip),
+            cluster_cidr: Some("10.244.0.0/16".into()),
+            masquerade_all: false,
+        };
+        build(&cfg, std::slice::from_ref(svc)).save()
+    }
+
+    /// The premise of sharing tables between nodes: without a Local traffic policy the
+    /// tables do not depend on the node; with one they do.
+    #[test]
+    fn tables_depend_on_the_node_only_with_local_policies() {
+        let cluster = service(false);
+        assert_eq!(on("worker-1", [192, 168, 0, 10], &cluster), on("worker-2", [192, 168, 0, 11], &cluster));
+        let local = service(true);
+        assert_ne!(on("worker-1", [192, 168, 0, 10], &local), on("worker-2", [192, 168, 0, 11], &local));
     }
 }

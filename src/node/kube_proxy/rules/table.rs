@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use super::Protocol;
 
@@ -430,17 +431,22 @@ impl Table {
 /// [`RuleSet::evaluate`] walks.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleSet {
-    /// The `filter` table.
-    pub filter: Table,
+    /// The `filter` table (shared between nodes whose tables are identical).
+    pub filter: Arc<Table>,
     /// The `nat` table.
-    pub nat: Table,
+    pub nat: Arc<Table>,
     /// The node's address (a DNAT to it stays on the node).
     pub(super) node_ip: Ipv4Addr,
 }
 
 impl RuleSet {
     pub(super) fn new(filter: Table, nat: Table, node_ip: Ipv4Addr) -> Self {
-        RuleSet { filter, nat, node_ip }
+        RuleSet { filter: Arc::new(filter), nat: Arc::new(nat), node_ip }
+    }
+
+    /// The same tables installed on the node with address `node_ip` (they share memory).
+    pub fn on_node(&self, node_ip: Ipv4Addr) -> RuleSet {
+        RuleSet { filter: self.filter.clone(), nat: self.nat.clone(), node_ip }
     }
 
     /// The table called `name`.
