@@ -267,6 +267,19 @@ pub fn services_for_pod_event(
     }
 }
 
+/// The pods in `namespace` that `selector` selects, from the pod informer.
+pub fn selected_pods(
+    pods: Option<&Informer>,
+    namespace: &str,
+    selector: &BTreeMap<String, String>,
+) -> Vec<Arc<Object>> {
+    pods.iter()
+        .flat_map(|p| p.in_namespace(namespace))
+        .filter(|o| selects(selector, o.labels()))
+        .cloned()
+        .collect()
+}
+
 /// The Services to sync after a pod watch event, found in the `services` informer (both
 /// endpoint controllers' `addPod` / `updatePod` / `deletePod` handlers).
 pub fn services_for_pod_watch(

@@ -40,7 +40,7 @@ use k8s_openapi::chrono::{DateTime, Utc};
 
 use super::endpoint_utils::{
     endpoint_hostname, find_port, is_ipv6, is_service_ip_set, managed_selector, pod_ips, pod_reference,
-    publish_not_ready, reference_without_version, selects, service_ports, services_for_pod_watch,
+    publish_not_ready, reference_without_version, selected_pods, service_ports, services_for_pod_watch,
     set_trigger_time, should_pod_be_in_endpoints, TriggerTimeTracker, LABEL_HEADLESS, LABEL_MANAGED_BY,
     LABEL_SERVICE_NAME, LABEL_ZONE,
 };
@@ -767,13 +767,7 @@ impl EndpointSliceController {
         };
         let Some(svc) = svc_obj.as_type::<Service>() else { return Ok(()) };
         let Some(selector) = managed_selector(svc) else { return Ok(()) };
-        let pod_objs: Vec<Arc<Object>> = self
-            .pods
-            .iter()
-            .flat_map(|p| p.in_namespace(ns))
-            .filter(|o| selects(selector, o.labels()))
-            .cloned()
-            .collect();
+        let pod_objs = selected_pods(self.pods.as_ref(), ns, selector);
         let pods: Vec<&Pod> = pod_objs.iter().filter_map(|o| o.as_type::<Pod>()).collect();
         let slices: Vec<EndpointSlice> = self
             .slices
