@@ -146,6 +146,14 @@ fn requirement_matches(req: &NodeSelectorRequirement, value: Option<&String>) ->
 /// Maximum node score (framework.MaxNodeScore).
 pub const MAX_NODE_SCORE: i64 = 100;
 
+/// One node as the scheduler sees it: the Node and the pods assigned to it (bound or assumed,
+/// not yet deleted), the input of the plugins that look at other pods.
+#[derive(Clone, Copy, Debug)]
+pub struct NodePods<'a> {
+    pub node: &'a Node,
+    pub pods: &'a [std::sync::Arc<Pod>],
+}
+
 /// NodeResourcesFit with the LeastAllocated strategy (cpu and memory, weight 1 each), on
 /// non-zero requests.
 pub fn least_allocated(pod_nonzero: &Resources, info: &NodeInfo) -> i64 {

@@ -15,8 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 
-/// `framework.MaxNodeScore`.
-pub const MAX_NODE_SCORE: i64 = 100;
+pub use super::MAX_NODE_SCORE;
 
 const MB: i64 = 1024 * 1024;
 /// Lower bound of the summed image score (`minThreshold`).

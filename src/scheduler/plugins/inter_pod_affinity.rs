@@ -18,7 +18,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Affinity, Node, Pod, PodAffinityTerm, WeightedPodAffinityTerm};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
@@ -28,15 +27,7 @@ use crate::api::LabelSelector;
 /// The plugin's name in the scheduler profile.
 pub const NAME: &str = "InterPodAffinity";
 
-/// `framework.MaxNodeScore`.
-pub const MAX_NODE_SCORE: i64 = 100;
-
-/// One node as the scheduler sees it: the Node and the pods assigned to it (bound or assumed).
-#[derive(Clone, Copy, Debug)]
-pub struct NodePods<'a> {
-    pub node: &'a Node,
-    pub pods: &'a [Arc<Pod>],
-}
+pub use super::{NodePods, MAX_NODE_SCORE};
 
 /// Namespace name → that namespace's labels (what upstream reads through the namespace lister).
 pub type NamespaceLabels = BTreeMap<String, BTreeMap<String, String>>;
@@ -764,6 +755,7 @@ mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{PodAffinity, PodAntiAffinity, PodSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector as K8sSelector, ObjectMeta};
+    use std::sync::Arc;
 
     use super::AffinityFailure::{
         AffinityRulesNotMatch as AFF, AntiAffinityRulesNotMatch as ANTI,

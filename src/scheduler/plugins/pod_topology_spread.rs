@@ -45,6 +45,7 @@ use k8s_openapi::api::core::v1::{Node, Pod, TopologySpreadConstraint};
 use crate::api::pod as podutil;
 use crate::api::selectors::Requirement;
 use crate::api::LabelSelector;
+pub use crate::scheduler::plugins::NodePods;
 use crate::scheduler::plugins::{node_affinity_matches, MAX_NODE_SCORE};
 
 /// `v1.LabelHostname`: per-node counting in Score.
@@ -66,14 +67,6 @@ pub const ERR_REASON_NODE_LABEL_NOT_MATCH: &str =
 const MAX_INT32: i64 = i32::MAX as i64;
 /// `invalidScore` (scoring.go): marks ignored nodes during NormalizeScore.
 const INVALID_SCORE: i64 = -1;
-
-/// One node as the scheduler sees it: the Node and the pods assigned to it (bound or assumed,
-/// not yet deleted).
-#[derive(Clone, Copy, Debug)]
-pub struct NodePods<'a> {
-    pub node: &'a Node,
-    pub pods: &'a [Arc<Pod>],
-}
 
 /// `PodTopologySpreadArgs.defaultingType`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
