@@ -606,15 +606,24 @@ impl Kubelet {
         if w.ip.to_string() == self.internal_ip() {
             return; // host network: not tracked by the data plane model
         }
+        // Called after every pod step (probes included): only write when something changed.
+        let containers = w.listening();
+        let unchanged = ctx.net.pod(w.ip).is_some_and(|p| {
+            p.containers == containers
+                && p.name == w.name
+                && p.namespace == w.namespace
+                && p.node == self.cfg.node_name
+        });
+        if unchanged {
+            return;
+        }
         let sandbox = PodNet {
             node: self.cfg.node_name.clone(),
             namespace: w.namespace.clone(),
             name: w.name.clone(),
-            containers: w.listening(),
+            containers,
         };
-        if ctx.net.pod(w.ip) != Some(&sandbox) {
-            ctx.net.set_pod(w.ip, sandbox);
-        }
+        ctx.net.set_pod(w.ip, sandbox);
     }
 
     fn apply(&mut self, ctx: &mut Context<'_>, uid: &Arc<str>, effects: Vec<Effect>) {
