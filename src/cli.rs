@@ -11,6 +11,7 @@ use crate::api::{FieldSelector, Kind, LabelSelector};
 use crate::dns;
 use crate::output::{files, tables, timeline};
 use crate::scenario;
+use crate::scheduler::decisions as kubesim_decisions;
 use crate::sim::{SimDuration, SimTime};
 use crate::simulation::{Outcome, RunOptions, Simulation};
 use crate::store::KeyRange;
@@ -49,6 +50,10 @@ pub enum Command {
         /// Print only the expectation results and the event hash.
         #[arg(long, short)]
         quiet: bool,
+        /// Also write decisions.csv (every scheduling attempt: each examined node's filter
+        /// verdict and each score plugin's normalized score) into the --out folder.
+        #[arg(long, requires = "out")]
+        decisions: bool,
     },
     /// Check a scenario file without running it.
     Validate { scenario: PathBuf },
@@ -99,6 +104,21 @@ pub enum Command {
         /// as stored, `--set-xmark`) rather than as kube-proxy wrote them.
         #[arg(long)]
         canonical: bool,
+    },
+    /// Why the scheduler put a pod where it did, or why it is Pending: every scheduling attempt
+    /// up to `--at` with each node's filter verdict (plugin and reason) and each score plugin's
+    /// normalized score × weight, the total and the chosen node:
+    /// `explain SCENARIO --pod web-0 --at 2m`.
+    Explain {
+        scenario: PathBuf,
+        /// The pod (`NAME` or `NAMESPACE/NAME`); a prefix of generated names also matches
+        /// (`--pod web` for `web-7x2kq`) when it is unambiguous.
+        #[arg(long)]
+        pod: String,
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        #[arg(long, value_parser = parse_duration)]
+        at: Option<SimDuration>,
     },
     /// Resolve a name from inside a pod, as `kubectl exec POD -- nslookup NAME` would print:
     /// `nslookup SCENARIO web --from client --at 1m`.
@@ -201,8 +221,15 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
         Failure { code: 1, message: format!("error: {e}") }
     };
     match cmd {
-        Command::Run { scenario, seed, until, out: dir, check_invariants, max_events, quiet } => {
-            let opts = RunOptions { seed, until, max_events, check_invariants };
+        Command::Run { scenario, seed, until, out: dir, check_invariants, max_events, quiet, decisions } => {
+            let opts = RunOptions {
+                seed,
+                until,
+                max_events,
+                check_invariants,
+                record_decisions: decisions,
+                ..Default::default()
+            };
             let mut sim = build(&scenario, &opts)?;
             warn(&sim.scenario);
             if !quiet {
@@ -265,6 +292,57 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             // time (up to several percent of a large run).
             std::mem::forget(sim);
             Ok(code)
+        }
+        Command::Explain { scenario, pod, namespace, at } => {
+            let opts = RunOptions { record_decisions: true, ..Default::default() };
+            let mut sim = build(&scenario, &opts)?;
+            let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
+            sim.run_until(t);
+            let (ns, name) = match pod.split_once('/') {
+                Some((ns, n)) => (ns.to_string(), n.to_string()),
+                None => (namespace.unwrap_or_else(|| "default".into()), pod.clone()),
+            };
+            let log = &sim.engine().decisions.entries;
+            let exact: Vec<_> = log.iter().filter(|d| d.namespace == ns && d.pod == name).collect();
+            let chosen = if !exact.is_empty() {
+                exact
+            } else {
+                let mut names: Vec<&str> = log
+                    .iter()
+                    .filter(|d| d.namespace == ns && d.pod.starts_with(&format!("{name}-")))
+                    .map(|d| d.pod.as_str())
+                    .collect();
+                names.sort();
+                names.dedup();
+                match names.as_slice() {
+                    [one] => log.iter().filter(|d| d.namespace == ns && d.pod == *one).collect(),
+                    [] => {
+                        let known = sim.api().get(Kind::Pod, Some(&ns), &name).is_ok();
+                        let why = if known {
+                            "it was never scheduled by kubesim's scheduler (it names its node, or another schedulerName)"
+                        } else {
+                            "no such pod"
+                        };
+                        return Err(Failure {
+                            code: 1,
+                            message: format!(
+                                "error: no scheduling attempts for pod {ns}/{name} by {}: {why}",
+                                sim.now()
+                            ),
+                        });
+                    }
+                    many => {
+                        return Err(invalid(format!(
+                            "--pod {name} matches several pods: {}; name one",
+                            many.join(", ")
+                        )))
+                    }
+                }
+            };
+            for d in chosen {
+                write!(out, "{}", kubesim_decisions::explain_text(d, |t| t.to_string())).map_err(io)?;
+            }
+            Ok(0)
         }
         Command::Validate { scenario } => {
             let scn = load(&scenario)?;

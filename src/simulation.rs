@@ -30,17 +30,36 @@ use crate::output::recorder::Recorder;
 use crate::scenario::driver::ScenarioDriver;
 use crate::scenario::expect::{ExpectationResult, Tracker};
 use crate::scenario::Scenario;
+use crate::scheduler::framework::registry::Registry;
 use crate::scheduler::Scheduler;
 use crate::sim::{Engine, SimDuration, SimTime, TraceEntry};
 
 /// Command-line overrides for a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     pub seed: Option<u64>,
     pub until: Option<SimDuration>,
     pub max_events: Option<u64>,
     /// Check invariants after every event (always on in debug builds).
     pub check_invariants: bool,
+    /// Record every scheduling decision (`decisions.csv`, `kubesim explain`).
+    pub record_decisions: bool,
+    /// Scheduler plugins to build the scenario's profiles from; `None` is the in-tree registry.
+    /// Library users register their own plugins here and name them in `config.scheduler`.
+    pub registry: Option<Registry>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("seed", &self.seed)
+            .field("until", &self.until)
+            .field("max_events", &self.max_events)
+            .field("check_invariants", &self.check_invariants)
+            .field("record_decisions", &self.record_decisions)
+            .field("registry", &self.registry.as_ref().map(|r| r.names().collect::<Vec<_>>()))
+            .finish()
+    }
 }
 
 /// How a run ended.
@@ -198,7 +217,22 @@ impl Simulation {
             "kube-apiserver/compactor",
             Box::new(Compactor { interval: scenario.compaction_interval }),
         );
-        engine.register("default-scheduler", Box::new(Scheduler::new("default-scheduler")));
+        engine.decisions.enabled = opts.record_decisions;
+        let in_tree;
+        let registry = match &opts.registry {
+            Some(r) => r,
+            None => {
+                in_tree = Registry::in_tree();
+                &in_tree
+            }
+        };
+        let scheduler = Scheduler::new(&scenario.scheduler, registry).map_err(|e| SetupError {
+            origin: format!("{} config.scheduler", scenario.path.display()),
+            kind: "KubeSchedulerConfiguration".into(),
+            name: e.path.clone(),
+            message: e.to_string(),
+        })?;
+        engine.register("default-scheduler", Box::new(scheduler));
         engine.register("replicaset-controller", Box::new(ReplicaSetController::new()));
         engine.register("endpointslice-controller", Box::new(EndpointSliceController::new()));
         engine.register("endpoints-controller", Box::new(EndpointsController::new()));

@@ -232,14 +232,27 @@ pub fn render(sim: &Simulation) -> std::io::Result<Vec<(&'static str, String)>> 
         Ok(())
     })?;
     let summary = serde_yaml::to_string(&summary(sim)).map_err(std::io::Error::other)?;
-    Ok(vec![
+    let mut files = vec![
         ("events.csv", events),
         ("pods.csv", pods),
         ("node_conditions.csv", conditions),
         ("node_taints.csv", taints),
         ("traffic.csv", traffic),
         ("summary.yaml", summary),
-    ])
+    ];
+    let log = &sim.engine().decisions;
+    if log.enabled {
+        let (header, rows) = log.csv_rows();
+        let decisions = csv_text(|w| {
+            w.write_record(&header)?;
+            for r in &rows {
+                w.write_record(r)?;
+            }
+            Ok(())
+        })?;
+        files.push(("decisions.csv", decisions));
+    }
+    Ok(files)
 }
 
 /// Writes the files into `dir` atomically (staging folder, then renames).

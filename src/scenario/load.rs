@@ -26,6 +26,8 @@ use crate::node::kube_proxy::rules::Protocol;
 use crate::node::kube_proxy::KubeProxyConfig;
 use crate::node::kubelet::node_address;
 use crate::node::KubeletConfig;
+use crate::scheduler::framework::config::SchedulerConfig;
+use crate::scheduler::framework::registry::Registry;
 use crate::sim::{Fault, SimDuration, SimTime};
 
 /// Invalid scenario input. Displayed as `file:line:column: field: message`.
@@ -318,6 +320,9 @@ pub struct Scenario {
     pub traffic: Vec<Load>,
     /// Things in the scenario that kubesim accepts but does not model yet; printed by the CLI.
     pub warnings: Vec<String>,
+    /// The scheduler's configuration (`config.scheduler`), validated against the in-tree plugin
+    /// registry; upstream's defaults when absent.
+    pub scheduler: SchedulerConfig,
 }
 
 /// Pod specs inside an object (a Pod's own, or a workload's template), with their field path.
@@ -1432,7 +1437,68 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
         compaction_interval: cfg.apiserver.compaction_interval.unwrap_or(SimDuration::from_mins(5)),
         traffic: traffic_loads(loader, &file.traffic, until)?,
         warnings,
+        scheduler: scheduler_config(loader, cfg.scheduler.as_ref(), path)?,
     })
+}
+
+/// `config.scheduler`: an inline KubeSchedulerConfiguration or `{file: path}`. Errors point at
+/// the field inside the scenario, or inside the named file.
+fn scheduler_config(
+    loader: &Loader<'_>,
+    value: Option<&Value>,
+    path: &Path,
+) -> Result<SchedulerConfig, ScenarioError> {
+    let Some(value) = value else {
+        return Ok(SchedulerConfig::default());
+    };
+    let file = match value {
+        Value::Mapping(m) if m.len() == 1 && m.contains_key("file") => Some(&m["file"]),
+        _ => None,
+    };
+    let Some(file) = file else {
+        let json = serde_json::to_value(value)
+            .map_err(|e| loader.err("config.scheduler", format!("not a KubeSchedulerConfiguration: {e}")))?;
+        return SchedulerConfig::from_value(&json)
+            .and_then(|c| c.build(&Registry::in_tree()).map(|_| c))
+            .map_err(|e| {
+                let at = if e.path.is_empty() {
+                    "config.scheduler".to_string()
+                } else {
+                    format!("config.scheduler.{}", e.path)
+                };
+                loader.err(&at, e.message)
+            });
+    };
+    let Some(rel) = file.as_str() else {
+        return Err(
+            loader.err("config.scheduler.file", "expected a path to a KubeSchedulerConfiguration file")
+        );
+    };
+    let full = path.parent().unwrap_or(Path::new(".")).join(rel);
+    let text = std::fs::read_to_string(&full).map_err(|e| {
+        loader.err(
+            "config.scheduler.file",
+            format!("cannot read scheduler configuration {}: {e}", full.display()),
+        )
+    })?;
+    let file_loader = Loader { file: &full, positions: Positions::of(&text) };
+    let yaml: Value = serde_yaml::from_str(&text).map_err(|e| {
+        let loc = e.location();
+        ScenarioError {
+            file: full.clone(),
+            line: loc.as_ref().map(|l| l.line()),
+            column: loc.as_ref().map(|l| l.column()),
+            message: strip_location(&e.to_string()),
+        }
+    })?;
+    let json = serde_json::to_value(&yaml)
+        .map_err(|e| file_loader.err("", format!("not a KubeSchedulerConfiguration: {e}")))?;
+    if json.get("kind").is_none() {
+        return Err(file_loader.err("", "kind: Required value: expected \"KubeSchedulerConfiguration\""));
+    }
+    SchedulerConfig::from_value(&json)
+        .and_then(|c| c.build(&Registry::in_tree()).map(|_| c))
+        .map_err(|e| file_loader.err(&e.path, e.message))
 }
 
 /// Whether `text` is an IPv4 CIDR such as `10.244.0.0/16`.

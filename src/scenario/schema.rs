@@ -335,6 +335,10 @@ pub struct Config {
     pub apiserver: ApiServerSettings,
     #[serde(default)]
     pub kube_proxy: KubeProxySettings,
+    /// A `KubeSchedulerConfiguration` (kubescheduler.config.k8s.io/v1) inline, or
+    /// `{file: path}` naming one (relative to the scenario file).
+    #[serde(default)]
+    pub scheduler: Option<Value>,
 }
 
 /// KubeProxyConfiguration fields kubesim models.

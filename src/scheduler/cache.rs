@@ -1,26 +1,43 @@
-//! The scheduler's view of nodes (pkg/scheduler/backend/cache): per node, the sum of requests
-//! of the pods assigned to it, kept up to date incrementally from watch events, plus pods the
-//! scheduler has bound but not yet heard back about ("assumed" pods), so two pods scheduled in
-//! quick succession never over-commit a node.
+//! The scheduler's view of the cluster (pkg/scheduler/backend/cache and its snapshot): per node,
+//! the Node, the pods assigned to it (bound, or "assumed" — bound by this scheduler but not yet
+//! heard back about, so two pods scheduled in quick succession never over-commit a node) and
+//! the sums of their requests, kept up to date incrementally from watch events; plus the other
+//! objects plugins read (namespaces, Services, ReplicaSets, StatefulSets, PodDisruptionBudgets).
+//!
+//! Nodes are listed in upstream's node-tree order (pkg/scheduler/backend/cache/node_tree.go):
+//! zones in the order their first node arrived, nodes within a zone in arrival order, and the
+//! list interleaves the zones (first node of every zone, then the second, …). Which nodes a
+//! cycle examines when `percentageOfNodesToScore` cuts the search short depends on this order.
+//!
+//! Simplified: a snapshot is not copied per cycle — the cycle reads the cache directly, which is
+//! the same thing on one thread.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 use crate::api::pod::{self as podutil, Resources};
+use crate::api::LabelSelector;
+use crate::scheduler::plugins::NodePods;
 
 /// The default requests upstream substitutes for containers that set none, for scoring only
 /// (pkg/scheduler/util: DefaultMilliCPURequest 100m, DefaultMemoryRequest 200Mi).
 pub const DEFAULT_MILLI_CPU_REQUEST: i64 = 100;
 pub const DEFAULT_MEMORY_REQUEST: i64 = 200 << 20;
 
-/// One node and what is placed on it.
+/// One node and what is placed on it (framework.NodeInfo).
 #[derive(Clone, Debug)]
 pub struct NodeInfo {
-    pub node: Node,
+    pub node: Arc<Node>,
+    /// Pods assigned to the node, in the order they were added.
+    pub pods: Vec<Arc<Pod>>,
     pub allocatable: Resources,
+    /// Sum of the pods' actual requests.
     pub requested: Resources,
+    /// Sum of the pods' requests with the non-zero defaults (scoring).
     pub nonzero_requested: Resources,
     pub pod_count: i64,
     /// hostPorts in use: (protocol, hostIP, port).
@@ -31,13 +48,49 @@ impl NodeInfo {
     pub fn new(node: Node) -> Self {
         let allocatable = podutil::node_allocatable(&node);
         NodeInfo {
-            node,
+            node: Arc::new(node),
+            pods: Vec::new(),
             allocatable,
             requested: Resources::default(),
             nonzero_requested: Resources::default(),
             pod_count: 0,
             used_ports: Vec::new(),
         }
+    }
+
+    pub fn name(&self) -> &str {
+        self.node.metadata.name.as_deref().unwrap_or("")
+    }
+
+    /// The node with its pods, as the ported plugins take it.
+    pub fn node_pods(&self) -> NodePods<'_> {
+        NodePods { node: &self.node, pods: &self.pods }
+    }
+
+    /// Counts `pod` on this node (NodeInfo.AddPod).
+    pub fn add_pod(&mut self, pod: Arc<Pod>) {
+        self.requested.add(&podutil::pod_requests(&pod));
+        self.nonzero_requested.add(&nonzero_requests(&pod));
+        self.pod_count += 1;
+        self.used_ports.extend(host_ports(&pod));
+        self.pods.push(pod);
+    }
+
+    /// Forgets the pod with `uid` (NodeInfo.RemovePod); whether it was there.
+    pub fn remove_pod(&mut self, uid: &str) -> bool {
+        let Some(i) = self.pods.iter().position(|p| p.metadata.uid.as_deref() == Some(uid)) else {
+            return false;
+        };
+        let pod = self.pods.remove(i);
+        self.requested.sub(&podutil::pod_requests(&pod));
+        self.nonzero_requested.sub(&nonzero_requests(&pod));
+        self.pod_count -= 1;
+        for port in host_ports(&pod) {
+            if let Some(j) = self.used_ports.iter().position(|x| *x == port) {
+                self.used_ports.remove(j);
+            }
+        }
+        true
     }
 
     /// NodePorts filter: a wanted hostPort conflicts with one in use on the same protocol and
@@ -52,7 +105,8 @@ impl NodeInfo {
     }
 }
 
-fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
+/// The hostPorts a pod asks for: (protocol, hostIP, port), hostIP defaulting to 0.0.0.0.
+pub fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
     pod.spec
         .iter()
         .flat_map(|s| s.containers.iter())
@@ -95,44 +149,229 @@ pub fn nonzero_requests(pod: &Pod) -> Resources {
     sum
 }
 
-#[derive(Clone, Debug)]
-struct Placed {
-    node: String,
-    requested: Resources,
-    nonzero: Resources,
-    ports: Vec<(String, String, i32)>,
+/// The non-node objects plugins read, by namespace and name.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterObjects {
+    /// Namespace name → its labels (InterPodAffinity namespaceSelector).
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    pub services: BTreeMap<(String, String), Arc<Service>>,
+    pub replica_sets: BTreeMap<(String, String), Arc<ReplicaSet>>,
+    pub stateful_sets: BTreeMap<(String, String), Arc<StatefulSet>>,
+    pub pdbs: BTreeMap<(String, String), Arc<PodDisruptionBudget>>,
+}
+
+impl ClusterObjects {
+    /// helper.DefaultSelector (pkg/scheduler/framework/plugins/helper/spread.go): the merged
+    /// `spec.selector` of the Services in the pod's namespace that select it, plus the selector
+    /// of its controlling ReplicaSet or StatefulSet. `None` when nothing selects the pod.
+    pub fn default_selector(&self, pod: &Pod) -> Option<LabelSelector> {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let labels = pod.metadata.labels.as_ref();
+        let mut merged: BTreeMap<String, String> = BTreeMap::new();
+        for ((sns, _), svc) in self.services.range((ns.to_string(), String::new())..) {
+            if sns != ns {
+                break;
+            }
+            let Some(sel) = svc.spec.as_ref().and_then(|s| s.selector.as_ref()).filter(|s| !s.is_empty())
+            else {
+                continue;
+            };
+            if sel.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)) {
+                merged.extend(sel.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        let mut selector = LabelSelector {
+            requirements: merged
+                .into_iter()
+                .map(|(k, v)| crate::api::selectors::Requirement::Equals(k, v))
+                .collect(),
+        };
+        if let Some(owner) = podutil::controller_of(&pod.metadata) {
+            let key = (ns.to_string(), owner.name.clone());
+            let owner_selector = match (owner.api_version.as_str(), owner.kind.as_str()) {
+                ("apps/v1", "ReplicaSet") => {
+                    self.replica_sets.get(&key).map(|rs| rs.spec.as_ref().map(|s| &s.selector))
+                }
+                ("apps/v1", "StatefulSet") => {
+                    self.stateful_sets.get(&key).map(|ss| ss.spec.as_ref().map(|s| &s.selector))
+                }
+                _ => None,
+            };
+            if let Some(Some(sel)) = owner_selector {
+                if let Ok(parsed) = LabelSelector::from_k8s(sel) {
+                    selector.requirements.extend(parsed.requirements);
+                }
+            }
+        }
+        (!selector.is_empty()).then_some(selector)
+    }
+
+    /// PodDisruptionBudgets, in namespace/name order.
+    pub fn pdb_list(&self) -> Vec<PodDisruptionBudget> {
+        self.pdbs.values().map(|p| (**p).clone()).collect()
+    }
+}
+
+/// What one scheduling cycle reads: every node in node-tree order and the other objects.
+#[derive(Clone, Copy)]
+pub struct Snapshot<'a> {
+    pub nodes: &'a [NodeInfo],
+    pub cluster: &'a ClusterObjects,
+    /// Image name (as nodes report it) → number of nodes that have it (ImageLocality).
+    pub image_spread: &'a BTreeMap<String, usize>,
+}
+
+impl<'a> Snapshot<'a> {
+    pub fn get(&self, node: &str) -> Option<&'a NodeInfo> {
+        self.nodes.iter().find(|n| n.name() == node)
+    }
+    /// The nodes with their pods, as the ported plugins take them.
+    pub fn node_pods(&self) -> Vec<NodePods<'a>> {
+        self.nodes.iter().map(NodeInfo::node_pods).collect()
+    }
 }
 
 /// Nodes and the pods counted on them.
 #[derive(Default)]
 pub struct Cache {
-    nodes: BTreeMap<String, NodeInfo>,
-    pods: BTreeMap<Arc<str>, Placed>,
+    /// In node-tree order.
+    nodes: Vec<NodeInfo>,
+    index: BTreeMap<String, usize>,
+    /// Arrival order of the nodes, for the node tree.
+    arrival: BTreeMap<String, u64>,
+    next_arrival: u64,
+    /// Zones in the order they got their first node; a zone leaves when its last node does.
+    zones: Vec<String>,
+    /// Pod UID → the node it is counted on.
+    pods: BTreeMap<Arc<str>, (String, Arc<Pod>)>,
+    image_spread: BTreeMap<String, usize>,
+    pub cluster: ClusterObjects,
+}
+
+/// The zone key of the node tree (utilnode.GetZoneKey): region and zone labels.
+fn zone_key(node: &Node) -> String {
+    let labels = node.metadata.labels.as_ref();
+    let get = |k: &str| labels.and_then(|l| l.get(k)).cloned().unwrap_or_default();
+    let region = get("topology.kubernetes.io/region");
+    let zone = get("topology.kubernetes.io/zone");
+    if region.is_empty() && zone.is_empty() {
+        return String::new();
+    }
+    format!("{region}:\x00:{zone}")
+}
+
+fn image_names(node: &Node) -> Vec<String> {
+    let mut names: Vec<String> = node
+        .status
+        .iter()
+        .flat_map(|s| s.images.iter().flatten())
+        .flat_map(|i| i.names.iter().flatten())
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 impl Cache {
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot { nodes: &self.nodes, cluster: &self.cluster, image_spread: &self.image_spread }
+    }
+
+    fn count_images(&mut self, node: &Node, delta: isize) {
+        for name in image_names(node) {
+            let e = self.image_spread.entry(name.clone()).or_insert(0);
+            *e = e.saturating_add_signed(delta);
+            if *e == 0 {
+                self.image_spread.remove(&name);
+            }
+        }
+    }
+
+    /// Re-lists the nodes in node-tree order after a node arrived, left or changed zone.
+    fn reorder(&mut self) {
+        let mut infos = std::mem::take(&mut self.nodes);
+        infos.sort_by_key(|i| self.arrival.get(i.name()).copied().unwrap_or(u64::MAX));
+        let mut by_zone: Vec<Vec<NodeInfo>> = vec![Vec::new(); self.zones.len()];
+        for info in infos {
+            let key = zone_key(&info.node);
+            let z = match self.zones.iter().position(|z| *z == key) {
+                Some(z) => z,
+                None => {
+                    self.zones.push(key);
+                    by_zone.push(Vec::new());
+                    self.zones.len() - 1
+                }
+            };
+            by_zone[z].push(info);
+        }
+        let mut keep = by_zone.iter().map(|l| !l.is_empty());
+        self.zones.retain(|_| keep.next().unwrap_or(false));
+        let mut iters: Vec<_> = by_zone.into_iter().filter(|l| !l.is_empty()).map(Vec::into_iter).collect();
+        let mut out = Vec::new();
+        loop {
+            let before = out.len();
+            for it in iters.iter_mut() {
+                out.extend(it.next());
+            }
+            if out.len() == before {
+                break;
+            }
+        }
+        self.nodes = out;
+        self.index = self.nodes.iter().enumerate().map(|(i, n)| (n.name().to_string(), i)).collect();
+    }
+
     pub fn upsert_node(&mut self, node: Node) {
         let name = node.metadata.name.clone().unwrap_or_default();
-        match self.nodes.get_mut(&name) {
-            Some(info) => {
+        match self.index.get(&name).copied() {
+            Some(i) => {
+                let old = self.nodes[i].node.clone();
+                if old.status.as_ref().and_then(|s| s.images.as_ref())
+                    != node.status.as_ref().and_then(|s| s.images.as_ref())
+                {
+                    self.count_images(&old, -1);
+                    self.count_images(&node, 1);
+                }
+                let rezone = zone_key(&old) != zone_key(&node);
+                let info = &mut self.nodes[i];
                 info.allocatable = podutil::node_allocatable(&node);
-                info.node = node;
+                info.node = Arc::new(node);
+                if rezone {
+                    // node_tree.go updateNode: removed from the old zone, added at the end of
+                    // the new one.
+                    self.next_arrival += 1;
+                    self.arrival.insert(name, self.next_arrival);
+                    self.reorder();
+                }
             }
             None => {
+                self.count_images(&node, 1);
                 let mut info = NodeInfo::new(node);
-                for p in self.pods.values().filter(|p| p.node == name) {
-                    add_to(&mut info, p);
+                for (n, p) in self.pods.values() {
+                    if *n == name {
+                        info.add_pod(p.clone());
+                    }
                 }
-                self.nodes.insert(name, info);
+                self.next_arrival += 1;
+                self.arrival.insert(name, self.next_arrival);
+                self.nodes.push(info);
+                self.reorder();
             }
         }
     }
 
     pub fn remove_node(&mut self, name: &str) {
-        self.nodes.remove(name);
+        if let Some(i) = self.index.get(name).copied() {
+            let info = self.nodes.remove(i);
+            self.count_images(&info.node, -1);
+            self.arrival.remove(name);
+            self.reorder();
+        }
     }
 
-    /// Counts (or re-counts) a pod on its node; terminal pods free their resources.
+    /// Counts (or re-counts) a pod on its node; terminal pods free their resources (the
+    /// scheduler's pod informer excludes Succeeded and Failed pods).
     pub fn upsert_pod(&mut self, uid: Arc<str>, pod: &Pod) {
         self.remove_pod(&uid);
         let Some(node) = podutil::node_name(pod) else {
@@ -141,36 +380,28 @@ impl Cache {
         if podutil::is_terminal(pod) {
             return;
         }
-        let placed = Placed {
-            node: node.to_string(),
-            requested: podutil::pod_requests(pod),
-            nonzero: nonzero_requests(pod),
-            ports: host_ports(pod),
-        };
-        if let Some(info) = self.nodes.get_mut(node) {
-            add_to(info, &placed);
+        let pod = Arc::new(pod.clone());
+        if let Some(&i) = self.index.get(node) {
+            self.nodes[i].add_pod(pod.clone());
         }
-        self.pods.insert(uid, placed);
+        self.pods.insert(uid, (node.to_string(), pod));
     }
 
     pub fn remove_pod(&mut self, uid: &str) {
-        if let Some(p) = self.pods.remove(uid) {
-            if let Some(info) = self.nodes.get_mut(&p.node) {
-                info.requested.sub(&p.requested);
-                info.nonzero_requested.sub(&p.nonzero);
-                info.pod_count -= 1;
-                for port in &p.ports {
-                    if let Some(i) = info.used_ports.iter().position(|x| x == port) {
-                        info.used_ports.remove(i);
-                    }
-                }
+        if let Some((node, _)) = self.pods.remove(uid) {
+            if let Some(&i) = self.index.get(&node) {
+                self.nodes[i].remove_pod(uid);
             }
         }
     }
 
-    /// Nodes in name order.
+    /// Nodes in node-tree order.
     pub fn nodes(&self) -> impl Iterator<Item = &NodeInfo> {
-        self.nodes.values()
+        self.nodes.iter()
+    }
+
+    pub fn node(&self, name: &str) -> Option<&NodeInfo> {
+        self.index.get(name).map(|&i| &self.nodes[i])
     }
 
     pub fn node_count(&self) -> usize {
@@ -178,9 +409,34 @@ impl Cache {
     }
 }
 
-fn add_to(info: &mut NodeInfo, p: &Placed) {
-    info.requested.add(&p.requested);
-    info.nonzero_requested.add(&p.nonzero);
-    info.pod_count += 1;
-    info.used_ports.extend(p.ports.iter().cloned());
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn node(name: &str, zone: &str) -> Node {
+        let mut labels = BTreeMap::new();
+        if !zone.is_empty() {
+            labels.insert("topology.kubernetes.io/zone".to_string(), zone.to_string());
+        }
+        Node {
+            metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels), ..Default::default() },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn nodes_interleave_zones_in_arrival_order() {
+        // node_tree_test.go TestNodeTree_AddNode "add nodes to a new and to an exhausted zone":
+        // zones listed round-robin, nodes in each zone in arrival order.
+        let mut c = Cache::default();
+        for (n, z) in [("a1", "a"), ("a2", "a"), ("b1", "b"), ("a3", "a"), ("c1", "c"), ("b2", "b")] {
+            c.upsert_node(node(n, z));
+        }
+        let order: Vec<&str> = c.nodes().map(NodeInfo::name).collect();
+        assert_eq!(order, ["a1", "b1", "c1", "a2", "b2", "a3"]);
+        c.remove_node("b1");
+        let order: Vec<&str> = c.nodes().map(NodeInfo::name).collect();
+        assert_eq!(order, ["a1", "b2", "c1", "a2", "a3"]);
+    }
 }

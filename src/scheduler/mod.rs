@@ -1,99 +1,124 @@
-//! kube-scheduler: watches pods and nodes, queues pods that name this scheduler and have no
-//! node, runs one scheduling cycle per pod (filter → score → select) and binds the winner
-//! through the API server.
+//! kube-scheduler (pkg/scheduler): watches pods, nodes and the objects its plugins read, queues
+//! the pods that name one of its profiles in `spec.schedulerName` and have no node, runs one
+//! scheduling cycle per pod through that profile's plugins (`cycle.rs`, `framework/`), and binds
+//! the winner through the API server — or, when nothing fits, records FailedScheduling, sets
+//! the PodScheduled condition and lets preemption nominate a node and evict victims.
 //!
-//! The cycle follows pkg/scheduler/schedule_one.go: nodes are examined from a round-robin start
-//! index and the search stops after `numFeasibleNodesToFind` feasible nodes; one feasible node
-//! is chosen without scoring; otherwise the weighted sum of normalized plugin scores decides and
-//! ties are broken uniformly at random (reservoir sampling, from the scheduler's own stream).
-//! Filters run in index order rather than in parallel, so the result is deterministic.
+//! Layout, mirroring upstream:
+//! - `queue.rs` — activeQ / backoffQ / unschedulable pods;
+//! - `cache.rs` — nodes with their pods, in node-tree order (the snapshot);
+//! - `framework/` — plugin traits, status codes, profiles, the registry and the
+//!   KubeSchedulerConfiguration;
+//! - `plugins/` — one module per plugin;
+//! - `cycle.rs` — one scheduling cycle;
+//! - `decisions.rs` — what `kubesim explain` and `decisions.csv` show.
+//!
+//! Simplified: one cycle at a time and binding is immediate (no Permit/PreBind wait, no
+//! asynchronous binding cycle); plugins have no queueing hints, so any node change or assigned
+//! pod leaving moves every unschedulable pod back (upstream's behaviour without hints).
 
 pub mod cache;
+pub mod cycle;
+pub mod decisions;
+pub mod framework;
 pub mod plugins;
 pub mod queue;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Pod, PodCondition};
-use rand::Rng;
+use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, PodCondition, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 use crate::api::pod as podutil;
 use crate::api::KindOf;
 use crate::api::{Kind, Object};
-use crate::apiserver::{Reporter, WatchEventType, WatchSpec};
+use crate::apiserver::{DeleteOptions, Reporter, WatchEvent, WatchEventType, WatchSpec};
 use crate::client::{record_event, Informer};
 use crate::sim::{Component, Context, Event, SimDuration, Timer};
-use cache::{nonzero_requests, Cache};
-use plugins::Rejection;
+use cache::Cache;
+use cycle::{CycleContext, CycleRecord, NominatedPods, Outcome};
+use decisions::Decision;
+use framework::config::SchedulerConfig;
+use framework::registry::Registry;
+use framework::Profile;
+use plugins::default_preemption;
 use queue::SchedulingQueue;
 
-/// Score plugin weights of the default profile.
-pub const WEIGHT_TAINT_TOLERATION: i64 = 3;
-pub const WEIGHT_NODE_AFFINITY: i64 = 2;
-pub const WEIGHT_NODE_RESOURCES_FIT: i64 = 1;
-pub const WEIGHT_BALANCED_ALLOCATION: i64 = 1;
+pub use cycle::num_feasible_nodes_to_find;
+pub use framework::config::DEFAULT_SCHEDULER_NAME;
 
-/// `numFeasibleNodesToFind` with the adaptive percentage (percentageOfNodesToScore 0).
-pub fn num_feasible_nodes_to_find(num_nodes: usize, percentage: u32) -> usize {
-    const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
-    const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: i64 = 5;
-    if num_nodes < MIN_FEASIBLE_NODES_TO_FIND {
-        return num_nodes;
-    }
-    let mut pct = i64::from(percentage);
-    if pct == 0 {
-        pct = 50 - num_nodes as i64 / 125;
-        if pct < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND {
-            pct = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND;
-        }
-    }
-    let n = (num_nodes as i64 * pct / 100) as usize;
-    n.max(MIN_FEASIBLE_NODES_TO_FIND)
+/// The informers of the non-node, non-pod objects plugins read.
+#[derive(Default)]
+struct ClusterInformers {
+    namespaces: Option<Informer>,
+    services: Option<Informer>,
+    replica_sets: Option<Informer>,
+    stateful_sets: Option<Informer>,
+    pdbs: Option<Informer>,
 }
 
-/// The outcome of one cycle.
-#[derive(Debug)]
-pub enum Decision {
-    Bind(String),
-    Unschedulable { message: String },
-}
-
-/// The scheduler component.
+/// The scheduler component: every profile of one KubeSchedulerConfiguration.
 pub struct Scheduler {
-    scheduler_name: String,
+    profiles: Vec<Profile>,
     pods: Option<Informer>,
     nodes: Option<Informer>,
+    others: ClusterInformers,
     cache: Cache,
     queue: SchedulingQueue,
+    /// Queued pod UID → (namespace, name).
+    queued: BTreeMap<Arc<str>, (String, String)>,
+    /// Pods nominated to nodes (status.nominatedNodeName) and not yet bound.
+    nominated: NominatedPods,
+    nominated_of: BTreeMap<Arc<str>, String>,
     next_start_node_index: usize,
     cycle_armed: bool,
     flush_armed: bool,
     /// Last FailedScheduling message per pod, so a pod that keeps failing for the same reason
     /// is reported once (upstream's event broadcaster folds repeats into a count).
     last_failure: BTreeMap<Arc<str>, String>,
-    /// Percentage of nodes to score (0 = adaptive).
-    pub percentage_of_nodes_to_score: u32,
+    /// Attempts per pod (for recorded decisions).
+    attempts: BTreeMap<Arc<str>, u32>,
 }
 
 impl Scheduler {
-    pub fn new(scheduler_name: &str) -> Self {
-        Scheduler {
-            scheduler_name: scheduler_name.to_string(),
+    /// A scheduler running `config`'s profiles, with plugins from `registry`.
+    pub fn new(
+        config: &SchedulerConfig,
+        registry: &Registry,
+    ) -> Result<Self, framework::config::ConfigError> {
+        let profiles = config.build(registry)?;
+        Ok(Scheduler {
+            profiles,
             pods: None,
             nodes: None,
+            others: ClusterInformers::default(),
             cache: Cache::default(),
-            queue: SchedulingQueue::default(),
+            queue: SchedulingQueue::with_backoff(
+                SimDuration::from_secs(config.pod_initial_backoff_seconds),
+                SimDuration::from_secs(config.pod_max_backoff_seconds),
+            ),
+            queued: BTreeMap::new(),
+            nominated: NominatedPods::new(),
+            nominated_of: BTreeMap::new(),
             next_start_node_index: 0,
             cycle_armed: false,
             flush_armed: false,
             last_failure: BTreeMap::new(),
-            percentage_of_nodes_to_score: 0,
-        }
+            attempts: BTreeMap::new(),
+        })
     }
 
-    fn reporter(&self) -> Reporter<'_> {
-        Reporter { component: &self.scheduler_name, host: None }
+    /// Upstream's default configuration: one `default-scheduler` profile.
+    pub fn with_defaults() -> Self {
+        Scheduler::new(&SchedulerConfig::default(), &Registry::in_tree()).expect("the default profile builds")
+    }
+
+    fn profile_for(&self, pod: &Pod) -> Option<usize> {
+        let name =
+            pod.spec.as_ref().and_then(|s| s.scheduler_name.as_deref()).unwrap_or(DEFAULT_SCHEDULER_NAME);
+        self.profiles.iter().position(|p| p.scheduler_name == name)
     }
 
     fn wants(&self, pod: &Pod) -> bool {
@@ -101,8 +126,7 @@ impl Scheduler {
         podutil::node_name(pod).is_none()
             && pod.metadata.deletion_timestamp.is_none()
             && !podutil::is_terminal(pod)
-            && spec.and_then(|s| s.scheduler_name.as_deref()).unwrap_or("default-scheduler")
-                == self.scheduler_name
+            && self.profile_for(pod).is_some()
             && spec.and_then(|s| s.scheduling_gates.as_ref()).is_none_or(Vec::is_empty)
     }
 
@@ -115,6 +139,25 @@ impl Scheduler {
             self.flush_armed = true;
             ctx.after(SimDuration::from_secs(1), Event::Timer(Timer::FlushBackoff));
         }
+    }
+
+    fn set_nominated(&mut self, uid: &Arc<str>, pod: Option<&Pod>) {
+        if let Some(node) = self.nominated_of.remove(uid) {
+            if let Some(list) = self.nominated.get_mut(&node) {
+                list.retain(|p| p.metadata.uid.as_deref() != Some(&**uid));
+                if list.is_empty() {
+                    self.nominated.remove(&node);
+                }
+            }
+        }
+        let Some(pod) = pod else { return };
+        let Some(node) =
+            pod.status.as_ref().and_then(|s| s.nominated_node_name.clone()).filter(|n| !n.is_empty())
+        else {
+            return;
+        };
+        self.nominated.entry(node.clone()).or_default().push(Arc::new(pod.clone()));
+        self.nominated_of.insert(uid.clone(), node);
     }
 
     /// A pod changed; `old` is its previous state in the informer.
@@ -132,223 +175,348 @@ impl Scheduler {
         if kind == WatchEventType::Deleted {
             let was_assigned = podutil::node_name(pod).is_some();
             self.cache.remove_pod(&uid);
-            self.queue.remove(&uid);
-            self.last_failure.remove(&uid);
+            self.forget(&uid);
+            self.set_nominated(&uid, None);
+            self.attempts.remove(&uid);
             if was_assigned {
                 self.queue.move_all_unschedulable(ctx.now());
             }
             return;
         }
         if podutil::node_name(pod).is_some() {
-            self.queue.remove(&uid);
+            self.forget(&uid);
+            self.set_nominated(&uid, None);
             let was_terminal = old.and_then(|o| o.as_type::<Pod>()).is_some_and(podutil::is_terminal);
             self.cache.upsert_pod(uid.clone(), pod);
             if podutil::is_terminal(pod) && !was_terminal {
                 self.queue.move_all_unschedulable(ctx.now());
             }
         } else if self.wants(pod) {
+            self.set_nominated(&uid, Some(pod));
+            self.queued.insert(
+                uid.clone(),
+                (obj.namespace().unwrap_or("default").to_string(), obj.name().to_string()),
+            );
             self.queue.add(uid, pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0));
         } else {
-            self.queue.remove(&uid);
+            self.set_nominated(&uid, None);
+            self.forget(&uid);
         }
+    }
+
+    fn forget(&mut self, uid: &Arc<str>) {
+        self.queue.remove(uid);
+        self.queued.remove(uid);
+        self.last_failure.remove(uid);
+    }
+
+    fn reporter<'a>(name: &'a str) -> Reporter<'a> {
+        Reporter { component: name, host: None }
     }
 
     fn schedule_one(&mut self, ctx: &mut Context<'_>) {
         let Some(uid) = self.queue.pop() else { return };
-        let Some(obj) = self.pods.as_ref().and_then(|p| p.iter().find(|o| o.uid() == &*uid).cloned()) else {
-            self.queue.remove(&uid);
+        let Some(obj) =
+            self.queued.get(&uid).and_then(|(ns, name)| self.pods.as_ref()?.get(ns, name).cloned())
+        else {
+            self.forget(&uid);
             return;
         };
         let pod = obj.as_type::<Pod>().expect("pod informer").clone();
-        if !self.wants(&pod) {
-            self.queue.remove(&uid);
+        if !self.wants(&pod) || obj.uid() != &*uid {
+            self.forget(&uid);
             return;
         }
-        match self.decide(ctx, &pod) {
-            Decision::Bind(node) => {
-                let (ns, name) = (obj.namespace().unwrap_or("default").to_string(), obj.name().to_string());
-                match ctx.api.bind(&ns, &name, &node) {
-                    Ok(bound) => {
-                        self.queue.remove(&uid);
-                        self.last_failure.remove(&uid);
-                        // Assume the pod on its node until the watch confirms it.
-                        if let Some(p) = bound.as_type::<Pod>() {
-                            self.cache.upsert_pod(uid.clone(), p);
-                        }
-                        let msg = format!("Successfully assigned {ns}/{name} to {node}");
-                        record_event(ctx, self.reporter(), &bound, "Normal", "Scheduled", msg);
+        let profile_index = self.profile_for(&pod).expect("wants() checked the profile");
+        let attempt = {
+            let a = self.attempts.entry(uid.clone()).or_insert(0);
+            *a += 1;
+            *a
+        };
+        let recording = ctx.decisions.enabled;
+        let mut record = CycleRecord::default();
+        let cycle_seed = cycle_seed(&uid, attempt);
+        let now = ctx.api.epoch().time(ctx.now());
+        let outcome = cycle::schedule_pod(
+            &self.profiles[profile_index],
+            &pod,
+            CycleContext {
+                snapshot: self.cache.snapshot(),
+                nominated: &self.nominated,
+                next_start_node_index: &mut self.next_start_node_index,
+                rng: &mut *ctx.rng,
+                cycle_seed,
+                now,
+                record: recording.then_some(&mut record),
+            },
+        );
+        let scheduler_name = self.profiles[profile_index].scheduler_name.clone();
+        let (ns, name) = (obj.namespace().unwrap_or("default").to_string(), obj.name().to_string());
+        let mut decision = Decision {
+            time: ctx.now(),
+            namespace: ns.clone(),
+            pod: name.clone(),
+            attempt,
+            scheduler_name: scheduler_name.clone(),
+            bound_to: None,
+            failure: None,
+            nominated: None,
+            record,
+        };
+        match outcome {
+            Outcome::Scheduled { node } => match ctx.api.bind(&ns, &name, &node) {
+                Ok(bound) => {
+                    self.forget(&uid);
+                    self.set_nominated(&uid, None);
+                    // Assume the pod on its node until the watch confirms it.
+                    if let Some(p) = bound.as_type::<Pod>() {
+                        self.cache.upsert_pod(uid.clone(), p);
                     }
-                    Err(_) => self.queue.failed(&uid, ctx.now()),
+                    let msg = format!("Successfully assigned {ns}/{name} to {node}");
+                    record_event(ctx, Self::reporter(&scheduler_name), &bound, "Normal", "Scheduled", msg);
+                    decision.bound_to = Some(node);
                 }
-            }
-            Decision::Unschedulable { message } => {
+                Err(e) => {
+                    decision.failure = Some(format!("binding rejected: {e}"));
+                    self.queue.failed(&uid, ctx.now());
+                }
+            },
+            Outcome::Unschedulable { fit_error, post_filter } => {
+                let message = fit_error.message();
+                let mut nominated_node = None;
+                if let Some(result) = post_filter {
+                    if let Some(node) = result.nominated_node.as_deref().filter(|n| !n.is_empty()) {
+                        let victims =
+                            self.prepare_candidate(ctx, &pod, node, &result.victims, &scheduler_name);
+                        decision.nominated = Some((node.to_string(), victims));
+                    }
+                    nominated_node = result.nominated_node;
+                }
+                decision.failure = Some(message.clone());
                 self.queue.failed(&uid, ctx.now());
-                self.report_failure(ctx, &uid, pod, message);
+                self.report_failure(
+                    ctx,
+                    &uid,
+                    pod,
+                    "Unschedulable",
+                    message,
+                    nominated_node,
+                    &scheduler_name,
+                );
+            }
+            Outcome::Error(message) => {
+                decision.failure = Some(message.clone());
+                self.queue.failed(&uid, ctx.now());
+                self.report_failure(ctx, &uid, pod, "SchedulerError", message, None, &scheduler_name);
             }
         }
+        ctx.decisions.push(decision);
     }
 
-    fn report_failure(&mut self, ctx: &mut Context<'_>, uid: &Arc<str>, mut pod: Pod, message: String) {
-        let changed = podutil::set_pod_condition(
+    /// prepareCandidate (preemption.go): each victim gets DisruptionTarget and is deleted
+    /// (with its grace period), with a Preempted event; lower-priority pods nominated to the
+    /// same node lose their nomination. Returns the victims as namespace/name.
+    fn prepare_candidate(
+        &mut self,
+        ctx: &mut Context<'_>,
+        preemptor: &Pod,
+        node: &str,
+        victims: &[Arc<Pod>],
+        scheduler_name: &str,
+    ) -> Vec<String> {
+        let mut names = Vec::new();
+        for v in victims {
+            let (vns, vname) = (
+                v.metadata.namespace.clone().unwrap_or_default(),
+                v.metadata.name.clone().unwrap_or_default(),
+            );
+            names.push(format!("{vns}/{vname}"));
+            let mut victim = (**v).clone();
+            let condition =
+                default_preemption::preemption_condition(preemptor, ctx.api.epoch().time(ctx.now()));
+            if podutil::set_pod_condition(&mut victim, condition) {
+                let _ = ctx.api.update_status_as(victim.clone());
+            }
+            let opts = DeleteOptions { uid: v.metadata.uid.clone(), ..Default::default() };
+            if ctx.api.delete(Kind::Pod, Some(&vns), &vname, opts).is_ok() {
+                let msg = default_preemption::preempted_event_message(preemptor, node);
+                let reason = default_preemption::PREEMPTED_EVENT_REASON;
+                record_event(
+                    ctx,
+                    Self::reporter(scheduler_name),
+                    &victim.into_object(),
+                    "Normal",
+                    reason,
+                    msg,
+                );
+            }
+        }
+        let nominated_here = self.nominated.get(node).cloned().unwrap_or_default();
+        for p in default_preemption::lower_priority_nominated_pods(preemptor, &nominated_here) {
+            let mut p = (*p).clone();
+            if let Some(status) = p.status.as_mut() {
+                status.nominated_node_name = None;
+            }
+            let _ = ctx.api.update_status_as(p);
+        }
+        names
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report_failure(
+        &mut self,
+        ctx: &mut Context<'_>,
+        uid: &Arc<str>,
+        mut pod: Pod,
+        reason: &str,
+        message: String,
+        nominated_node: Option<String>,
+        scheduler_name: &str,
+    ) {
+        let mut changed = podutil::set_pod_condition(
             &mut pod,
             PodCondition {
                 type_: "PodScheduled".into(),
                 status: "False".into(),
-                reason: Some("Unschedulable".into()),
+                reason: Some(reason.into()),
                 message: Some(message.clone()),
                 last_transition_time: Some(ctx.api.epoch().time(ctx.now())),
                 ..Default::default()
             },
         );
+        if let Some(node) = nominated_node {
+            let status = pod.status.get_or_insert_with(Default::default);
+            let new = (!node.is_empty()).then_some(node);
+            if status.nominated_node_name != new {
+                status.nominated_node_name = new;
+                changed = true;
+            }
+        }
         if changed {
             let _ = ctx.api.update_status_as(pod.clone());
         }
         if self.last_failure.get(uid) != Some(&message) {
             self.last_failure.insert(uid.clone(), message.clone());
-            record_event(ctx, self.reporter(), &pod.into_object(), "Warning", "FailedScheduling", message);
+            record_event(
+                ctx,
+                Self::reporter(scheduler_name),
+                &pod.into_object(),
+                "Warning",
+                "FailedScheduling",
+                message,
+            );
         }
     }
 
-    /// One scheduling cycle for `pod` against the cache.
-    pub fn decide(&mut self, ctx: &mut Context<'_>, pod: &Pod) -> Decision {
-        let nodes: Vec<&cache::NodeInfo> = self.cache.nodes().collect();
-        let n = nodes.len();
-        if n == 0 {
-            return Decision::Unschedulable { message: "no nodes available to schedule pods".into() };
-        }
-        let req = podutil::pod_requests(pod);
-        let to_find = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score);
-        let mut feasible = Vec::new();
-        let mut rejections: Vec<Rejection> = Vec::new();
-        let mut processed = 0;
-        for i in 0..n {
-            let info = nodes[(self.next_start_node_index + i) % n];
-            processed += 1;
-            match plugins::filter(pod, &req, info) {
-                Ok(()) => {
-                    feasible.push(info);
-                    if feasible.len() >= to_find {
-                        break;
+    fn on_cluster_object(&mut self, ev: &WatchEvent) -> bool {
+        let deleted = ev.kind == WatchEventType::Deleted;
+        let key = || (ev.object.namespace().unwrap_or("").to_string(), ev.object.name().to_string());
+        let c = &mut self.cache.cluster;
+        macro_rules! track {
+            ($inf:expr, $map:expr, $ty:ty) => {
+                if let Some(inf) = $inf.as_mut().filter(|i| i.owns(ev)) {
+                    inf.apply(ev);
+                    if deleted {
+                        $map.remove(&key());
+                    } else if let Some(o) = ev.object.as_type::<$ty>() {
+                        $map.insert(key(), Arc::new(o.clone()));
                     }
+                    return true;
                 }
-                Err(r) => rejections.push(r),
+            };
+        }
+        track!(self.others.services, c.services, Service);
+        track!(self.others.replica_sets, c.replica_sets, ReplicaSet);
+        track!(self.others.stateful_sets, c.stateful_sets, StatefulSet);
+        track!(self.others.pdbs, c.pdbs, PodDisruptionBudget);
+        if let Some(inf) = self.others.namespaces.as_mut().filter(|i| i.owns(ev)) {
+            inf.apply(ev);
+            let name = ev.object.name().to_string();
+            if deleted {
+                c.namespace_labels.remove(&name);
+            } else if let Some(ns) = ev.object.as_type::<Namespace>() {
+                c.namespace_labels.insert(name, ns.metadata.labels.clone().unwrap_or_default());
+            }
+            return true;
+        }
+        false
+    }
+
+    fn start(&mut self, ctx: &mut Context<'_>) {
+        self.nodes = Informer::start(ctx, WatchSpec::all(Kind::Node)).ok();
+        self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
+        self.others.namespaces = Informer::start(ctx, WatchSpec::all(Kind::Namespace)).ok();
+        self.others.services = Informer::start(ctx, WatchSpec::all(Kind::Service)).ok();
+        self.others.replica_sets = Informer::start(ctx, WatchSpec::all(Kind::ReplicaSet)).ok();
+        self.others.stateful_sets = Informer::start(ctx, WatchSpec::all(Kind::StatefulSet)).ok();
+        self.others.pdbs = Informer::start(ctx, WatchSpec::all(Kind::PodDisruptionBudget)).ok();
+        let c = &mut self.cache.cluster;
+        let key = |o: &Arc<Object>| (o.namespace().unwrap_or("").to_string(), o.name().to_string());
+        for o in self.others.services.iter().flat_map(|i| i.iter()) {
+            if let Some(s) = o.as_type::<Service>() {
+                c.services.insert(key(o), Arc::new(s.clone()));
             }
         }
-        self.next_start_node_index = (self.next_start_node_index + processed) % n;
-        if feasible.is_empty() {
-            return Decision::Unschedulable { message: fit_error(n, &rejections, pod) };
-        }
-        if feasible.len() == 1 {
-            return Decision::Bind(feasible[0].node.metadata.name.clone().unwrap_or_default());
-        }
-        let nonzero = nonzero_requests(pod);
-        let mut taint: Vec<i64> =
-            feasible.iter().map(|i| plugins::taint_toleration_raw(pod, &i.node)).collect();
-        plugins::default_normalize(&mut taint, true);
-        let affinity: Option<Vec<i64>> =
-            feasible.iter().map(|i| plugins::node_affinity_raw(pod, &i.node)).collect();
-        let affinity = affinity.map(|mut a| {
-            plugins::default_normalize(&mut a, false);
-            a
-        });
-        // BalancedAllocation's PreScore skips pods that request nothing (isBestEffortPod)
-        // over its resources (cpu and memory by default); extended resources do not count.
-        let balanced_skip = req.milli_cpu == 0 && req.memory == 0;
-        let mut best: Option<(i64, usize)> = None;
-        let mut ties = 0u32;
-        for (i, info) in feasible.iter().enumerate() {
-            let mut total = WEIGHT_TAINT_TOLERATION * taint[i]
-                + WEIGHT_NODE_RESOURCES_FIT * plugins::least_allocated(&nonzero, info);
-            if let Some(a) = &affinity {
-                total += WEIGHT_NODE_AFFINITY * a[i];
-            }
-            if !balanced_skip {
-                total += WEIGHT_BALANCED_ALLOCATION * plugins::balanced_allocation(&req, info);
-            }
-            match best {
-                Some((b, _)) if total < b => {}
-                Some((b, _)) if total == b => {
-                    ties += 1;
-                    if ctx.rng.gen_range(0..ties) == 0 {
-                        best = Some((total, i));
-                    }
-                }
-                _ => {
-                    best = Some((total, i));
-                    ties = 1;
-                }
+        for o in self.others.replica_sets.iter().flat_map(|i| i.iter()) {
+            if let Some(s) = o.as_type::<ReplicaSet>() {
+                c.replica_sets.insert(key(o), Arc::new(s.clone()));
             }
         }
-        let (_, idx) = best.expect("at least two feasible nodes");
-        Decision::Bind(feasible[idx].node.metadata.name.clone().unwrap_or_default())
+        for o in self.others.stateful_sets.iter().flat_map(|i| i.iter()) {
+            if let Some(s) = o.as_type::<StatefulSet>() {
+                c.stateful_sets.insert(key(o), Arc::new(s.clone()));
+            }
+        }
+        for o in self.others.pdbs.iter().flat_map(|i| i.iter()) {
+            if let Some(s) = o.as_type::<PodDisruptionBudget>() {
+                c.pdbs.insert(key(o), Arc::new(s.clone()));
+            }
+        }
+        for ns in self.others.namespaces.iter().flat_map(|i| i.iter_as::<Namespace>()) {
+            c.namespace_labels.insert(
+                ns.metadata.name.clone().unwrap_or_default(),
+                ns.metadata.labels.clone().unwrap_or_default(),
+            );
+        }
+        let nodes: Vec<Node> = self.nodes.iter().flat_map(|i| i.iter_as::<Node>().cloned()).collect();
+        for n in nodes {
+            self.cache.upsert_node(n);
+        }
+        let pods: Vec<Arc<Object>> = self.pods.iter().flat_map(|i| i.iter().cloned()).collect();
+        for p in pods {
+            self.on_pod(ctx, WatchEventType::Added, &p, None);
+        }
     }
 }
 
-/// FitError's message (pkg/scheduler/framework/types.go): reasons counted per node, the
-/// `"<count> <reason>"` strings sorted, then the preemption verdict.
-pub fn fit_error(num_nodes: usize, rejections: &[Rejection], pod: &Pod) -> String {
-    let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in rejections {
-        for reason in &r.reasons {
-            *histogram.entry(reason.as_str()).or_default() += 1;
-        }
+/// A per-cycle number for plugins that want reproducible pseudo-randomness (FNV-1a of the pod
+/// UID and attempt).
+fn cycle_seed(uid: &str, attempt: u32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in uid.bytes().chain(attempt.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
-    let mut parts: Vec<String> =
-        histogram.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
-    parts.sort();
-    let never = pod.spec.as_ref().and_then(|s| s.preemption_policy.as_deref()) == Some("Never");
-    let preemption = if never {
-        "preemption: not eligible due to preemptionPolicy=Never.".to_string()
-    } else {
-        // Without lower-priority victims preemption finds nothing; nodes rejected for reasons
-        // removing pods cannot fix are "not helpful".
-        let mut pre: BTreeMap<&str, usize> = BTreeMap::new();
-        for r in rejections {
-            let reason = if r.resolvable {
-                "No preemption victims found for incoming pod"
-            } else {
-                "Preemption is not helpful for scheduling"
-            };
-            *pre.entry(reason).or_default() += 1;
-        }
-        let mut p: Vec<String> = pre.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
-        p.sort();
-        format!("preemption: 0/{num_nodes} nodes are available: {}.", p.join(", "))
-    };
-    format!("0/{num_nodes} nodes are available: {}. {preemption}", parts.join(", "))
+    h
 }
 
 impl Component for Scheduler {
     fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
         match event {
-            Event::Start => {
-                self.nodes = Informer::start(ctx, WatchSpec::all(Kind::Node)).ok();
-                self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
-                let nodes: Vec<_> = self
-                    .nodes
-                    .iter()
-                    .flat_map(|i| i.iter_as::<k8s_openapi::api::core::v1::Node>().cloned())
-                    .collect();
-                for n in nodes {
-                    self.cache.upsert_node(n);
-                }
-                let pods: Vec<Arc<Object>> = self.pods.iter().flat_map(|i| i.iter().cloned()).collect();
-                for p in pods {
-                    self.on_pod(ctx, WatchEventType::Added, &p, None);
-                }
-            }
+            Event::Start => self.start(ctx),
             Event::Watch(ev) => {
                 if self.pods.as_ref().is_some_and(|i| i.owns(&ev)) {
                     let old = self.pods.as_mut().expect("checked").apply(&ev);
                     self.on_pod(ctx, ev.kind, &ev.object, old.as_ref());
                 } else if self.nodes.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.nodes.as_mut().expect("checked").apply(&ev);
-                    match (ev.kind, ev.object.as_type::<k8s_openapi::api::core::v1::Node>()) {
+                    match (ev.kind, ev.object.as_type::<Node>()) {
                         (WatchEventType::Deleted, _) => self.cache.remove_node(ev.object.name()),
                         (_, Some(node)) => self.cache.upsert_node(node.clone()),
                         _ => {}
                     }
                     self.queue.move_all_unschedulable(ctx.now());
+                } else {
+                    self.on_cluster_object(&ev);
                 }
             }
             Event::Timer(Timer::ScheduleOne) => {
@@ -362,38 +530,5 @@ impl Component for Scheduler {
             _ => {}
         }
         self.arm_cycle(ctx);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn feasible_nodes_to_find_is_adaptive() {
-        assert_eq!(num_feasible_nodes_to_find(50, 0), 50);
-        assert_eq!(num_feasible_nodes_to_find(1000, 0), 420); // 50 - 8 = 42%
-        assert_eq!(num_feasible_nodes_to_find(5000, 0), 500); // 50 - 40 = 10%
-        assert_eq!(num_feasible_nodes_to_find(6000, 0), 300); // floored at 5%
-        assert_eq!(num_feasible_nodes_to_find(150, 10), 100); // floored at 100 nodes
-    }
-
-    #[test]
-    fn fit_error_message_is_upstream_format() {
-        let rej =
-            |plugin, reason: &str, resolvable| Rejection { plugin, reasons: vec![reason.into()], resolvable };
-        let r = vec![
-            rej("NodeResourcesFit", "Insufficient cpu", true),
-            rej(
-                "TaintToleration",
-                "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }",
-                false,
-            ),
-            rej("NodeResourcesFit", "Insufficient cpu", true),
-        ];
-        assert_eq!(
-            fit_error(3, &r, &Pod::default()),
-            "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."
-        );
     }
 }

@@ -34,15 +34,35 @@ enum Place {
 }
 
 /// The queue, keyed by pod UID.
-#[derive(Default)]
 pub struct SchedulingQueue {
     entries: BTreeMap<Arc<str>, (Entry, Place)>,
     active: BTreeSet<(Reverse<i32>, u64, Arc<str>)>,
     backoff: BTreeSet<(SimTime, u64, Arc<str>)>,
     next_arrival: u64,
+    /// `podInitialBackoffSeconds` / `podMaxBackoffSeconds`.
+    initial_backoff: SimDuration,
+    max_backoff: SimDuration,
+}
+
+impl Default for SchedulingQueue {
+    fn default() -> Self {
+        SchedulingQueue::with_backoff(INITIAL_BACKOFF, MAX_BACKOFF)
+    }
 }
 
 impl SchedulingQueue {
+    /// A queue with the configuration's back-off bounds.
+    pub fn with_backoff(initial: SimDuration, max: SimDuration) -> Self {
+        SchedulingQueue {
+            entries: BTreeMap::new(),
+            active: BTreeSet::new(),
+            backoff: BTreeSet::new(),
+            next_arrival: 0,
+            initial_backoff: initial,
+            max_backoff: max,
+        }
+    }
+
     /// Adds a pod that needs scheduling (no-op if it is already queued).
     pub fn add(&mut self, uid: Arc<str>, priority: i32) {
         if self.entries.contains_key(&uid) {
@@ -100,14 +120,20 @@ impl SchedulingQueue {
         self.entries.get(uid).map_or(0, |(e, _)| e.attempts)
     }
 
-    /// Backoff after `attempts` failures: 1s, 2s, 4s, 8s, then 10s.
+    /// Backoff after `attempts` failures with the default bounds: 1s, 2s, 4s, 8s, then 10s.
     pub fn backoff_duration(attempts: u32) -> SimDuration {
+        Self::default().backoff_for(attempts)
+    }
+
+    /// Backoff after `attempts` failures: the initial back-off doubled per further failure,
+    /// capped at the maximum (calculateBackoffDuration).
+    pub fn backoff_for(&self, attempts: u32) -> SimDuration {
         let exp = attempts.saturating_sub(1).min(16);
-        SimDuration::from_millis((INITIAL_BACKOFF.as_millis() << exp).min(MAX_BACKOFF.as_millis()))
+        SimDuration::from_millis((self.initial_backoff.as_millis() << exp).min(self.max_backoff.as_millis()))
     }
 
     fn backoff_expiry(&self, e: &Entry) -> SimTime {
-        e.last_failure + Self::backoff_duration(e.attempts)
+        e.last_failure + self.backoff_for(e.attempts)
     }
 
     /// The in-flight pod failed: it waits among the unschedulable pods for a cluster event.

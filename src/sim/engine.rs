@@ -27,6 +27,7 @@ use super::rng::{component_rng, SimRng};
 use super::time::{SimDuration, SimTime};
 use crate::apiserver::ApiServer;
 use crate::network::Network;
+use crate::scheduler::decisions::DecisionLog;
 
 /// Index of a registered component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,6 +65,8 @@ pub struct Context<'a> {
     pub api: &'a mut ApiServer,
     /// The nodes' data plane (kernel state written by kubelets and kube-proxies).
     pub net: &'a mut Network,
+    /// The scheduler's recorded decisions (`run --decisions`, `kubesim explain`).
+    pub decisions: &'a mut DecisionLog,
     queue: &'a mut Queue,
     trace: &'a mut Vec<TraceEntry>,
     names: &'a [String],
@@ -171,6 +174,8 @@ pub struct Engine {
     pub api: ApiServer,
     /// The nodes' data plane.
     pub net: Network,
+    /// The scheduler's recorded decisions (off unless enabled).
+    pub decisions: DecisionLog,
     trace: Vec<TraceEntry>,
     hash: StableHasher,
     delivered: u64,
@@ -188,6 +193,7 @@ impl Engine {
             names: Vec::new(),
             api,
             net: Network::new(),
+            decisions: DecisionLog::default(),
             trace: Vec::new(),
             hash: StableHasher::new(),
             delivered: 0,
@@ -265,6 +271,7 @@ impl Engine {
             rng: &mut slot.rng,
             api: &mut self.api,
             net: &mut self.net,
+            decisions: &mut self.decisions,
             queue: &mut self.queue,
             trace: &mut self.trace,
             names: &self.names,

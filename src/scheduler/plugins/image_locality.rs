@@ -115,6 +115,36 @@ fn calculate_priority(sum: i64, num_containers: usize) -> i64 {
     MAX_NODE_SCORE * (sum - MIN_THRESHOLD) / (max_threshold - MIN_THRESHOLD)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Framework adapter.
+
+/// The plugin's name in profiles.
+pub const NAME: &str = "ImageLocality";
+
+/// The plugin as a profile runs it (no args).
+pub struct ImageLocality;
+
+impl crate::scheduler::framework::Plugin for ImageLocality {
+    fn name(&self) -> &str {
+        NAME
+    }
+    fn as_score(&self) -> Option<&dyn crate::scheduler::framework::ScorePlugin> {
+        Some(self)
+    }
+}
+
+impl crate::scheduler::framework::ScorePlugin for ImageLocality {
+    fn score(
+        &self,
+        _state: &crate::scheduler::framework::CycleState,
+        pod: &Pod,
+        node: &crate::scheduler::cache::NodeInfo,
+        snapshot: &crate::scheduler::cache::Snapshot,
+    ) -> Result<i64, crate::scheduler::framework::Status> {
+        Ok(score(pod, &node.node, snapshot.nodes.len(), snapshot.image_spread))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Ports of upstream's image_locality_test.go (v1.34) with its expected values.

@@ -747,6 +747,171 @@ fn apply_label_keys(term: &mut PodAffinityTerm, labels: &BTreeMap<String, String
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Framework adapter.
+
+/// `InterPodAffinityArgs` as written in `pluginConfig` (v1).
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AffinityArgsV1 {
+    #[serde(default)]
+    hard_pod_affinity_weight: Option<i32>,
+    #[serde(default)]
+    ignore_preferred_terms_of_existing_pods: Option<bool>,
+}
+
+impl AffinityArgs {
+    /// Parses and validates `pluginConfig[].args` (ValidateInterPodAffinityArgs: the weight is
+    /// in [0, 100]; v1 default 1).
+    pub fn from_json(args: &serde_json::Value) -> Result<AffinityArgs, String> {
+        let v: AffinityArgsV1 = super::parse_args(args)?;
+        let weight = v.hard_pod_affinity_weight.unwrap_or(1);
+        if !(0..=100).contains(&weight) {
+            return Err(format!(
+                "hardPodAffinityWeight: Invalid value: {weight}: not in valid range [0, 100]"
+            ));
+        }
+        Ok(AffinityArgs {
+            hard_pod_affinity_weight: weight,
+            ignore_preferred_terms_of_existing_pods: v
+                .ignore_preferred_terms_of_existing_pods
+                .unwrap_or(false),
+        })
+    }
+}
+
+/// The plugin as a profile runs it.
+pub struct InterPodAffinity {
+    args: AffinityArgs,
+}
+
+impl InterPodAffinity {
+    pub fn new(args: AffinityArgs) -> Self {
+        InterPodAffinity { args }
+    }
+}
+
+const PRE_SCORE_KEY: &str = "PreScoreInterPodAffinity";
+
+impl crate::scheduler::framework::Plugin for InterPodAffinity {
+    fn name(&self) -> &str {
+        NAME
+    }
+    fn as_pre_filter(&self) -> Option<&dyn crate::scheduler::framework::PreFilterPlugin> {
+        Some(self)
+    }
+    fn as_filter(&self) -> Option<&dyn crate::scheduler::framework::FilterPlugin> {
+        Some(self)
+    }
+    fn as_pre_score(&self) -> Option<&dyn crate::scheduler::framework::PreScorePlugin> {
+        Some(self)
+    }
+    fn as_score(&self) -> Option<&dyn crate::scheduler::framework::ScorePlugin> {
+        Some(self)
+    }
+}
+
+mod adapter {
+    use super::*;
+    use crate::scheduler::cache::{NodeInfo, Snapshot};
+    use crate::scheduler::framework::{
+        CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Status,
+    };
+
+    impl PreFilterPlugin for InterPodAffinity {
+        fn pre_filter(
+            &self,
+            state: &mut CycleState,
+            pod: &Pod,
+            snapshot: &Snapshot,
+        ) -> (PreFilterResult, Status) {
+            match pre_filter(pod, &snapshot.node_pods(), &snapshot.cluster.namespace_labels) {
+                Ok(None) => (PreFilterResult::all(), Status::skip()),
+                Ok(Some(s)) => {
+                    state.write(NAME, s);
+                    (PreFilterResult::all(), Status::success())
+                }
+                Err(e) => (PreFilterResult::all(), Status::unresolvable(e)),
+            }
+        }
+        fn add_pod(&self, state: &mut CycleState, _pod: &Pod, to_add: &Pod, node: &NodeInfo) -> Status {
+            if let Some(s) = state.read_mut::<FilterState>(NAME) {
+                s.add_pod(to_add, &node.node);
+            }
+            Status::success()
+        }
+        fn remove_pod(&self, state: &mut CycleState, _pod: &Pod, to_remove: &Pod, node: &NodeInfo) -> Status {
+            if let Some(s) = state.read_mut::<FilterState>(NAME) {
+                s.remove_pod(to_remove, &node.node);
+            }
+            Status::success()
+        }
+    }
+
+    impl FilterPlugin for InterPodAffinity {
+        fn filter(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
+            let Some(s) = state.read::<FilterState>(NAME) else {
+                return Status::error("reading \"PreFilterInterPodAffinity\" from cycleState: not found");
+            };
+            match filter(pod, s, &node.node_pods()) {
+                Ok(()) => Status::success(),
+                Err(f) if f.resolvable() => Status::unschedulable(f.message()),
+                Err(f) => Status::unresolvable(f.message()),
+            }
+        }
+    }
+
+    impl PreScorePlugin for InterPodAffinity {
+        fn pre_score(
+            &self,
+            state: &mut CycleState,
+            pod: &Pod,
+            feasible: &[&NodeInfo],
+            snapshot: &Snapshot,
+        ) -> Status {
+            let feasible: Vec<NodePods<'_>> = feasible.iter().map(|n| n.node_pods()).collect();
+            match pre_score(
+                pod,
+                &feasible,
+                &snapshot.node_pods(),
+                &self.args,
+                &snapshot.cluster.namespace_labels,
+            ) {
+                None => Status::skip(),
+                Some(s) => {
+                    state.write(PRE_SCORE_KEY, s);
+                    Status::success()
+                }
+            }
+        }
+    }
+
+    impl ScorePlugin for InterPodAffinity {
+        fn score(
+            &self,
+            state: &CycleState,
+            _pod: &Pod,
+            node: &NodeInfo,
+            _snapshot: &Snapshot,
+        ) -> Result<i64, Status> {
+            let s = state.read::<ScoreState>(PRE_SCORE_KEY).ok_or_else(|| {
+                Status::error("reading \"PreScoreInterPodAffinity\" from cycleState: not found")
+            })?;
+            Ok(score(s, &node.node_pods()))
+        }
+        fn normalize(
+            &self,
+            _state: &CycleState,
+            _pod: &Pod,
+            _feasible: &[&NodeInfo],
+            scores: &mut [i64],
+        ) -> Status {
+            normalize(scores);
+            Status::success()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Ports of upstream's table tests (pkg/scheduler/framework/plugins/interpodaffinity/

@@ -692,6 +692,206 @@ fn node_labels(node: &Node) -> &BTreeMap<String, String> {
     node.metadata.labels.as_ref().unwrap_or(&EMPTY)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Framework adapter.
+
+/// The plugin as a profile runs it, with its `PodTopologySpreadArgs`.
+pub struct PodTopologySpread {
+    args: SpreadArgs,
+}
+
+/// The plugin's name in profiles.
+pub const NAME: &str = "PodTopologySpread";
+
+/// `PodTopologySpreadArgs` as written in `pluginConfig` (v1), before conversion.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SpreadArgsV1 {
+    #[serde(default)]
+    default_constraints: Option<Vec<TopologySpreadConstraint>>,
+    #[serde(default)]
+    defaulting_type: Option<String>,
+}
+
+impl SpreadArgs {
+    /// Parses and validates `pluginConfig[].args` (validation_pluginargs.go
+    /// ValidatePodTopologySpreadArgs); v1 defaulting type is `System`.
+    pub fn from_json(args: &serde_json::Value) -> Result<SpreadArgs, String> {
+        let v: SpreadArgsV1 = super::parse_args(args)?;
+        let defaulting =
+            match v.defaulting_type.as_deref() {
+                None | Some("System") => Defaulting::System,
+                Some("List") => Defaulting::List,
+                Some(other) => return Err(format!(
+                    "defaultingType: Unsupported value: {other:?}: supported values: \"List\", \"System\""
+                )),
+            };
+        let default_constraints = v.default_constraints.unwrap_or_default();
+        if defaulting == Defaulting::System && !default_constraints.is_empty() {
+            return Err("defaultConstraints: Invalid value: when .defaultingType is \"System\"".to_string());
+        }
+        let mut seen = BTreeSet::new();
+        for (i, c) in default_constraints.iter().enumerate() {
+            let path = format!("defaultConstraints[{i}]");
+            if c.max_skew <= 0 {
+                return Err(format!(
+                    "{path}.maxSkew: Invalid value: {}: not in valid range [1, inf)",
+                    c.max_skew
+                ));
+            }
+            if c.topology_key.is_empty() {
+                return Err(format!("{path}.topologyKey: Required value: can not be empty"));
+            }
+            if c.when_unsatisfiable != DO_NOT_SCHEDULE && c.when_unsatisfiable != SCHEDULE_ANYWAY {
+                return Err(format!(
+                    "{path}.whenUnsatisfiable: Unsupported value: {:?}: supported values: \"DoNotSchedule\", \"ScheduleAnyway\"",
+                    c.when_unsatisfiable
+                ));
+            }
+            if !seen.insert((c.topology_key.clone(), c.when_unsatisfiable.clone())) {
+                return Err(format!(
+                    "{path}: Duplicate value: {{{:?}, {:?}}}",
+                    c.topology_key, c.when_unsatisfiable
+                ));
+            }
+            if c.label_selector.is_some() {
+                return Err(format!(
+                    "{path}.labelSelector: Forbidden: constraint must not define a selector, as they deduced for each pod"
+                ));
+            }
+        }
+        Ok(SpreadArgs { default_constraints, defaulting })
+    }
+}
+
+impl PodTopologySpread {
+    pub fn new(args: SpreadArgs) -> Self {
+        PodTopologySpread { args }
+    }
+}
+
+const PRE_SCORE_KEY: &str = "PreScorePodTopologySpread";
+
+impl crate::scheduler::framework::Plugin for PodTopologySpread {
+    fn name(&self) -> &str {
+        NAME
+    }
+    fn as_pre_filter(&self) -> Option<&dyn crate::scheduler::framework::PreFilterPlugin> {
+        Some(self)
+    }
+    fn as_filter(&self) -> Option<&dyn crate::scheduler::framework::FilterPlugin> {
+        Some(self)
+    }
+    fn as_pre_score(&self) -> Option<&dyn crate::scheduler::framework::PreScorePlugin> {
+        Some(self)
+    }
+    fn as_score(&self) -> Option<&dyn crate::scheduler::framework::ScorePlugin> {
+        Some(self)
+    }
+}
+
+mod adapter {
+    use super::*;
+    use crate::scheduler::cache::{NodeInfo, Snapshot};
+    use crate::scheduler::framework::{
+        CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Status,
+    };
+
+    impl PreFilterPlugin for PodTopologySpread {
+        fn pre_filter(
+            &self,
+            state: &mut CycleState,
+            pod: &Pod,
+            snapshot: &Snapshot,
+        ) -> (PreFilterResult, Status) {
+            let selector = snapshot.cluster.default_selector(pod);
+            match pre_filter(pod, &snapshot.node_pods(), &self.args, selector.as_ref()) {
+                Ok(None) => (PreFilterResult::all(), Status::skip()),
+                Ok(Some(s)) => {
+                    state.write(NAME, s);
+                    (PreFilterResult::all(), Status::success())
+                }
+                Err(e) => (PreFilterResult::all(), Status::error(format!("calculating preFilterState: {e}"))),
+            }
+        }
+        fn add_pod(&self, state: &mut CycleState, pod: &Pod, to_add: &Pod, node: &NodeInfo) -> Status {
+            if let Some(s) = state.read_mut::<FilterState>(NAME) {
+                add_pod(s, pod, to_add, &node.node);
+            }
+            Status::success()
+        }
+        fn remove_pod(&self, state: &mut CycleState, pod: &Pod, to_remove: &Pod, node: &NodeInfo) -> Status {
+            if let Some(s) = state.read_mut::<FilterState>(NAME) {
+                remove_pod(s, pod, to_remove, &node.node);
+            }
+            Status::success()
+        }
+    }
+
+    impl FilterPlugin for PodTopologySpread {
+        fn filter(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
+            let Some(s) = state.read::<FilterState>(NAME) else {
+                return Status::error("reading \"PreFilterPodTopologySpread\" from cycleState: not found");
+            };
+            match filter(pod, s, &node.node_pods()) {
+                Ok(()) => Status::success(),
+                Err(f) if f.is_unresolvable() => Status::unresolvable(f.reason()),
+                Err(f) => Status::unschedulable(f.reason()),
+            }
+        }
+    }
+
+    impl PreScorePlugin for PodTopologySpread {
+        fn pre_score(
+            &self,
+            state: &mut CycleState,
+            pod: &Pod,
+            feasible: &[&NodeInfo],
+            snapshot: &Snapshot,
+        ) -> Status {
+            let selector = snapshot.cluster.default_selector(pod);
+            let feasible: Vec<NodePods<'_>> = feasible.iter().map(|n| n.node_pods()).collect();
+            match pre_score(pod, &feasible, &snapshot.node_pods(), &self.args, selector.as_ref()) {
+                Ok(None) => Status::skip(),
+                Ok(Some(s)) => {
+                    state.write(PRE_SCORE_KEY, s);
+                    Status::success()
+                }
+                Err(e) => Status::error(format!("calculating preScoreState: {e}")),
+            }
+        }
+    }
+
+    impl ScorePlugin for PodTopologySpread {
+        fn score(
+            &self,
+            state: &CycleState,
+            pod: &Pod,
+            node: &NodeInfo,
+            _snapshot: &Snapshot,
+        ) -> Result<i64, Status> {
+            let s = state.read::<ScoreState>(PRE_SCORE_KEY).ok_or_else(|| {
+                Status::error("reading \"PreScorePodTopologySpread\" from cycleState: not found")
+            })?;
+            Ok(score(pod, s, &node.node_pods()))
+        }
+        fn normalize(
+            &self,
+            state: &CycleState,
+            _pod: &Pod,
+            feasible: &[&NodeInfo],
+            scores: &mut [i64],
+        ) -> Status {
+            let Some(s) = state.read::<ScoreState>(PRE_SCORE_KEY) else {
+                return Status::error("reading \"PreScorePodTopologySpread\" from cycleState: not found");
+            };
+            let feasible: Vec<NodePods<'_>> = feasible.iter().map(|n| n.node_pods()).collect();
+            normalize(s, &feasible, scores);
+            Status::success()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Ported from filtering_test.go (TestPreFilterState, TestPreFilterStateAddPod,
