@@ -411,6 +411,23 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses scenario text; `path` is used for messages and to resolve `file:` references.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    parse_with_registry(text, path, &Registry::in_tree())
+}
+
+/// Reads and checks a scenario file whose `config.scheduler` may name plugins of `registry`
+/// (a library user's own plugins next to the in-tree ones).
+pub fn load_with_registry(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        column: None,
+        message: format!("cannot read scenario file: {e}"),
+    })?;
+    parse_with_registry(&text, path, registry)
+}
+
+/// [`parse`] with the scheduler plugins of `registry`.
+pub fn parse_with_registry(text: &str, path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
     let loader = Loader { file: path, positions: Positions::of(text) };
     let mut unknown = Vec::new();
     let de = serde_yaml::Deserializer::from_str(text);
@@ -439,7 +456,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             loader.err(&path, format!("unknown field {:?}", path.rsplit('.').next().unwrap_or(&path)))
         );
     }
-    build(file, &loader, path)
+    build(file, &loader, path, registry)
 }
 
 /// serde_ignored renders `a.b.0.c`; kubesim renders `a.b[0].c`.
@@ -1269,7 +1286,12 @@ fn behavior_rules(loader: &Loader<'_>, specs: &[BehaviorSpec]) -> Result<Vec<Beh
     Ok(out)
 }
 
-fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenario, ScenarioError> {
+fn build(
+    file: ScenarioFile,
+    loader: &Loader<'_>,
+    path: &Path,
+    registry: &Registry,
+) -> Result<Scenario, ScenarioError> {
     let base = path.parent().unwrap_or(Path::new("."));
     if file.name.trim().is_empty() {
         return Err(loader.err("name", "Required value: a name for the scenario"));
@@ -1437,7 +1459,7 @@ fn build(file: ScenarioFile, loader: &Loader<'_>, path: &Path) -> Result<Scenari
         compaction_interval: cfg.apiserver.compaction_interval.unwrap_or(SimDuration::from_mins(5)),
         traffic: traffic_loads(loader, &file.traffic, until)?,
         warnings,
-        scheduler: scheduler_config(loader, cfg.scheduler.as_ref(), path)?,
+        scheduler: scheduler_config(loader, cfg.scheduler.as_ref(), path, registry)?,
     })
 }
 
@@ -1447,6 +1469,7 @@ fn scheduler_config(
     loader: &Loader<'_>,
     value: Option<&Value>,
     path: &Path,
+    registry: &Registry,
 ) -> Result<SchedulerConfig, ScenarioError> {
     let Some(value) = value else {
         return Ok(SchedulerConfig::default());
@@ -1458,16 +1481,14 @@ fn scheduler_config(
     let Some(file) = file else {
         let json = serde_json::to_value(value)
             .map_err(|e| loader.err("config.scheduler", format!("not a KubeSchedulerConfiguration: {e}")))?;
-        return SchedulerConfig::from_value(&json)
-            .and_then(|c| c.build(&Registry::in_tree()).map(|_| c))
-            .map_err(|e| {
-                let at = if e.path.is_empty() {
-                    "config.scheduler".to_string()
-                } else {
-                    format!("config.scheduler.{}", e.path)
-                };
-                loader.err(&at, e.message)
-            });
+        return SchedulerConfig::from_value(&json).and_then(|c| c.build(registry).map(|_| c)).map_err(|e| {
+            let at = if e.path.is_empty() {
+                "config.scheduler".to_string()
+            } else {
+                format!("config.scheduler.{}", e.path)
+            };
+            loader.err(&at, e.message)
+        });
     };
     let Some(rel) = file.as_str() else {
         return Err(
@@ -1497,7 +1518,7 @@ fn scheduler_config(
         return Err(file_loader.err("", "kind: Required value: expected \"KubeSchedulerConfiguration\""));
     }
     SchedulerConfig::from_value(&json)
-        .and_then(|c| c.build(&Registry::in_tree()).map(|_| c))
+        .and_then(|c| c.build(registry).map(|_| c))
         .map_err(|e| file_loader.err(&e.path, e.message))
 }
 

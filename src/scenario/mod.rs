@@ -7,4 +7,7 @@ pub mod load;
 pub mod locate;
 pub mod schema;
 
-pub use load::{load, parse, Action, Check, Expectation, Scenario, ScenarioError, Timing};
+pub use load::{
+    load, load_with_registry, parse, parse_with_registry, Action, Check, Expectation, Scenario,
+    ScenarioError, Timing,
+};

@@ -195,8 +195,9 @@ pub enum Outcome {
     Scheduled {
         node: String,
     },
+    /// No node fits: the FailedScheduling message and what PostFilter (preemption) decided.
     Unschedulable {
-        fit_error: FitError,
+        message: String,
         post_filter: Option<PostFilterResult>,
     },
     /// An internal error (a plugin's Error status); the pod is retried with back-off.
@@ -220,14 +221,10 @@ pub fn schedule_pod(profile: &Profile, pod: &Pod, cx: CycleContext<'_>) -> Outco
     let CycleContext { snapshot, nominated, next_start_node_index, rng, cycle_seed, now, mut record } = cx;
     let all = snapshot.nodes;
     if all.is_empty() {
+        // ErrNoNodesAvailable: UnschedulableAndUnresolvable, no PostFilter, nomination cleared.
         return Outcome::Unschedulable {
-            fit_error: FitError {
-                num_all_nodes: 0,
-                statuses: NodeToStatus::default(),
-                pre_filter_msg: Some("no nodes available to schedule pods".into()),
-                post_filter_msg: None,
-            },
-            post_filter: None,
+            message: "no nodes available to schedule pods".into(),
+            post_filter: Some(PostFilterResult { nominated_node: Some(String::new()), victims: Vec::new() }),
         };
     }
     let mut state = CycleState::new(cycle_seed);
@@ -329,7 +326,7 @@ pub fn schedule_pod(profile: &Profile, pod: &Pod, cx: CycleContext<'_>) -> Outco
         }
         return Outcome::Scheduled { node: feasible[0].name().to_string() };
     }
-    match prioritize(profile, pod, &mut state, &feasible, &snapshot, record.as_deref_mut()) {
+    match prioritize(profile, pod, &mut state, &feasible, &snapshot, record) {
         Err(e) => Outcome::Error(e),
         Ok(totals) => {
             let idx = select_host(&totals, rng);
@@ -377,7 +374,7 @@ fn post_filter(
             result = r;
         }
     }
-    Outcome::Unschedulable { fit_error, post_filter: result }
+    Outcome::Unschedulable { message: fit_error.message(), post_filter: result }
 }
 
 /// PreScore, Score, NormalizeScore and weights: the total per feasible node.

@@ -281,8 +281,7 @@ impl Scheduler {
                     self.queue.failed(&uid, ctx.now());
                 }
             },
-            Outcome::Unschedulable { fit_error, post_filter } => {
-                let message = fit_error.message();
+            Outcome::Unschedulable { message, post_filter } => {
                 let mut nominated_node = None;
                 if let Some(result) = post_filter {
                     if let Some(node) = result.nominated_node.as_deref().filter(|n| !n.is_empty()) {

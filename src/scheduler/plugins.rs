@@ -107,6 +107,20 @@ pub fn default_normalize(scores: &mut [i64], reverse: bool) {
     }
 }
 
+/// Parses a plugin's `pluginConfig[].args` (camelCase JSON/YAML) into its args type; unknown
+/// fields are errors naming the field path. Absent args are the type's defaults.
+pub fn parse_args<T: serde::de::DeserializeOwned>(args: &serde_json::Value) -> Result<T, String> {
+    let value = if args.is_null() { serde_json::Value::Object(Default::default()) } else { args.clone() };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            e.inner().to_string()
+        } else {
+            format!("{path}: {}", e.inner())
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,18 +138,4 @@ mod tests {
         default_normalize(&mut u, false);
         assert_eq!(u, [20, 40, 60, 80, 100]);
     }
-}
-
-/// Parses a plugin's `pluginConfig[].args` (camelCase JSON/YAML) into its args type; unknown
-/// fields are errors naming the field path. Absent args are the type's defaults.
-pub fn parse_args<T: serde::de::DeserializeOwned>(args: &serde_json::Value) -> Result<T, String> {
-    let value = if args.is_null() { serde_json::Value::Object(Default::default()) } else { args.clone() };
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        if path == "." {
-            e.inner().to_string()
-        } else {
-            format!("{path}: {}", e.inner())
-        }
-    })
 }

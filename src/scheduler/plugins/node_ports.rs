@@ -85,7 +85,8 @@ mod tests {
     #[test]
     fn upstream_cases() {
         // node_ports_test.go TestNodePorts.
-        let cases: Vec<(&str, Vec<(&str, &str, i32)>, Vec<(&str, &str, i32)>, bool)> = vec![
+        type Ports<'a> = Vec<(&'a str, &'a str, i32)>;
+        let cases: Vec<(&str, Ports, Ports, bool)> = vec![
             ("same udp port", vec![("UDP", "127.0.0.1", 8080)], vec![("UDP", "127.0.0.1", 8080)], false),
             ("same tcp port", vec![("TCP", "127.0.0.1", 8080)], vec![("TCP", "127.0.0.1", 8080)], false),
             ("different host ip", vec![("TCP", "127.0.0.1", 8080)], vec![("TCP", "127.0.0.2", 8080)], true),

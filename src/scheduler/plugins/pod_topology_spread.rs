@@ -718,14 +718,15 @@ impl SpreadArgs {
     /// ValidatePodTopologySpreadArgs); v1 defaulting type is `System`.
     pub fn from_json(args: &serde_json::Value) -> Result<SpreadArgs, String> {
         let v: SpreadArgsV1 = super::parse_args(args)?;
-        let defaulting =
-            match v.defaulting_type.as_deref() {
-                None | Some("System") => Defaulting::System,
-                Some("List") => Defaulting::List,
-                Some(other) => return Err(format!(
+        let defaulting = match v.defaulting_type.as_deref() {
+            None | Some("System") => Defaulting::System,
+            Some("List") => Defaulting::List,
+            Some(other) => {
+                return Err(format!(
                     "defaultingType: Unsupported value: {other:?}: supported values: \"List\", \"System\""
-                )),
-            };
+                ))
+            }
+        };
         let default_constraints = v.default_constraints.unwrap_or_default();
         if defaulting == Defaulting::System && !default_constraints.is_empty() {
             return Err("defaultConstraints: Invalid value: when .defaultingType is \"System\"".to_string());
