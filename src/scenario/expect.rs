@@ -168,17 +168,25 @@ pub fn evaluate(
             }
             (n == *count, found)
         }
-        Check::Event { reason, kind, name, namespace, count } => {
+        Check::Event { reason, kind, name, namespace, message, count } => {
             let (from, to) = window;
-            let hits: Vec<&TraceEntry> = trace
+            let candidates: Vec<&TraceEntry> = trace
                 .iter()
                 .filter(|e| e.time >= from && e.time <= to && &e.reason == reason)
                 .filter(|e| kind.as_ref().is_none_or(|k| e.kind.eq_ignore_ascii_case(k)))
                 .filter(|e| name.as_ref().is_none_or(|n| &e.name == n))
                 .filter(|e| namespace.as_ref().is_none_or(|n| &e.namespace == n))
                 .collect();
+            let hits: Vec<&&TraceEntry> =
+                candidates.iter().filter(|e| message.as_ref().is_none_or(|m| &e.message == m)).collect();
             let first = hits.first().map(|e| format!(", first at {}", e.time)).unwrap_or_default();
-            (hits.len() >= *count, format!("{} matching event(s){first}", hits.len()))
+            let mut found = format!("{} matching event(s){first}", hits.len());
+            if hits.len() < *count && message.is_some() {
+                if let Some(other) = candidates.iter().find(|e| message.as_ref() != Some(&e.message)) {
+                    found.push_str(&format!("; a {reason} event said {:?}", other.message));
+                }
+            }
+            (hits.len() >= *count, found)
         }
         Check::Traffic { from: source, to: destination, outcome, min, max } => {
             let (from, to) = window;

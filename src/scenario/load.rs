@@ -278,6 +278,8 @@ pub enum Check {
         kind: Option<String>,
         name: Option<String>,
         namespace: Option<String>,
+        /// The event's message, exactly.
+        message: Option<String>,
         count: usize,
     },
 }
@@ -1107,6 +1109,7 @@ fn expectation(
             kind: ev.kind.clone(),
             name: ev.name.clone(),
             namespace: ev.namespace.clone(),
+            message: ev.message.clone(),
             count: ev.count.unwrap_or(1),
         }
     };
@@ -1207,15 +1210,16 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
             };
             format!("{bound} requests{route} {}", outcome.describe())
         }
-        Check::Event { reason, kind, name, count, .. } => {
+        Check::Event { reason, kind, name, message, count, .. } => {
             let obj = match (kind, name) {
                 (Some(k), Some(n)) => format!(" for {}/{n}", k.to_ascii_lowercase()),
                 (None, Some(n)) => format!(" for {n}"),
                 _ => String::new(),
             };
             format!(
-                "event {reason}{obj}{}",
-                if *count > 1 { format!(" at least {count} times") } else { String::new() }
+                "event {reason}{obj}{}{}",
+                if *count > 1 { format!(" at least {count} times") } else { String::new() },
+                message.as_ref().map(|m| format!(" with message {m:?}")).unwrap_or_default()
             )
         }
     };

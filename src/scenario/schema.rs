@@ -296,6 +296,9 @@ pub struct EventMatch {
     pub name: Option<String>,
     #[serde(default)]
     pub namespace: Option<String>,
+    /// The event's message, exactly (e.g. a FailedScheduling message).
+    #[serde(default)]
+    pub message: Option<String>,
     /// Minimum number of matching events (default 1).
     #[serde(default)]
     pub count: Option<usize>,

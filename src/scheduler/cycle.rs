@@ -257,8 +257,8 @@ pub fn schedule_pod(profile: &Profile, pod: &Pod, cx: CycleContext<'_>) -> Outco
     let nominated_node =
         pod.status.as_ref().and_then(|s| s.nominated_node_name.as_deref()).filter(|n| !n.is_empty());
     if let Some(info) = nominated_node.and_then(|n| snapshot.get(n)) {
-        let allowed = pre_result.node_names.as_ref().is_none_or(|names| names.contains(info.name()));
-        if allowed && filter_with_nominated(profile, nominated, &state, pod, info).is_success() {
+        // evaluateNominatedNode filters the nominated node whatever PreFilterResult says.
+        if filter_with_nominated(profile, nominated, &state, pod, info).is_success() {
             if let Some(r) = record.as_deref_mut() {
                 r.verdicts.push(NodeVerdict { node: info.name().to_string(), rejection: None });
                 r.scoring_skipped = Some("nominated node".into());
@@ -297,7 +297,7 @@ pub fn schedule_pod(profile: &Profile, pod: &Pod, cx: CycleContext<'_>) -> Outco
             };
             if s.code == Code::Error {
                 *next_start_node_index = (*next_start_node_index + processed) % all.len();
-                return Outcome::Error(s.message());
+                return Outcome::Error(format!("running {:?} filter plugin: {}", s.plugin, s.message()));
             }
             if let Some(r) = record.as_deref_mut() {
                 let rejection = (!s.is_success()).then(|| (s.plugin.clone(), s.message()));
@@ -350,7 +350,11 @@ fn post_filter(
 ) -> Outcome {
     let mut fit_error = FitError { num_all_nodes, statuses, pre_filter_msg, post_filter_msg: None };
     let runner = ProfileFilters { profile, nominated };
+    // RunPostFilterPlugins: the first success wins; UnschedulableAndUnresolvable stops the
+    // run; otherwise the reasons of every plugin are joined. A PostFilter error only adds its
+    // message (schedulingCycle keeps the pod Unschedulable).
     let mut result = None;
+    let mut reasons: Vec<String> = Vec::new();
     for p in profile.plugins_at_post_filter() {
         let pf = p.as_post_filter().expect("validated at configuration");
         let cx = PostFilterContext {
@@ -361,19 +365,21 @@ fn post_filter(
             now: now.clone(),
         };
         let (r, s) = pf.post_filter(state, pod, cx);
-        if s.code == Code::Error {
-            return Outcome::Error(s.message());
-        }
-        fit_error.post_filter_msg = Some(s.message());
         if s.is_success() {
             result = r;
+            reasons.clear();
             break;
         }
-        // A rejected PostFilter may still clear the nominated node; keep the last result.
         if r.is_some() {
             result = r;
         }
+        if s.code == Code::UnschedulableAndUnresolvable {
+            reasons = s.reasons;
+            break;
+        }
+        reasons.extend(s.reasons);
     }
+    fit_error.post_filter_msg = Some(reasons.join(", "));
     Outcome::Unschedulable { message: fit_error.message(), post_filter: result }
 }
 

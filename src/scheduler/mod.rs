@@ -96,8 +96,8 @@ impl Scheduler {
             others: ClusterInformers::default(),
             cache: Cache::default(),
             queue: SchedulingQueue::with_backoff(
-                SimDuration::from_secs(config.pod_initial_backoff_seconds),
-                SimDuration::from_secs(config.pod_max_backoff_seconds),
+                SimDuration::from_millis(config.pod_initial_backoff_seconds.saturating_mul(1000)),
+                SimDuration::from_millis(config.pod_max_backoff_seconds.saturating_mul(1000)),
             ),
             queued: BTreeMap::new(),
             nominated: NominatedPods::new(),
@@ -183,13 +183,21 @@ impl Scheduler {
             }
             return;
         }
+        let old_pod = old.and_then(|o| o.as_type::<Pod>());
         if podutil::node_name(pod).is_some() {
             self.forget(&uid);
             self.set_nominated(&uid, None);
-            let was_terminal = old.and_then(|o| o.as_type::<Pod>()).is_some_and(podutil::is_terminal);
+            let was_terminal = old_pod.is_some_and(podutil::is_terminal);
+            let newly_assigned = old_pod.is_none_or(|o| podutil::node_name(o).is_none());
+            let labels_changed = old_pod.is_some_and(|o| o.metadata.labels != pod.metadata.labels);
             self.cache.upsert_pod(uid.clone(), pod);
             if podutil::is_terminal(pod) && !was_terminal {
                 self.queue.move_all_unschedulable(ctx.now());
+            } else if newly_assigned || labels_changed {
+                // AssignedPodAdd / AssignedPodUpdate: only the plugins that look at other pods
+                // (InterPodAffinity, PodTopologySpread) register for them, so only pods with
+                // such terms are moved.
+                self.move_pods_waiting_for_other_pods(ctx);
             }
         } else if self.wants(pod) {
             self.set_nominated(&uid, Some(pod));
@@ -197,11 +205,32 @@ impl Scheduler {
                 uid.clone(),
                 (obj.namespace().unwrap_or("default").to_string(), obj.name().to_string()),
             );
-            self.queue.add(uid, pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0));
+            if self.queue.contains(&uid) {
+                if old_pod.is_some_and(|o| scheduling_properties_changed(o, pod)) {
+                    self.queue.updated(&uid, ctx.now());
+                }
+            } else {
+                self.queue.add(uid, pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0));
+            }
         } else {
             self.set_nominated(&uid, None);
             self.forget(&uid);
         }
+    }
+
+    /// Moves the unschedulable pods that have inter-pod affinity terms or topology spread
+    /// constraints (an assigned pod appeared or changed its labels).
+    fn move_pods_waiting_for_other_pods(&mut self, ctx: &mut Context<'_>) {
+        let (queued, pods) = (&self.queued, &self.pods);
+        self.queue.move_unschedulable_if(ctx.now(), |uid| {
+            let Some(pod) = queued.get(uid).and_then(|(ns, n)| pods.as_ref()?.get_as::<Pod>(ns, n)) else {
+                return false;
+            };
+            let spec = pod.spec.as_ref();
+            let affinity = spec.and_then(|s| s.affinity.as_ref());
+            affinity.is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
+                || spec.and_then(|s| s.topology_spread_constraints.as_ref()).is_some_and(|c| !c.is_empty())
+        });
     }
 
     fn forget(&mut self, uid: &Arc<str>) {
@@ -277,8 +306,20 @@ impl Scheduler {
                     decision.bound_to = Some(node);
                 }
                 Err(e) => {
-                    decision.failure = Some(format!("binding rejected: {e}"));
-                    self.queue.failed(&uid, ctx.now());
+                    // handleBindingCycleError: FailedScheduling, SchedulerError, nomination
+                    // cleared, retried after the backoff.
+                    let message = format!("binding rejected: {e}");
+                    decision.failure = Some(message.clone());
+                    self.queue.failed_with_error(&uid, ctx.now());
+                    self.report_failure(
+                        ctx,
+                        &uid,
+                        pod,
+                        "SchedulerError",
+                        message,
+                        Some(String::new()),
+                        &scheduler_name,
+                    );
                 }
             },
             Outcome::Unschedulable { message, post_filter } => {
@@ -305,8 +346,16 @@ impl Scheduler {
             }
             Outcome::Error(message) => {
                 decision.failure = Some(message.clone());
-                self.queue.failed(&uid, ctx.now());
-                self.report_failure(ctx, &uid, pod, "SchedulerError", message, None, &scheduler_name);
+                self.queue.failed_with_error(&uid, ctx.now());
+                self.report_failure(
+                    ctx,
+                    &uid,
+                    pod,
+                    "SchedulerError",
+                    message,
+                    Some(String::new()),
+                    &scheduler_name,
+                );
             }
         }
         ctx.decisions.push(decision);
@@ -390,6 +439,9 @@ impl Scheduler {
                 status.nominated_node_name = new;
                 changed = true;
             }
+            // AddNominatedPod right away, not when the watch event arrives: the next cycle
+            // must already count the nomination.
+            self.set_nominated(uid, Some(&pod));
         }
         if changed {
             let _ = ctx.api.update_status_as(pod.clone());
@@ -488,6 +540,38 @@ impl Scheduler {
     }
 }
 
+/// nodeSchedulingPropertiesChange (eventhandlers.go): a node update is a scheduling event only
+/// when `spec.unschedulable`, allocatable, labels, taints, condition statuses or annotations
+/// changed — not for a heartbeat.
+fn node_scheduling_properties_changed(old: &Node, new: &Node) -> bool {
+    let unschedulable = |n: &Node| n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+    let taints = |n: &Node| n.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
+    let allocatable = |n: &Node| n.status.as_ref().and_then(|s| s.allocatable.clone());
+    let conditions = |n: &Node| -> BTreeMap<String, String> {
+        n.status
+            .iter()
+            .flat_map(|s| s.conditions.iter().flatten())
+            .map(|c| (c.type_.clone(), c.status.clone()))
+            .collect()
+    };
+    unschedulable(old) != unschedulable(new)
+        || allocatable(old) != allocatable(new)
+        || old.metadata.labels != new.metadata.labels
+        || taints(old) != taints(new)
+        || conditions(old) != conditions(new)
+        || old.metadata.annotations != new.metadata.annotations
+}
+
+/// isPodUpdated (scheduling_queue.go): anything but status, resourceVersion, generation,
+/// managedFields and finalizers changed.
+fn scheduling_properties_changed(old: &Pod, new: &Pod) -> bool {
+    let (o, n) = (&old.metadata, &new.metadata);
+    old.spec != new.spec
+        || o.labels != n.labels
+        || o.annotations != n.annotations
+        || o.owner_references != n.owner_references
+}
+
 /// A per-cycle number for plugins that want reproducible pseudo-randomness (FNV-1a of the pod
 /// UID and attempt).
 fn cycle_seed(uid: &str, attempt: u32) -> u64 {
@@ -507,13 +591,24 @@ impl Component for Scheduler {
                     let old = self.pods.as_mut().expect("checked").apply(&ev);
                     self.on_pod(ctx, ev.kind, &ev.object, old.as_ref());
                 } else if self.nodes.as_ref().is_some_and(|i| i.owns(&ev)) {
-                    self.nodes.as_mut().expect("checked").apply(&ev);
-                    match (ev.kind, ev.object.as_type::<Node>()) {
+                    let old = self.nodes.as_mut().expect("checked").apply(&ev);
+                    let new = ev.object.as_type::<Node>();
+                    let relevant = match (ev.kind, old.as_ref().and_then(|o| o.as_type::<Node>()), new) {
+                        (WatchEventType::Modified, Some(old), Some(new)) => {
+                            node_scheduling_properties_changed(old, new)
+                        }
+                        // NodeAdd moves everything; a deleted node frees nothing.
+                        (WatchEventType::Deleted, _, _) => false,
+                        _ => true,
+                    };
+                    match (ev.kind, new) {
                         (WatchEventType::Deleted, _) => self.cache.remove_node(ev.object.name()),
                         (_, Some(node)) => self.cache.upsert_node(node.clone()),
                         _ => {}
                     }
-                    self.queue.move_all_unschedulable(ctx.now());
+                    if relevant {
+                        self.queue.move_all_unschedulable(ctx.now());
+                    }
                 } else {
                     self.on_cluster_object(&ev);
                 }

@@ -22,6 +22,9 @@ struct Entry {
     attempts: u32,
     last_failure: SimTime,
     unschedulable_since: SimTime,
+    /// The last attempt ended in an error (not a rejection): it waits in the error backoff,
+    /// which activeQ never pops from early.
+    from_error: bool,
 }
 
 /// Where a queued pod currently waits.
@@ -75,6 +78,7 @@ impl SchedulingQueue {
             attempts: 0,
             last_failure: SimTime::ZERO,
             unschedulable_since: SimTime::ZERO,
+            from_error: false,
         };
         self.active.insert((Reverse(priority), e.arrival, uid.clone()));
         self.entries.insert(uid, (e, Place::Active));
@@ -100,19 +104,37 @@ impl SchedulingQueue {
         self.entries.contains_key(uid)
     }
 
-    /// Takes the highest-priority, longest-waiting pod off activeQ.
+    /// Takes the highest-priority, longest-waiting pod off activeQ; when activeQ is empty, the
+    /// pod whose backoff ends first, unless it backs off from an error (SchedulerPopFromBackoffQ,
+    /// beta and on by default in v1.33 and v1.34: active_queue.go unlockedPop).
     pub fn pop(&mut self) -> Option<Arc<str>> {
-        let first = self.active.iter().next().cloned()?;
-        self.active.remove(&first);
-        let uid = first.2;
+        let uid = match self.active.iter().next().cloned() {
+            Some(first) => {
+                self.active.remove(&first);
+                first.2
+            }
+            None => {
+                let first = self.first_poppable_backoff()?;
+                self.backoff.remove(&first);
+                first.2
+            }
+        };
         if let Some((_, place)) = self.entries.get_mut(&uid) {
             *place = Place::InFlight;
         }
         Some(uid)
     }
 
+    fn first_poppable_backoff(&self) -> Option<(SimTime, u64, Arc<str>)> {
+        self.backoff
+            .iter()
+            .find(|(_, _, uid)| self.entries.get(uid).is_some_and(|(e, _)| !e.from_error))
+            .cloned()
+    }
+
+    /// Whether `pop` has a pod to give.
     pub fn has_active(&self) -> bool {
-        !self.active.is_empty()
+        !self.active.is_empty() || self.first_poppable_backoff().is_some()
     }
 
     /// Number of attempts made for a pod so far.
@@ -128,15 +150,23 @@ impl SchedulingQueue {
     /// Backoff after `attempts` failures: the initial back-off doubled per further failure,
     /// capped at the maximum (calculateBackoffDuration).
     pub fn backoff_for(&self, attempts: u32) -> SimDuration {
-        let exp = attempts.saturating_sub(1).min(16);
-        SimDuration::from_millis((self.initial_backoff.as_millis() << exp).min(self.max_backoff.as_millis()))
+        let max = self.max_backoff.as_millis();
+        let mut d = self.initial_backoff.as_millis();
+        for _ in 1..attempts {
+            if d > max - d.min(max) {
+                return self.max_backoff;
+            }
+            d *= 2;
+        }
+        SimDuration::from_millis(d.min(max))
     }
 
     fn backoff_expiry(&self, e: &Entry) -> SimTime {
         e.last_failure + self.backoff_for(e.attempts)
     }
 
-    /// The in-flight pod failed: it waits among the unschedulable pods for a cluster event.
+    /// The in-flight pod was rejected: it waits among the unschedulable pods for a cluster
+    /// event.
     pub fn failed(&mut self, uid: &Arc<str>, now: SimTime) {
         self.next_arrival += 1;
         if let Some((e, place)) = self.entries.get_mut(uid) {
@@ -146,7 +176,46 @@ impl SchedulingQueue {
             e.attempts += 1;
             e.last_failure = now;
             e.unschedulable_since = now;
+            e.from_error = false;
             *place = Place::Unschedulable;
+        }
+    }
+
+    /// The in-flight pod failed with an error (a plugin error, a refused binding): no plugin
+    /// rejected it, so it goes straight to backoffQ (determineSchedulingHintForInFlightPod:
+    /// queueAfterBackoff) and is retried when the backoff ends.
+    pub fn failed_with_error(&mut self, uid: &Arc<str>, now: SimTime) {
+        self.next_arrival += 1;
+        let arrival = self.next_arrival;
+        let Some((e, _)) = self.entries.get_mut(uid) else { return };
+        e.arrival = arrival;
+        e.attempts += 1;
+        e.last_failure = now;
+        e.from_error = true;
+        let e = e.clone();
+        let expiry = self.backoff_expiry(&e);
+        self.backoff.insert((expiry, e.arrival, uid.clone()));
+        self.entries.get_mut(uid).expect("present").1 = Place::Backoff;
+    }
+
+    /// The pod changed in a way that may make it schedulable (PriorityQueue.Update): an
+    /// unschedulable pod moves to backoffQ or activeQ.
+    pub fn updated(&mut self, uid: &Arc<str>, now: SimTime) {
+        if self.entries.get(uid).is_some_and(|(_, p)| *p == Place::Unschedulable) {
+            self.requeue(uid.clone(), now);
+        }
+    }
+
+    /// Moves the unschedulable pods `relevant` accepts (a cluster event that concerns them).
+    pub fn move_unschedulable_if(&mut self, now: SimTime, mut relevant: impl FnMut(&str) -> bool) {
+        let uids: Vec<Arc<str>> = self
+            .entries
+            .iter()
+            .filter(|(u, (_, p))| *p == Place::Unschedulable && relevant(u))
+            .map(|(u, _)| u.clone())
+            .collect();
+        for uid in uids {
+            self.requeue(uid, now);
         }
     }
 
@@ -242,13 +311,36 @@ mod tests {
         q.add(uid.clone(), 0);
         assert_eq!(q.pop(), Some(uid.clone()));
         q.failed(&uid, SimTime(1000));
-        assert!(!q.has_active());
+        assert!(!q.has_active(), "a rejected pod waits for a cluster event");
         q.move_all_unschedulable(SimTime(1500)); // backoff (1s) not over: goes to backoffQ
-        assert!(!q.has_active());
-        q.flush(SimTime(2000));
+                                                 // SchedulerPopFromBackoffQ: with activeQ empty the backing-off pod is popped at once.
+        assert!(q.has_active());
+        q.add("b".into(), 0);
+        assert_eq!(q.pop().as_deref(), Some("b"), "activeQ first");
         assert_eq!(q.pop(), Some(uid.clone()));
         q.failed(&uid, SimTime(3000));
         q.flush(SimTime(3000 + 5 * 60_000));
         assert!(q.has_active(), "unschedulable pods are retried after 5 minutes at the latest");
+    }
+
+    #[test]
+    fn errors_back_off_and_are_not_popped_early() {
+        let mut q = SchedulingQueue::default();
+        let uid: Arc<str> = "a".into();
+        q.add(uid.clone(), 0);
+        assert_eq!(q.pop(), Some(uid.clone()));
+        q.failed_with_error(&uid, SimTime(1000));
+        assert!(!q.has_active(), "the error backoff is not popped early");
+        q.flush(SimTime(1999));
+        assert!(!q.has_active());
+        q.flush(SimTime(2000));
+        assert_eq!(q.pop(), Some(uid));
+    }
+
+    #[test]
+    fn backoff_saturates_at_the_maximum() {
+        let q = SchedulingQueue::with_backoff(SimDuration::from_secs(1), SimDuration::from_millis(u64::MAX));
+        assert_eq!(q.backoff_for(200), SimDuration::from_millis(u64::MAX));
+        assert_eq!(q.backoff_for(3), SimDuration::from_secs(4));
     }
 }

@@ -473,13 +473,13 @@ fn build_profile(
             if !point.implemented_by(plugin) {
                 return Err(err(
                     format!("{}.name", p.path),
-                    format!("plugin {:?} does not extend {} plugin", p.name, point.field()),
+                    format!("plugin {:?} does not extend {} plugin", p.name, point.interface()),
                 ));
             }
             if names.contains(&p.name) {
                 return Err(err(
                     format!("{}.name", p.path),
-                    format!("plugin {:?} already registered as {:?}", p.name, point.field()),
+                    format!("plugin {:?} already registered as {:?}", p.name, point.interface()),
                 ));
             }
             names.push(p.name.clone());
@@ -510,7 +510,7 @@ fn build_profile(
             if from_multi.contains(&p.name) {
                 return Err(err(
                     format!("{}.name", p.path),
-                    format!("plugin {:?} already registered as {:?}", p.name, point.field()),
+                    format!("plugin {:?} already registered as {:?}", p.name, point.interface()),
                 ));
             }
             from_multi.push(p.name.clone());
@@ -640,7 +640,7 @@ mod tests {
         let e =
             build(json!({"profiles": [{"plugins": {"filter": {"enabled": [{"name": "ImageLocality"}]}}}]}))
                 .unwrap_err();
-        assert_eq!(e.message, "plugin \"ImageLocality\" does not extend filter plugin");
+        assert_eq!(e.message, "plugin \"ImageLocality\" does not extend FilterPlugin plugin");
         let e = build(json!({"percentageOfNodesToScore": 110})).unwrap_err();
         assert_eq!(e.to_string(), "percentageOfNodesToScore: Invalid value: 110: not in valid range [0-100]");
         let e = build(json!({"profiles": [{"schedulerName": "a"}, {"schedulerName": "a"}]})).unwrap_err();

@@ -386,6 +386,24 @@ impl ExtensionPoint {
         }
     }
 
+    /// The framework interface of this point, as upstream's errors name it (`FilterPlugin`).
+    pub fn interface(self) -> &'static str {
+        match self {
+            ExtensionPoint::QueueSort => "QueueSortPlugin",
+            ExtensionPoint::PreFilter => "PreFilterPlugin",
+            ExtensionPoint::Filter => "FilterPlugin",
+            ExtensionPoint::PostFilter => "PostFilterPlugin",
+            ExtensionPoint::PreScore => "PreScorePlugin",
+            ExtensionPoint::Score => "ScorePlugin",
+            ExtensionPoint::Reserve => "ReservePlugin",
+            ExtensionPoint::Permit => "PermitPlugin",
+            ExtensionPoint::PreBind => "PreBindPlugin",
+            ExtensionPoint::Bind => "BindPlugin",
+            ExtensionPoint::PostBind => "PostBindPlugin",
+            ExtensionPoint::MultiPoint => "MultiPointPlugin",
+        }
+    }
+
     /// Whether `plugin` implements this point.
     pub fn implemented_by(self, plugin: &dyn Plugin) -> bool {
         plugin.other_points().contains(&self)
@@ -584,6 +602,10 @@ impl Profile {
             }
             let status = p.as_filter().expect("validated at configuration").filter(state, pod, node);
             if !status.is_success() {
+                // Anything but a rejection is an error (RunFilterPlugins).
+                if !status.is_rejected() {
+                    return Status::error(status.message()).with_plugin(p.name());
+                }
                 return status.with_plugin(p.name());
             }
         }
@@ -599,7 +621,8 @@ impl Profile {
             }
             let s = p.as_pre_filter().expect("validated").add_pod(state, pod, to_add, node);
             if !s.is_success() {
-                return s.with_plugin(p.name());
+                let msg = format!("running AddPod on PreFilter plugin {:?}: {}", p.name(), s.message());
+                return Status::error(msg).with_plugin(p.name());
             }
         }
         Status::success()
@@ -620,7 +643,8 @@ impl Profile {
             }
             let s = p.as_pre_filter().expect("validated").remove_pod(state, pod, to_remove, node);
             if !s.is_success() {
-                return s.with_plugin(p.name());
+                let msg = format!("running RemovePod on PreFilter plugin {:?}: {}", p.name(), s.message());
+                return Status::error(msg).with_plugin(p.name());
             }
         }
         Status::success()

@@ -839,7 +839,8 @@ pub fn preempt<R: Rng + ?Sized>(
     // 3) Extenders: not modelled. 4) Find the best candidate.
     match select_candidate(&dry_run.candidates, input.now) {
         Some(i) => PreemptOutcome::Nominated { candidate: dry_run.candidates[i].clone() },
-        None => PreemptOutcome::Error { message: prefixed("no candidate node for preemption") },
+        // Upstream returns Unschedulable here, not an error.
+        None => PreemptOutcome::NotEligible { message: prefixed("no candidate node for preemption") },
     }
 }
 
