@@ -134,7 +134,7 @@ fn cycles(c: &mut Criterion) {
         ("anti-affinity", Workload::AntiAffinity),
     ] {
         for nodes in [100, 1000, 5000] {
-            let cache = cluster(nodes, kind);
+            let mut cache = cluster(nodes, kind);
             let incoming = pod("incoming", "bench", kind);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
             let mut start = 0;

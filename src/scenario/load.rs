@@ -351,25 +351,29 @@ fn pod_specs(obj: &Object) -> Vec<(&'static str, &k8s_openapi::api::core::v1::Po
     spec.map(|s| vec![(path, s)]).unwrap_or_default()
 }
 
-/// Scheduling fields the scheduler does not evaluate yet: rather than ignore them silently,
-/// the scenario carries a warning naming each one.
+/// Pod fields the scheduler and kubelet do not model (volumes bound through PersistentVolume
+/// claims, dynamic resource claims, pod-level resources): rather than ignore them silently, the
+/// scenario carries a warning naming each one.
 pub fn unmodelled_fields(src: &SourcedObject) -> Vec<String> {
     let mut out = Vec::new();
     for (path, spec) in pod_specs(&src.object) {
         let mut fields = Vec::new();
-        if spec.topology_spread_constraints.as_ref().is_some_and(|c| !c.is_empty()) {
-            fields.push("topologySpreadConstraints");
+        if spec.volumes.iter().flatten().any(|v| v.persistent_volume_claim.is_some() || v.ephemeral.is_some())
+        {
+            fields.push(("volumes (persistentVolumeClaim / ephemeral)", "VolumeBinding and the volume plugins are not modelled: the claim is not bound and the pod schedules as if it had none"));
         }
-        let affinity = spec.affinity.as_ref();
-        if affinity.is_some_and(|a| a.pod_affinity.is_some()) {
-            fields.push("affinity.podAffinity");
+        if spec.resource_claims.as_ref().is_some_and(|c| !c.is_empty()) {
+            fields.push((
+                "resourceClaims",
+                "dynamic resource allocation (DRA) is not modelled: the claims are ignored",
+            ));
         }
-        if affinity.is_some_and(|a| a.pod_anti_affinity.is_some()) {
-            fields.push("affinity.podAntiAffinity");
+        if spec.resources.is_some() {
+            fields.push(("resources", "pod-level resources are not modelled: only container requests count"));
         }
-        for f in fields {
+        for (f, why) in fields {
             out.push(format!(
-                "{}: {} {}: {path}.{f} is not modelled by kubesim's scheduler yet and is ignored",
+                "{}: {} {}: {path}.{f}: {why}",
                 src.origin,
                 src.object.kind(),
                 src.object.name()
@@ -1444,7 +1448,13 @@ fn build(
         Action::Apply(objs) => objs.as_slice(),
         _ => &[],
     });
-    let warnings = objects.iter().chain(applied).flat_map(unmodelled_fields).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let warnings = objects
+        .iter()
+        .chain(applied)
+        .flat_map(unmodelled_fields)
+        .filter(|w| seen.insert(w.clone()))
+        .collect();
     Ok(Scenario {
         path: path.to_path_buf(),
         name: file.name,

@@ -42,12 +42,33 @@ pub struct NodeInfo {
     pub pod_count: i64,
     /// hostPorts in use: (protocol, hostIP, port).
     pub used_ports: Vec<(String, String, i32)>,
+    /// Pods with any pod affinity or anti-affinity, and with required anti-affinity
+    /// (upstream's `PodsWithAffinity` / `PodsWithRequiredAntiAffinity`).
+    pub pods_with_affinity: usize,
+    pub pods_with_required_anti_affinity: usize,
+    /// The node-tree zone key and arrival number (the cache's listing order).
+    zone: String,
+    arrival: u64,
+}
+
+fn affinity_kinds(pod: &Pod) -> (bool, bool) {
+    let a = pod.spec.as_ref().and_then(|s| s.affinity.as_ref());
+    let any = a.is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some());
+    let required_anti = a
+        .and_then(|a| a.pod_anti_affinity.as_ref())
+        .and_then(|p| p.required_during_scheduling_ignored_during_execution.as_ref())
+        .is_some_and(|t| !t.is_empty());
+    (any, required_anti)
 }
 
 impl NodeInfo {
     pub fn new(node: Node) -> Self {
         let allocatable = podutil::node_allocatable(&node);
         NodeInfo {
+            pods_with_affinity: 0,
+            pods_with_required_anti_affinity: 0,
+            zone: zone_key(&node),
+            arrival: 0,
             node: Arc::new(node),
             pods: Vec::new(),
             allocatable,
@@ -73,6 +94,9 @@ impl NodeInfo {
         self.nonzero_requested.add(&nonzero_requests(&pod));
         self.pod_count += 1;
         self.used_ports.extend(host_ports(&pod));
+        let (any, anti) = affinity_kinds(&pod);
+        self.pods_with_affinity += usize::from(any);
+        self.pods_with_required_anti_affinity += usize::from(anti);
         self.pods.push(pod);
     }
 
@@ -82,6 +106,9 @@ impl NodeInfo {
             return false;
         };
         let pod = self.pods.remove(i);
+        let (any, anti) = affinity_kinds(&pod);
+        self.pods_with_affinity -= usize::from(any);
+        self.pods_with_required_anti_affinity -= usize::from(anti);
         self.requested.sub(&podutil::pod_requests(&pod));
         self.nonzero_requested.sub(&nonzero_requests(&pod));
         self.pod_count -= 1;
@@ -229,6 +256,20 @@ impl<'a> Snapshot<'a> {
     pub fn node_pods(&self) -> Vec<NodePods<'a>> {
         self.nodes.iter().map(NodeInfo::node_pods).collect()
     }
+    /// Only the nodes running a pod with pod affinity or anti-affinity
+    /// (HavePodsWithAffinityList).
+    pub fn node_pods_with_affinity(&self) -> Vec<NodePods<'a>> {
+        self.nodes.iter().filter(|n| n.pods_with_affinity > 0).map(NodeInfo::node_pods).collect()
+    }
+    /// Only the nodes running a pod with required anti-affinity
+    /// (HavePodsWithRequiredAntiAffinityList).
+    pub fn node_pods_with_required_anti_affinity(&self) -> Vec<NodePods<'a>> {
+        self.nodes
+            .iter()
+            .filter(|n| n.pods_with_required_anti_affinity > 0)
+            .map(NodeInfo::node_pods)
+            .collect()
+    }
 }
 
 /// Nodes and the pods counted on them.
@@ -237,11 +278,12 @@ pub struct Cache {
     /// In node-tree order.
     nodes: Vec<NodeInfo>,
     index: BTreeMap<String, usize>,
-    /// Arrival order of the nodes, for the node tree.
-    arrival: BTreeMap<String, u64>,
     next_arrival: u64,
     /// Zones in the order they got their first node; a zone leaves when its last node does.
     zones: Vec<String>,
+    /// Nodes were added, removed or changed zone since the last `reorder`: `nodes` is in
+    /// arrival order at the end until the next snapshot re-lists them.
+    dirty: bool,
     /// Pod UID → the node it is counted on.
     pods: BTreeMap<Arc<str>, (String, Arc<Pod>)>,
     image_spread: BTreeMap<String, usize>,
@@ -274,7 +316,12 @@ fn image_names(node: &Node) -> Vec<String> {
 }
 
 impl Cache {
-    pub fn snapshot(&self) -> Snapshot<'_> {
+    /// The nodes in node-tree order and the other objects, for one cycle. Re-lists the nodes
+    /// first if nodes came or went (once per batch of changes, not per node).
+    pub fn snapshot(&mut self) -> Snapshot<'_> {
+        if self.dirty {
+            self.reorder();
+        }
         Snapshot { nodes: &self.nodes, cluster: &self.cluster, image_spread: &self.image_spread }
     }
 
@@ -291,14 +338,13 @@ impl Cache {
     /// Re-lists the nodes in node-tree order after a node arrived, left or changed zone.
     fn reorder(&mut self) {
         let mut infos = std::mem::take(&mut self.nodes);
-        infos.sort_by_key(|i| self.arrival.get(i.name()).copied().unwrap_or(u64::MAX));
+        infos.sort_by_key(|i| i.arrival);
         let mut by_zone: Vec<Vec<NodeInfo>> = vec![Vec::new(); self.zones.len()];
         for info in infos {
-            let key = zone_key(&info.node);
-            let z = match self.zones.iter().position(|z| *z == key) {
+            let z = match self.zones.iter().position(|z| *z == info.zone) {
                 Some(z) => z,
                 None => {
-                    self.zones.push(key);
+                    self.zones.push(info.zone.clone());
                     by_zone.push(Vec::new());
                     self.zones.len() - 1
                 }
@@ -319,6 +365,11 @@ impl Cache {
             }
         }
         self.nodes = out;
+        self.reindex();
+        self.dirty = false;
+    }
+
+    fn reindex(&mut self) {
         self.index = self.nodes.iter().enumerate().map(|(i, n)| (n.name().to_string(), i)).collect();
     }
 
@@ -333,7 +384,8 @@ impl Cache {
                     self.count_images(&old, -1);
                     self.count_images(&node, 1);
                 }
-                let rezone = zone_key(&old) != zone_key(&node);
+                let zone = zone_key(&node);
+                let rezone = zone != self.nodes[i].zone;
                 let info = &mut self.nodes[i];
                 info.allocatable = podutil::node_allocatable(&node);
                 info.node = Arc::new(node);
@@ -341,8 +393,9 @@ impl Cache {
                     // node_tree.go updateNode: removed from the old zone, added at the end of
                     // the new one.
                     self.next_arrival += 1;
-                    self.arrival.insert(name, self.next_arrival);
-                    self.reorder();
+                    info.zone = zone;
+                    info.arrival = self.next_arrival;
+                    self.dirty = true;
                 }
             }
             None => {
@@ -354,9 +407,10 @@ impl Cache {
                     }
                 }
                 self.next_arrival += 1;
-                self.arrival.insert(name, self.next_arrival);
+                info.arrival = self.next_arrival;
+                self.index.insert(name, self.nodes.len());
                 self.nodes.push(info);
-                self.reorder();
+                self.dirty = true;
             }
         }
     }
@@ -365,8 +419,8 @@ impl Cache {
         if let Some(i) = self.index.get(name).copied() {
             let info = self.nodes.remove(i);
             self.count_images(&info.node, -1);
-            self.arrival.remove(name);
-            self.reorder();
+            self.reindex();
+            self.dirty = true;
         }
     }
 
@@ -396,8 +450,8 @@ impl Cache {
     }
 
     /// Nodes in node-tree order.
-    pub fn nodes(&self) -> impl Iterator<Item = &NodeInfo> {
-        self.nodes.iter()
+    pub fn nodes(&mut self) -> impl Iterator<Item = &NodeInfo> {
+        self.snapshot().nodes.iter()
     }
 
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {

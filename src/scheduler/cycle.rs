@@ -420,9 +420,9 @@ fn prioritize(
         let sp = p.as_score().expect("validated");
         let mut scores = Vec::with_capacity(feasible.len());
         for info in feasible {
-            let s = sp
-                .score(state, pod, info, snapshot)
-                .map_err(|s| format!("plugin {:?} failed with: {}", p.name(), s.message()))?;
+            let s = sp.score(state, pod, info, snapshot).map_err(|s| {
+                format!("running Score plugins: plugin {:?} failed with: {}", p.name(), s.message())
+            })?;
             scores.push(s);
         }
         let s = sp.normalize(state, pod, feasible, &mut scores);

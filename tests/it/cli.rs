@@ -197,7 +197,7 @@ fn hitting_the_event_bound_is_reported_not_a_hang() {
 #[test]
 fn unmodelled_scheduling_fields_are_named_in_a_warning() {
     let text = format!(
-        "{MINIMAL}objects:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {{name: p}}\n    spec:\n      topologySpreadConstraints: [{{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}}]\n      containers: [{{name: c, image: nginx}}]\n"
+        "{MINIMAL}objects:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {{name: p}}\n    spec:\n      volumes: [{{name: data, persistentVolumeClaim: {{claimName: data}}}}]\n      containers: [{{name: c, image: nginx}}]\n"
     );
     let (_d, p) = scenario_file(&text);
     let o = kubesim(&["validate", p.to_str().unwrap()]);
@@ -205,7 +205,7 @@ fn unmodelled_scheduling_fields_are_named_in_a_warning() {
     assert!(
         stderr(&o).contains("warning: ")
             && stderr(&o)
-                .contains("Pod p: spec.topologySpreadConstraints is not modelled by kubesim's scheduler yet"),
+                .contains("Pod p: spec.volumes (persistentVolumeClaim / ephemeral): VolumeBinding and the volume plugins are not modelled"),
         "{}",
         stderr(&o)
     );

@@ -7,6 +7,7 @@ mod convergence;
 mod determinism;
 mod manifests;
 mod scenarios;
+mod scheduling;
 mod services;
 mod store_model;
 mod traffic;

@@ -345,18 +345,13 @@ impl SchedulerConfig {
                         path: format!("{set_path}.enabled[{j}]"),
                     })
                     .collect();
+                // Upstream validates no weights (0 counts as 1 in getScoreWeights; a weight outside
+                // score/multiPoint is ignored); a negative one would subtract, so it is refused.
                 for pl in &user_enabled {
                     if pl.weight < 0 {
                         return Err(err(
                             format!("{}.weight", pl.path),
                             format!("Invalid value: {}: must be a non-negative number", pl.weight),
-                        ));
-                    }
-                    if pl.weight > 0 && point != ExtensionPoint::Score && point != ExtensionPoint::MultiPoint
-                    {
-                        return Err(err(
-                            format!("{}.weight", pl.path),
-                            "weights are only used for score plugins (score or multiPoint)",
                         ));
                     }
                 }

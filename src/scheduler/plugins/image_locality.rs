@@ -38,15 +38,22 @@ pub fn score(
     if total_nodes == 0 {
         return 0;
     }
-    let sizes = node_image_sizes(node);
+    let images = node.status.as_ref().and_then(|s| s.images.as_deref()).unwrap_or(&[]);
     let mut sum: i64 = 0;
-    // sumImageScores: init containers first, then containers.
-    for container in spec.init_containers.iter().flatten().chain(spec.containers.iter()) {
-        let name = normalized_image_name(container.image.as_deref().unwrap_or(""));
-        if let Some(&size) = sizes.get(name.as_str()) {
-            // The node itself has the image, so at least one node does.
-            let num_nodes = nodes_having_image.get(&name).copied().unwrap_or(1);
-            sum += scaled_image_score(size, num_nodes, total_nodes);
+    if !images.is_empty() {
+        // sumImageScores: init containers first, then containers.
+        for container in spec.init_containers.iter().flatten().chain(spec.containers.iter()) {
+            let name = normalized_image_name(container.image.as_deref().unwrap_or(""));
+            // The first image listing the name gives its size (as the node's image map does).
+            let size = images
+                .iter()
+                .find(|i| i.names.iter().flatten().any(|n| *n == name))
+                .map(|i| i.size_bytes.unwrap_or(0));
+            if let Some(size) = size {
+                // The node itself has the image, so at least one node does.
+                let num_nodes = nodes_having_image.get(&name).copied().unwrap_or(1);
+                sum += scaled_image_score(size, num_nodes, total_nodes);
+            }
         }
     }
     let num_containers = spec.init_containers.as_ref().map_or(0, Vec::len) + spec.containers.len();
@@ -83,18 +90,6 @@ pub fn normalized_image_name(name: &str) -> String {
     } else {
         name.to_string()
     }
-}
-
-/// The node's image sizes by every name the image is known by (the first entry wins if a name
-/// is listed twice).
-fn node_image_sizes(node: &Node) -> BTreeMap<&str, i64> {
-    let mut sizes = BTreeMap::new();
-    for image in node.status.iter().flat_map(|s| s.images.iter().flatten()) {
-        for name in image.names.iter().flatten() {
-            sizes.entry(name.as_str()).or_insert(image.size_bytes.unwrap_or(0));
-        }
-    }
-    sizes
 }
 
 /// `scaledImageScore`: `int64(float64(size) * (float64(numNodes) / float64(totalNumNodes)))`.

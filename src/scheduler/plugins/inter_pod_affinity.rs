@@ -825,7 +825,17 @@ mod adapter {
             pod: &Pod,
             snapshot: &Snapshot,
         ) -> (PreFilterResult, Status) {
-            match pre_filter(pod, &snapshot.node_pods(), &snapshot.cluster.namespace_labels) {
+            // Without required terms of its own, only existing pods' required anti-affinity
+            // counts, so only nodes running such pods are walked (upstream's
+            // HavePodsWithRequiredAntiAffinityList); the result is the same.
+            let has_required =
+                !required_affinity_terms(pod).is_empty() || !required_anti_affinity_terms(pod).is_empty();
+            let nodes = if has_required {
+                snapshot.node_pods()
+            } else {
+                snapshot.node_pods_with_required_anti_affinity()
+            };
+            match pre_filter(pod, &nodes, &snapshot.cluster.namespace_labels) {
                 Ok(None) => (PreFilterResult::all(), Status::skip()),
                 Ok(Some(s)) => {
                     state.write(NAME, s);
@@ -870,13 +880,12 @@ mod adapter {
             snapshot: &Snapshot,
         ) -> Status {
             let feasible: Vec<NodePods<'_>> = feasible.iter().map(|n| n.node_pods()).collect();
-            match pre_score(
-                pod,
-                &feasible,
-                &snapshot.node_pods(),
-                &self.args,
-                &snapshot.cluster.namespace_labels,
-            ) {
+            // Unless the pod has preferred terms, only nodes hosting pods with affinity matter
+            // (upstream's HavePodsWithAffinityList).
+            let has_preferred =
+                !preferred_affinity_terms(pod).is_empty() || !preferred_anti_affinity_terms(pod).is_empty();
+            let all = if has_preferred { snapshot.node_pods() } else { snapshot.node_pods_with_affinity() };
+            match pre_score(pod, &feasible, &all, &self.args, &snapshot.cluster.namespace_labels) {
                 None => Status::skip(),
                 Some(s) => {
                     state.write(PRE_SCORE_KEY, s);

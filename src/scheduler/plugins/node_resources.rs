@@ -1177,11 +1177,20 @@ fn balanced_resource_scorer(requested: &[i64], allocatable: &[i64]) -> i64 {
 /// `balanced_allocation_skips` scores 0 (Score without PreScore state; with it the framework
 /// never calls Score for such a pod).
 pub fn balanced_allocation_score(pod: &Pod, node: &NodeInfo, args: &BalancedAllocationArgs) -> i64 {
-    let pod_requests = pod_resource_requests(pod, &args.resources, true);
-    if requests_nothing(&pod_requests) {
+    balanced_allocation_score_with_requests(&pod_resource_requests(pod, &args.resources, true), node, args)
+}
+
+/// [`balanced_allocation_score`] with the pod's actual requests of `args.resources` computed
+/// once (the PreScore state).
+pub fn balanced_allocation_score_with_requests(
+    pod_requests: &[i64],
+    node: &NodeInfo,
+    args: &BalancedAllocationArgs,
+) -> i64 {
+    if requests_nothing(pod_requests) {
         return 0;
     }
-    let (requested, allocatable) = requested_and_allocatable(node, &args.resources, &pod_requests, true);
+    let (requested, allocatable) = requested_and_allocatable(node, &args.resources, pod_requests, true);
     balanced_resource_scorer(&requested, &allocatable)
 }
 

@@ -135,10 +135,12 @@ impl Plugin for BalancedAllocation {
     }
 }
 
+const PRE_SCORE_BALANCED: &str = "PreScoreNodeResourcesBalancedAllocation";
+
 impl PreScorePlugin for BalancedAllocation {
     fn pre_score(
         &self,
-        _state: &mut CycleState,
+        state: &mut CycleState,
         pod: &Pod,
         _feasible: &[&NodeInfo],
         _snapshot: &Snapshot,
@@ -146,6 +148,8 @@ impl PreScorePlugin for BalancedAllocation {
         if nr::balanced_allocation_skips(pod, &self.args) {
             return Status::skip();
         }
+        let requests = nr::pod_resource_requests(pod, &self.args.resources, true);
+        state.write(PRE_SCORE_BALANCED, ScoringRequests(requests));
         Status::success()
     }
 }
@@ -153,11 +157,14 @@ impl PreScorePlugin for BalancedAllocation {
 impl ScorePlugin for BalancedAllocation {
     fn score(
         &self,
-        _state: &CycleState,
+        state: &CycleState,
         pod: &Pod,
         node: &NodeInfo,
         _snapshot: &Snapshot,
     ) -> Result<i64, Status> {
-        Ok(nr::balanced_allocation_score(pod, node, &self.args))
+        Ok(match state.read::<ScoringRequests>(PRE_SCORE_BALANCED) {
+            Some(r) => nr::balanced_allocation_score_with_requests(&r.0, node, &self.args),
+            None => nr::balanced_allocation_score(pod, node, &self.args),
+        })
     }
 }

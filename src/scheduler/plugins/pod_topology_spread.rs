@@ -769,6 +769,30 @@ impl PodTopologySpread {
     pub fn new(args: SpreadArgs) -> Self {
         PodTopologySpread { args }
     }
+
+    /// Whether the pod can have constraints with `action` (its own, or defaults it would get).
+    fn might_have_constraints(&self, pod: &Pod, action: &str) -> bool {
+        if pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.topology_spread_constraints.as_ref())
+            .is_some_and(|c| !c.is_empty())
+        {
+            return has_own_constraints(pod, action);
+        }
+        match self.args.defaulting {
+            Defaulting::System => system_default_constraints().iter().any(|c| c.when_unsatisfiable == action),
+            Defaulting::List => self.args.default_constraints.iter().any(|c| c.when_unsatisfiable == action),
+        }
+    }
+}
+
+/// Whether the pod's own constraints include one with `action`.
+fn has_own_constraints(pod: &Pod, action: &str) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.topology_spread_constraints.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.when_unsatisfiable == action))
 }
 
 const PRE_SCORE_KEY: &str = "PreScorePodTopologySpread";
@@ -805,6 +829,12 @@ mod adapter {
             pod: &Pod,
             snapshot: &Snapshot,
         ) -> (PreFilterResult, Status) {
+            // No DoNotSchedule constraint of the pod's own and none among the defaults (the
+            // system defaults are all ScheduleAnyway): Skip without walking the nodes — the
+            // result getConstraints would come to.
+            if !self.might_have_constraints(pod, DO_NOT_SCHEDULE) {
+                return (PreFilterResult::all(), Status::skip());
+            }
             let selector = snapshot.cluster.default_selector(pod);
             match pre_filter(pod, &snapshot.node_pods(), &self.args, selector.as_ref()) {
                 Ok(None) => (PreFilterResult::all(), Status::skip()),
@@ -850,7 +880,14 @@ mod adapter {
             feasible: &[&NodeInfo],
             snapshot: &Snapshot,
         ) -> Status {
+            if !self.might_have_constraints(pod, SCHEDULE_ANYWAY) {
+                return Status::skip();
+            }
             let selector = snapshot.cluster.default_selector(pod);
+            if selector.is_none() && !has_own_constraints(pod, SCHEDULE_ANYWAY) {
+                // Default constraints need a selector; nothing selects the pod.
+                return Status::skip();
+            }
             let feasible: Vec<NodePods<'_>> = feasible.iter().map(|n| n.node_pods()).collect();
             match pre_score(pod, &feasible, &snapshot.node_pods(), &self.args, selector.as_ref()) {
                 Ok(None) => Status::skip(),
