@@ -63,6 +63,9 @@ pub fn filter_with_nominated(
     pod: &Pod,
     node: &NodeInfo,
 ) -> Status {
+    if nominated.is_empty() {
+        return profile.run_filters(state, pod, node);
+    }
     let own_uid = pod.metadata.uid.as_deref();
     let to_add: Vec<&Arc<Pod>> = nominated
         .get(node.name())

@@ -22,7 +22,7 @@ pub mod config;
 pub mod registry;
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -130,9 +130,13 @@ impl<T: Any + Clone> StateData for T {
 /// Score, keyed by plugin name. Also records which plugins skipped Filter and Score.
 #[derive(Default)]
 pub struct CycleState {
-    data: BTreeMap<String, Box<dyn StateData>>,
+    /// A handful of entries, looked up once per node per plugin: a vector scanned by key is
+    /// faster than a tree here.
+    data: Vec<(String, Box<dyn StateData>)>,
     pub(crate) skip_filter: BTreeSet<String>,
     pub(crate) skip_score: BTreeSet<String>,
+    /// The profile's plugin indices of `skip_filter` (what the per-node loop checks).
+    skip_filter_index: Vec<usize>,
     /// A number fixed for this cycle (derived from the pod and its attempt), for plugins that
     /// want deterministic pseudo-randomness without touching the scheduler's stream.
     pub cycle_seed: u64,
@@ -143,6 +147,7 @@ impl Clone for CycleState {
         CycleState {
             data: self.data.iter().map(|(k, v)| (k.clone(), (**v).clone_data())).collect(),
             skip_filter: self.skip_filter.clone(),
+            skip_filter_index: self.skip_filter_index.clone(),
             skip_score: self.skip_score.clone(),
             cycle_seed: self.cycle_seed,
         }
@@ -155,13 +160,16 @@ impl CycleState {
         CycleState { cycle_seed, ..Default::default() }
     }
     pub fn write<T: Any + Clone>(&mut self, key: &str, value: T) {
-        self.data.insert(key.to_string(), Box::new(value));
+        match self.data.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = Box::new(value),
+            None => self.data.push((key.to_string(), Box::new(value))),
+        }
     }
     pub fn read<T: Any>(&self, key: &str) -> Option<&T> {
-        self.data.get(key).and_then(|v| (**v).as_any().downcast_ref())
+        self.data.iter().find(|(k, _)| k == key).and_then(|(_, v)| (**v).as_any().downcast_ref())
     }
     pub fn read_mut<T: Any>(&mut self, key: &str) -> Option<&mut T> {
-        self.data.get_mut(key).and_then(|v| (**v).as_any_mut().downcast_mut())
+        self.data.iter_mut().find(|(k, _)| k == key).and_then(|(_, v)| (**v).as_any_mut().downcast_mut())
     }
 }
 
@@ -556,6 +564,7 @@ impl Profile {
             let (r, status) = pf.pre_filter(state, pod, snapshot);
             if status.is_skip() {
                 state.skip_filter.insert(p.name().to_string());
+                state.skip_filter_index.push(i);
                 continue;
             }
             match status.code {
@@ -596,10 +605,10 @@ impl Profile {
     /// RunFilterPlugins: every non-skipped Filter in order; the first non-success wins.
     pub fn run_filters(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
         for &i in &self.filter {
-            let p = &self.plugins[i];
-            if state.skip_filter.contains(p.name()) {
+            if state.skip_filter_index.contains(&i) {
                 continue;
             }
+            let p = &self.plugins[i];
             let status = p.as_filter().expect("validated at configuration").filter(state, pod, node);
             if !status.is_success() {
                 // Anything but a rejection is an error (RunFilterPlugins).

@@ -848,7 +848,8 @@ fn insufficient(resource: &str, requested: i64, used: i64, capacity: i64) -> Ins
 /// only gets the pod-count check; a zero scalar request is never checked; ignored resources and
 /// ignored resource groups (the part before `/`) apply to extended resources only.
 pub fn fits_request(pod_req: &Resources, node: &NodeInfo, args: &FitArgs) -> Vec<InsufficientResource> {
-    let mut out = Vec::with_capacity(4);
+    // No allocation unless something is missing: this runs once per node per cycle.
+    let mut out = Vec::new();
     let allowed_pods = node.allocatable.pods;
     if node.pod_count.saturating_add(1) > allowed_pods {
         out.push(InsufficientResource {
@@ -975,16 +976,26 @@ fn allocatable_and_requested(
     }
 }
 
-/// The `requested` and `allocatable` vectors `resourceAllocationScorer.score` hands its scorer
-/// (entries stay 0 where the allocatable is 0).
-fn requested_and_allocatable(
+/// Calls `f` with the `requested` and `allocatable` vectors `resourceAllocationScorer.score`
+/// hands its scorer (entries stay 0 where the allocatable is 0). Up to 8 resources live on the
+/// stack: this runs once per node per scoring plugin.
+fn with_requested_and_allocatable<R>(
     node: &NodeInfo,
     resources: &[ResourceSpec],
     pod_requests: &[i64],
     use_requested: bool,
-) -> (Vec<i64>, Vec<i64>) {
-    let mut requested = vec![0; resources.len()];
-    let mut allocatable = vec![0; resources.len()];
+    f: impl FnOnce(&[i64], &[i64]) -> R,
+) -> R {
+    let n = resources.len();
+    let (mut req_buf, mut alloc_buf) = ([0i64; 8], [0i64; 8]);
+    let (mut req_vec, mut alloc_vec) = (Vec::new(), Vec::new());
+    let (requested, allocatable): (&mut [i64], &mut [i64]) = if n <= 8 {
+        (&mut req_buf[..n], &mut alloc_buf[..n])
+    } else {
+        req_vec.resize(n, 0);
+        alloc_vec.resize(n, 0);
+        (&mut req_vec, &mut alloc_vec)
+    };
     for (i, r) in resources.iter().enumerate() {
         let pod_request = pod_requests.get(i).copied().unwrap_or(0);
         let (alloc, req) = allocatable_and_requested(node, &r.name, pod_request, use_requested);
@@ -994,7 +1005,7 @@ fn requested_and_allocatable(
         allocatable[i] = alloc;
         requested[i] = req;
     }
-    (requested, allocatable)
+    f(requested, allocatable)
 }
 
 fn to_i64(v: i128) -> i64 {
@@ -1114,21 +1125,22 @@ pub fn fit_score_with_requests(pod_requests: &[i64], node: &NodeInfo, strategy: 
     if resources.is_empty() {
         return 0;
     }
-    let (requested, allocatable) = requested_and_allocatable(node, resources, pod_requests, false);
-    match strategy.type_ {
-        ScoringStrategyType::LeastAllocated => {
-            weighted_scorer(&requested, &allocatable, resources, least_requested_score)
+    with_requested_and_allocatable(node, resources, pod_requests, false, |requested, allocatable| {
+        match strategy.type_ {
+            ScoringStrategyType::LeastAllocated => {
+                weighted_scorer(requested, allocatable, resources, least_requested_score)
+            }
+            ScoringStrategyType::MostAllocated => {
+                weighted_scorer(requested, allocatable, resources, most_requested_score)
+            }
+            ScoringStrategyType::RequestedToCapacityRatio => requested_to_capacity_ratio_scorer(
+                requested,
+                allocatable,
+                resources,
+                strategy.shape.as_deref().unwrap_or(&[]),
+            ),
         }
-        ScoringStrategyType::MostAllocated => {
-            weighted_scorer(&requested, &allocatable, resources, most_requested_score)
-        }
-        ScoringStrategyType::RequestedToCapacityRatio => requested_to_capacity_ratio_scorer(
-            &requested,
-            &allocatable,
-            resources,
-            strategy.shape.as_deref().unwrap_or(&[]),
-        ),
-    }
+    })
 }
 
 /// NodeResourcesFit's Score (0..100) of `node` for `pod` under `strategy`.
@@ -1151,7 +1163,9 @@ pub fn balanced_allocation_skips(pod: &Pod, args: &BalancedAllocationArgs) -> bo
 /// `balancedResourceScorer`: `(1 − std) × 100` over the capped fractions of the resources the
 /// node has.
 fn balanced_resource_scorer(requested: &[i64], allocatable: &[i64]) -> i64 {
-    let mut fractions = Vec::with_capacity(requested.len());
+    let mut buf = [0.0_f64; 8];
+    let mut spill = Vec::new();
+    let mut count = 0;
     let mut total = 0.0;
     for (req, alloc) in requested.iter().zip(allocatable) {
         if *alloc == 0 {
@@ -1159,8 +1173,17 @@ fn balanced_resource_scorer(requested: &[i64], allocatable: &[i64]) -> i64 {
         }
         let fraction = (*req as f64 / *alloc as f64).min(1.0);
         total += fraction;
-        fractions.push(fraction);
+        if count < buf.len() {
+            buf[count] = fraction;
+        } else {
+            if spill.is_empty() {
+                spill.extend_from_slice(&buf);
+            }
+            spill.push(fraction);
+        }
+        count += 1;
     }
+    let fractions: &[f64] = if count <= buf.len() { &buf[..count] } else { &spill };
     let std = match fractions.len() {
         2 => ((fractions[0] - fractions[1]) / 2.0).abs(),
         n if n > 2 => {
@@ -1190,8 +1213,7 @@ pub fn balanced_allocation_score_with_requests(
     if requests_nothing(pod_requests) {
         return 0;
     }
-    let (requested, allocatable) = requested_and_allocatable(node, &args.resources, pod_requests, true);
-    balanced_resource_scorer(&requested, &allocatable)
+    with_requested_and_allocatable(node, &args.resources, pod_requests, true, balanced_resource_scorer)
 }
 
 #[cfg(test)]

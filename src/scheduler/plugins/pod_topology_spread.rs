@@ -312,9 +312,15 @@ pub fn pre_filter(
             if !c.match_node_inclusion_policies(pod, np.node) {
                 continue;
             }
-            let value = labels.get(&c.topology_key).cloned().unwrap_or_default();
+            let value = labels.get(&c.topology_key).map_or("", String::as_str);
             let count = count_pods_match_selector(np.pods, &c.selector, ns);
-            *tp_value_to_match_num[i].entry(value).or_insert(0) += count;
+            // Look up before inserting: one String per domain, not one per node.
+            match tp_value_to_match_num[i].get_mut(value) {
+                Some(n) => *n += count,
+                None => {
+                    tp_value_to_match_num[i].insert(value.to_string(), count);
+                }
+            }
         }
     }
     let critical_paths = tp_value_to_match_num
@@ -441,9 +447,9 @@ pub fn pre_score(
             if c.topology_key == LABEL_HOSTNAME {
                 continue;
             }
-            let value = labels.get(&c.topology_key).cloned().unwrap_or_default();
-            if let std::collections::btree_map::Entry::Vacant(slot) = counts[i].entry(value) {
-                slot.insert(0);
+            let value = labels.get(&c.topology_key).map_or("", String::as_str);
+            if !counts[i].contains_key(value) {
+                counts[i].insert(value.to_string(), 0);
                 topo_size[i] += 1;
             }
         }
