@@ -138,38 +138,25 @@ fn cycles(c: &mut Criterion) {
             let incoming = pod("incoming", "bench", kind);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
             let mut start = 0;
+            let mut cycle = || {
+                cycle::schedule_pod(
+                    profile,
+                    &incoming,
+                    CycleContext {
+                        snapshot: cache.snapshot(),
+                        nominated: &nominated,
+                        next_start_node_index: &mut start,
+                        rng: &mut rng,
+                        cycle_seed: 1,
+                        now: now.clone(),
+                        record: None,
+                    },
+                )
+            };
             // The pod must schedule: a bench of a failing cycle would measure something else.
-            let probe = cycle::schedule_pod(
-                profile,
-                &incoming,
-                CycleContext {
-                    snapshot: cache.snapshot(),
-                    nominated: &nominated,
-                    next_start_node_index: &mut start,
-                    rng: &mut rng,
-                    cycle_seed: 1,
-                    now: now.clone(),
-                    record: None,
-                },
-            );
+            let probe = cycle();
             assert!(matches!(probe, cycle::Outcome::Scheduled { .. }), "{label}/{nodes}: {probe:?}");
-            group.bench_function(format!("{label}/{nodes}-nodes"), |b| {
-                b.iter(|| {
-                    cycle::schedule_pod(
-                        profile,
-                        &incoming,
-                        CycleContext {
-                            snapshot: cache.snapshot(),
-                            nominated: &nominated,
-                            next_start_node_index: &mut start,
-                            rng: &mut rng,
-                            cycle_seed: 1,
-                            now: now.clone(),
-                            record: None,
-                        },
-                    )
-                })
-            });
+            group.bench_function(format!("{label}/{nodes}-nodes"), |b| b.iter(&mut cycle));
         }
     }
     group.finish();

@@ -406,13 +406,7 @@ impl Loader<'_> {
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: path.to_path_buf(),
-        line: None,
-        column: None,
-        message: format!("cannot read scenario file: {e}"),
-    })?;
-    parse(&text, path)
+    load_with_registry(path, &Registry::in_tree())
 }
 
 /// Parses scenario text; `path` is used for messages and to resolve `file:` references.

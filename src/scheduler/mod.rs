@@ -306,20 +306,10 @@ impl Scheduler {
                     decision.bound_to = Some(node);
                 }
                 Err(e) => {
-                    // handleBindingCycleError: FailedScheduling, SchedulerError, nomination
-                    // cleared, retried after the backoff.
+                    // handleBindingCycleError: like any error, FailedScheduling with
+                    // SchedulerError, nomination cleared, retried after the backoff.
                     let message = format!("binding rejected: {e}");
-                    decision.failure = Some(message.clone());
-                    self.queue.failed_with_error(&uid, ctx.now());
-                    self.report_failure(
-                        ctx,
-                        &uid,
-                        pod,
-                        "SchedulerError",
-                        message,
-                        Some(String::new()),
-                        &scheduler_name,
-                    );
+                    self.scheduling_error(ctx, &uid, pod, message, &mut decision, &scheduler_name);
                 }
             },
             Outcome::Unschedulable { message, post_filter } => {
@@ -345,20 +335,26 @@ impl Scheduler {
                 );
             }
             Outcome::Error(message) => {
-                decision.failure = Some(message.clone());
-                self.queue.failed_with_error(&uid, ctx.now());
-                self.report_failure(
-                    ctx,
-                    &uid,
-                    pod,
-                    "SchedulerError",
-                    message,
-                    Some(String::new()),
-                    &scheduler_name,
-                );
+                self.scheduling_error(ctx, &uid, pod, message, &mut decision, &scheduler_name);
             }
         }
         ctx.decisions.push(decision);
+    }
+
+    /// A cycle or binding that ended in an error (not a rejection): the error backoff,
+    /// FailedScheduling and PodScheduled with reason SchedulerError, nomination cleared.
+    fn scheduling_error(
+        &mut self,
+        ctx: &mut Context<'_>,
+        uid: &Arc<str>,
+        pod: Pod,
+        message: String,
+        decision: &mut Decision,
+        scheduler_name: &str,
+    ) {
+        decision.failure = Some(message.clone());
+        self.queue.failed_with_error(uid, ctx.now());
+        self.report_failure(ctx, uid, pod, "SchedulerError", message, Some(String::new()), scheduler_name);
     }
 
     /// prepareCandidate (preemption.go): each victim gets DisruptionTarget and is deleted

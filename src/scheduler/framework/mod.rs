@@ -220,6 +220,59 @@ pub trait Plugin {
     }
 }
 
+/// Implements [`Plugin`] for a type from its name and the extension points it implements
+/// (`pre_filter`, `filter`, `post_filter`, `pre_score`, `score`); each point's trait must be
+/// implemented too.
+///
+/// ```
+/// # use kubesim::scheduler::framework::{CycleState, ScorePlugin, Status};
+/// # use kubesim::scheduler::cache::{NodeInfo, Snapshot};
+/// # use k8s_openapi::api::core::v1::Pod;
+/// struct Zero;
+/// kubesim::impl_plugin!(Zero, "Zero", [score]);
+/// impl ScorePlugin for Zero {
+///     fn score(&self, _: &CycleState, _: &Pod, _: &NodeInfo, _: &Snapshot) -> Result<i64, Status> {
+///         Ok(0)
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! impl_plugin {
+    ($ty:ty, $name:expr, [$($point:ident),* $(,)?]) => {
+        impl $crate::scheduler::framework::Plugin for $ty {
+            fn name(&self) -> &str {
+                $name
+            }
+            $($crate::impl_plugin!(@point $point);)*
+        }
+    };
+    (@point pre_filter) => {
+        fn as_pre_filter(&self) -> Option<&dyn $crate::scheduler::framework::PreFilterPlugin> {
+            Some(self)
+        }
+    };
+    (@point filter) => {
+        fn as_filter(&self) -> Option<&dyn $crate::scheduler::framework::FilterPlugin> {
+            Some(self)
+        }
+    };
+    (@point post_filter) => {
+        fn as_post_filter(&self) -> Option<&dyn $crate::scheduler::framework::PostFilterPlugin> {
+            Some(self)
+        }
+    };
+    (@point pre_score) => {
+        fn as_pre_score(&self) -> Option<&dyn $crate::scheduler::framework::PreScorePlugin> {
+            Some(self)
+        }
+    };
+    (@point score) => {
+        fn as_score(&self) -> Option<&dyn $crate::scheduler::framework::ScorePlugin> {
+            Some(self)
+        }
+    };
+}
+
 /// PreFilter: runs once per cycle before any Filter. `Skip` means the plugin's Filter is not
 /// called in this cycle; a rejection makes every node fail with this status.
 pub trait PreFilterPlugin: Plugin {

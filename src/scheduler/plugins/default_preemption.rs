@@ -894,14 +894,7 @@ impl DefaultPreemption {
     }
 }
 
-impl crate::scheduler::framework::Plugin for DefaultPreemption {
-    fn name(&self) -> &str {
-        NAME
-    }
-    fn as_post_filter(&self) -> Option<&dyn crate::scheduler::framework::PostFilterPlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(DefaultPreemption, NAME, [post_filter]);
 
 impl crate::scheduler::framework::PostFilterPlugin for DefaultPreemption {
     fn post_filter(

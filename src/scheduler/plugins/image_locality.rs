@@ -119,14 +119,7 @@ pub const NAME: &str = "ImageLocality";
 /// The plugin as a profile runs it (no args).
 pub struct ImageLocality;
 
-impl crate::scheduler::framework::Plugin for ImageLocality {
-    fn name(&self) -> &str {
-        NAME
-    }
-    fn as_score(&self) -> Option<&dyn crate::scheduler::framework::ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(ImageLocality, NAME, [score]);
 
 impl crate::scheduler::framework::ScorePlugin for ImageLocality {
     fn score(

@@ -793,23 +793,7 @@ impl InterPodAffinity {
 
 const PRE_SCORE_KEY: &str = "PreScoreInterPodAffinity";
 
-impl crate::scheduler::framework::Plugin for InterPodAffinity {
-    fn name(&self) -> &str {
-        NAME
-    }
-    fn as_pre_filter(&self) -> Option<&dyn crate::scheduler::framework::PreFilterPlugin> {
-        Some(self)
-    }
-    fn as_filter(&self) -> Option<&dyn crate::scheduler::framework::FilterPlugin> {
-        Some(self)
-    }
-    fn as_pre_score(&self) -> Option<&dyn crate::scheduler::framework::PreScorePlugin> {
-        Some(self)
-    }
-    fn as_score(&self) -> Option<&dyn crate::scheduler::framework::ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(InterPodAffinity, NAME, [pre_filter, filter, pre_score, score]);
 
 mod adapter {
     use super::*;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{default_normalize, node_affinity_matches, node_labels, term_matches};
 use crate::scheduler::cache::{NodeInfo, Snapshot};
 use crate::scheduler::framework::{
-    CycleState, FilterPlugin, Plugin, PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Status,
+    CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Status,
 };
 
 pub const NAME: &str = "NodeAffinity";
@@ -75,23 +75,7 @@ impl NodeAffinity {
     }
 }
 
-impl Plugin for NodeAffinity {
-    fn name(&self) -> &str {
-        NAME
-    }
-    fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
-        Some(self)
-    }
-    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
-        Some(self)
-    }
-    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
-        Some(self)
-    }
-    fn as_score(&self) -> Option<&dyn ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(NodeAffinity, NAME, [pre_filter, filter, pre_score, score]);
 
 fn required_terms(pod: &Pod) -> Option<&[k8s_openapi::api::core::v1::NodeSelectorTerm]> {
     pod.spec

@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::scheduler::cache::NodeInfo;
-use crate::scheduler::framework::{CycleState, FilterPlugin, Plugin, Status};
+use crate::scheduler::framework::{CycleState, FilterPlugin, Status};
 
 pub const NAME: &str = "NodeName";
 /// `ErrReason`.
@@ -13,14 +13,7 @@ pub const ERR_REASON: &str = "node(s) didn't match the requested node name";
 
 pub struct NodeName;
 
-impl Plugin for NodeName {
-    fn name(&self) -> &str {
-        NAME
-    }
-    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(NodeName, NAME, [filter]);
 
 /// `Fits`: no nodeName, or the node's name.
 pub fn fits(pod: &Pod, node: &NodeInfo) -> bool {

@@ -4,9 +4,7 @@
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::scheduler::cache::{host_ports, NodeInfo, Snapshot};
-use crate::scheduler::framework::{
-    CycleState, FilterPlugin, Plugin, PreFilterPlugin, PreFilterResult, Status,
-};
+use crate::scheduler::framework::{CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status};
 
 pub const NAME: &str = "NodePorts";
 /// `ErrReason`.
@@ -14,17 +12,7 @@ pub const ERR_REASON: &str = "node(s) didn't have free ports for the requested p
 
 pub struct NodePorts;
 
-impl Plugin for NodePorts {
-    fn name(&self) -> &str {
-        NAME
-    }
-    fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
-        Some(self)
-    }
-    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(NodePorts, NAME, [pre_filter, filter]);
 
 impl PreFilterPlugin for NodePorts {
     fn pre_filter(

@@ -14,7 +14,7 @@ use super::node_resources::{self as nr, BalancedAllocationArgs, FitArgs};
 use crate::api::pod::{self as podutil, Resources};
 use crate::scheduler::cache::{NodeInfo, Snapshot};
 use crate::scheduler::framework::{
-    CycleState, FilterPlugin, Plugin, PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Status,
+    CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Status,
 };
 
 pub const FIT: &str = nr::FIT_NAME;
@@ -40,23 +40,7 @@ struct ScoringRequests(Vec<i64>);
 
 const PRE_SCORE_FIT: &str = "PreScoreNodeResourcesFit";
 
-impl Plugin for NodeResourcesFit {
-    fn name(&self) -> &str {
-        FIT
-    }
-    fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
-        Some(self)
-    }
-    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
-        Some(self)
-    }
-    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
-        Some(self)
-    }
-    fn as_score(&self) -> Option<&dyn ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(NodeResourcesFit, FIT, [pre_filter, filter, pre_score, score]);
 
 impl PreFilterPlugin for NodeResourcesFit {
     fn pre_filter(
@@ -123,17 +107,7 @@ impl BalancedAllocation {
     }
 }
 
-impl Plugin for BalancedAllocation {
-    fn name(&self) -> &str {
-        BALANCED_ALLOCATION
-    }
-    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
-        Some(self)
-    }
-    fn as_score(&self) -> Option<&dyn ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(BalancedAllocation, BALANCED_ALLOCATION, [pre_score, score]);
 
 const PRE_SCORE_BALANCED: &str = "PreScoreNodeResourcesBalancedAllocation";
 

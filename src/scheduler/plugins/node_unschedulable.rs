@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{Pod, Taint};
 
 use crate::api::pod as podutil;
 use crate::scheduler::cache::NodeInfo;
-use crate::scheduler::framework::{CycleState, FilterPlugin, Plugin, Status};
+use crate::scheduler::framework::{CycleState, FilterPlugin, Status};
 
 pub const NAME: &str = "NodeUnschedulable";
 /// `ErrReasonUnschedulable`.
@@ -14,14 +14,7 @@ pub const ERR_REASON_UNSCHEDULABLE: &str = "node(s) were unschedulable";
 
 pub struct NodeUnschedulable;
 
-impl Plugin for NodeUnschedulable {
-    fn name(&self) -> &str {
-        NAME
-    }
-    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(NodeUnschedulable, NAME, [filter]);
 
 impl FilterPlugin for NodeUnschedulable {
     fn filter(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {

@@ -803,23 +803,7 @@ fn has_own_constraints(pod: &Pod, action: &str) -> bool {
 
 const PRE_SCORE_KEY: &str = "PreScorePodTopologySpread";
 
-impl crate::scheduler::framework::Plugin for PodTopologySpread {
-    fn name(&self) -> &str {
-        NAME
-    }
-    fn as_pre_filter(&self) -> Option<&dyn crate::scheduler::framework::PreFilterPlugin> {
-        Some(self)
-    }
-    fn as_filter(&self) -> Option<&dyn crate::scheduler::framework::FilterPlugin> {
-        Some(self)
-    }
-    fn as_pre_score(&self) -> Option<&dyn crate::scheduler::framework::PreScorePlugin> {
-        Some(self)
-    }
-    fn as_score(&self) -> Option<&dyn crate::scheduler::framework::ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(PodTopologySpread, NAME, [pre_filter, filter, pre_score, score]);
 
 mod adapter {
     use super::*;

@@ -46,14 +46,7 @@ fn name_hash(name: &str) -> u64 {
 /// `Random`.
 pub struct RandomScore;
 
-impl Plugin for RandomScore {
-    fn name(&self) -> &str {
-        RANDOM
-    }
-    fn as_score(&self) -> Option<&dyn ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(RandomScore, RANDOM, [score]);
 
 impl ScorePlugin for RandomScore {
     fn score(
@@ -70,14 +63,7 @@ impl ScorePlugin for RandomScore {
 /// `FirstFit`.
 pub struct FirstFit;
 
-impl Plugin for FirstFit {
-    fn name(&self) -> &str {
-        FIRST_FIT
-    }
-    fn as_score(&self) -> Option<&dyn ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(FirstFit, FIRST_FIT, [score]);
 
 impl ScorePlugin for FirstFit {
     fn score(
@@ -193,14 +179,7 @@ impl ScorePlugin for ResourceFit {
 /// `DotProduct`.
 pub struct DotProduct;
 
-impl Plugin for DotProduct {
-    fn name(&self) -> &str {
-        DOT_PRODUCT
-    }
-    fn as_score(&self) -> Option<&dyn ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(DotProduct, DOT_PRODUCT, [score]);
 
 /// The alignment score in millionths: Σ_r (demand_r / cap_r) · (free_r / cap_r) × 10⁶.
 pub fn alignment(pod: &Pod, node: &NodeInfo) -> i64 {

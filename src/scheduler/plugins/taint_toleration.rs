@@ -8,26 +8,13 @@ use k8s_openapi::api::core::v1::{Pod, Toleration};
 use super::default_normalize;
 use crate::api::pod as podutil;
 use crate::scheduler::cache::{NodeInfo, Snapshot};
-use crate::scheduler::framework::{CycleState, FilterPlugin, Plugin, PreScorePlugin, ScorePlugin, Status};
+use crate::scheduler::framework::{CycleState, FilterPlugin, PreScorePlugin, ScorePlugin, Status};
 
 pub const NAME: &str = "TaintToleration";
 
 pub struct TaintToleration;
 
-impl Plugin for TaintToleration {
-    fn name(&self) -> &str {
-        NAME
-    }
-    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
-        Some(self)
-    }
-    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
-        Some(self)
-    }
-    fn as_score(&self) -> Option<&dyn ScorePlugin> {
-        Some(self)
-    }
-}
+crate::impl_plugin!(TaintToleration, NAME, [filter, pre_score, score]);
 
 impl FilterPlugin for TaintToleration {
     fn filter(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
