@@ -267,3 +267,105 @@ fn nslookup_answers_as_in_the_pod() {
         kubesim(&["nslookup", "scenarios/services/dns.yaml", "web.prod", "--from", "client", "--at", "110s"]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn an_unknown_scheduler_plugin_is_reported_with_its_line() {
+    let text = format!(
+        "{MINIMAL}config:\n  scheduler:\n    profiles:\n      - schedulerName: default-scheduler\n        plugins:\n          filter:\n            enabled:\n              - name: NodeAfinity\n"
+    );
+    let (_d, p) = scenario_file(&text);
+    let o = kubesim(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("scenario.yaml:13:17: config.scheduler.profiles[0].plugins.filter.enabled[0].name: plugin \"NodeAfinity\" does not exist; known plugins: BestFit, DefaultBinder,"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_plugin_args_name_the_field() {
+    let text = format!(
+        "{MINIMAL}config:\n  scheduler:\n    profiles:\n      - pluginConfig:\n          - name: NodeResourcesFit\n            args: {{scoringStrategy: {{type: MostAllocated, resources: [{{name: cpu, weight: 101}}]}}}}\n"
+    );
+    let (_d, p) = scenario_file(&text);
+    let o = kubesim(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "config.scheduler.profiles[0].pluginConfig[0].args: initializing plugin \"NodeResourcesFit\""
+        ),
+        "{err}"
+    );
+    assert!(err.contains("scoringStrategy.resources[0].weight: Invalid value: 101: resource weight of cpu not in valid range (0, 100]"), "{err}");
+}
+
+#[test]
+fn a_missing_scheduler_config_file_is_named() {
+    let text = format!("{MINIMAL}config:\n  scheduler: {{file: no-such-config.yaml}}\n");
+    let (_d, p) = scenario_file(&text);
+    let o = kubesim(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("config.scheduler.file: cannot read scheduler configuration")
+            && err.contains("no-such-config.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_shows_filter_verdicts_and_weighted_scores() {
+    let o =
+        kubesim(&["explain", "scenarios/scheduler/pending-resources.yaml", "--pod", "big", "--at", "20s"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("attempt 1 at"), "{out}");
+    assert!(out.contains("rejected by TaintToleration: node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"), "{out}");
+    assert!(out.contains("rejected by NodeResourcesFit: Insufficient cpu"), "{out}");
+    assert!(out.contains("→ unschedulable: 0/3 nodes are available:"), "{out}");
+    let o = kubesim(&["explain", "scenarios/quickstart.yaml", "--pod", "web-sghd7", "--at", "1m"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("score (normalized score × weight):") && out.contains("TaintToleration 100×3"),
+        "{out}"
+    );
+    assert!(out.contains("← selected") && out.contains("→ bound to worker-2"), "{out}");
+    let o = kubesim(&["explain", "scenarios/quickstart.yaml", "--pod", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no scheduling attempts for pod default/nope"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_decisions_writes_decisions_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = kubesim(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--quiet",
+        "--decisions",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("decisions.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header
+            .starts_with("time_ms,namespace,pod,attempt,node,feasible,failed_plugin,reason,TaintToleration,"),
+        "{header}"
+    );
+    assert!(header.ends_with(",total,selected"), "{header}");
+    let rows: Vec<&str> = lines.collect();
+    // Three web pods, each examined on the four nodes; exactly one selected per pod.
+    assert_eq!(rows.iter().filter(|r| r.contains(",default,web-")).count(), 12, "{csv}");
+    assert_eq!(rows.iter().filter(|r| r.ends_with(",true")).count(), 3, "{csv}");
+    assert!(rows.iter().any(|r| r.contains(",control-plane,false,TaintToleration,")), "{csv}");
+    // --decisions needs --out.
+    let o = kubesim(&["run", "scenarios/quickstart.yaml", "--decisions"]);
+    assert_eq!(o.status.code(), Some(2));
+}

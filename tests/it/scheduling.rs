@@ -314,3 +314,60 @@ proptest! {
         prop_assert_eq!(sim.event_hash(), again.event_hash());
     }
 }
+
+/// A custom Filter plugin from outside the crate, registered next to the in-tree plugins and
+/// enabled by the scenario's KubeSchedulerConfiguration: no pod lands on the node it rejects,
+/// and its reason appears in FailedScheduling messages.
+struct AvoidNode(String);
+
+kubesim::impl_plugin!(AvoidNode, "AvoidNode", [filter]);
+
+impl kubesim::scheduler::framework::FilterPlugin for AvoidNode {
+    fn filter(
+        &self,
+        _: &CycleState,
+        _: &Pod,
+        node: &kubesim::scheduler::cache::NodeInfo,
+    ) -> kubesim::scheduler::framework::Status {
+        if node.name() == self.0 {
+            kubesim::scheduler::framework::Status::unresolvable("node(s) avoided by policy")
+        } else {
+            kubesim::scheduler::framework::Status::success()
+        }
+    }
+}
+
+#[test]
+fn a_custom_filter_plugin_runs_in_the_simulation() {
+    let yaml = "name: custom\nseed: 3\nuntil: 30s\nnodes:\n  - {name: w, count: 2, capacity: {cpu: \"1\", memory: 2Gi}}\n\
+config:\n  scheduler:\n    profiles:\n      - plugins: {filter: {enabled: [{name: AvoidNode}]}}\n        pluginConfig: [{name: AvoidNode, args: {node: w-1}}]\n\
+objects:\n  - {apiVersion: apps/v1, kind: ReplicaSet, metadata: {name: r}, spec: {replicas: 3, selector: {matchLabels: {app: r}}, template: {metadata: {labels: {app: r}}, spec: {containers: [{name: c, image: nginx:1.27, resources: {requests: {cpu: 400m}}}]}}}}\n";
+    let mut registry = Registry::in_tree();
+    registry.register("AvoidNode", |args| {
+        let node = args.get("node").and_then(|n| n.as_str()).ok_or("node: Required value")?;
+        Ok(Box::new(AvoidNode(node.to_string())))
+    });
+    // The in-tree registry does not know the plugin: loading without ours is an error.
+    let err = kubesim::scenario::parse(yaml, Path::new("custom.yaml")).unwrap_err();
+    assert!(err.to_string().contains("plugin \"AvoidNode\" does not exist"), "{err}");
+    let scn =
+        kubesim::scenario::parse_with_registry(yaml, Path::new("custom.yaml"), &registry).expect("valid");
+    let mut sim =
+        Simulation::new(scn, &RunOptions { registry: Some(registry), ..Default::default() }).expect("setup");
+    sim.run();
+    let pods: Vec<Pod> = sim
+        .api()
+        .list_all(kubesim::api::Kind::Pod)
+        .iter()
+        .filter_map(|o| o.as_type::<Pod>().cloned())
+        .filter(|p| p.metadata.namespace.as_deref() == Some("default"))
+        .collect();
+    assert_eq!(pods.len(), 3);
+    let on_w2 = pods.iter().filter(|p| podutil::node_name(p) == Some("w-2")).count();
+    // 400m each: two fit on w-2 (1 CPU); w-1 is avoided, so the third stays Pending.
+    assert_eq!(on_w2, 2);
+    assert!(pods.iter().all(|p| podutil::node_name(p) != Some("w-1")));
+    let pending =
+        sim.trace().iter().find(|e| e.reason == "FailedScheduling").expect("a FailedScheduling event");
+    assert!(pending.message.contains("1 node(s) avoided by policy"), "{}", pending.message);
+}
