@@ -168,7 +168,7 @@ pub fn evaluate(
             }
             (n == *count, found)
         }
-        Check::Event { reason, kind, name, namespace, message, count } => {
+        Check::Event { reason, kind, name, namespace, message, count, max } => {
             let (from, to) = window;
             let candidates: Vec<&TraceEntry> = trace
                 .iter()
@@ -186,7 +186,7 @@ pub fn evaluate(
                     found.push_str(&format!("; a {reason} event said {:?}", other.message));
                 }
             }
-            (hits.len() >= *count, found)
+            (hits.len() >= *count && max.is_none_or(|m| hits.len() <= m), found)
         }
         Check::Traffic { from: source, to: destination, outcome, min, max } => {
             let (from, to) = window;

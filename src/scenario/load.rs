@@ -281,6 +281,7 @@ pub enum Check {
         /// The event's message, exactly.
         message: Option<String>,
         count: usize,
+        max: Option<usize>,
     },
 }
 
@@ -1108,7 +1109,8 @@ fn expectation(
             name: ev.name.clone(),
             namespace: ev.namespace.clone(),
             message: ev.message.clone(),
-            count: ev.count.unwrap_or(1),
+            count: ev.count.unwrap_or(if ev.max.is_some() { 0 } else { 1 }),
+            max: ev.max,
         }
     };
     Ok(Expectation { index: i, timing, text: describe(&timing, &check), check })
@@ -1208,15 +1210,22 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
             };
             format!("{bound} requests{route} {}", outcome.describe())
         }
-        Check::Event { reason, kind, name, message, count, .. } => {
+        Check::Event { reason, kind, name, message, count, max, .. } => {
             let obj = match (kind, name) {
                 (Some(k), Some(n)) => format!(" for {}/{n}", k.to_ascii_lowercase()),
                 (None, Some(n)) => format!(" for {n}"),
                 _ => String::new(),
             };
+            let times = match (count, max) {
+                (_, Some(0)) => " never".to_string(),
+                (c, Some(m)) if c == m => format!(" exactly {c} times"),
+                (0, Some(m)) => format!(" at most {m} times"),
+                (c, Some(m)) => format!(" {c} to {m} times"),
+                (c, None) if *c > 1 => format!(" at least {c} times"),
+                _ => String::new(),
+            };
             format!(
-                "event {reason}{obj}{}{}",
-                if *count > 1 { format!(" at least {count} times") } else { String::new() },
+                "event {reason}{obj}{times}{}",
                 message.as_ref().map(|m| format!(" with message {m:?}")).unwrap_or_default()
             )
         }

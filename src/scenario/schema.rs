@@ -299,7 +299,10 @@ pub struct EventMatch {
     /// The event's message, exactly (e.g. a FailedScheduling message).
     #[serde(default)]
     pub message: Option<String>,
-    /// Minimum number of matching events (default 1).
+    /// At most this many matching events (`max: 0`: the event must not happen).
+    #[serde(default)]
+    pub max: Option<usize>,
+    /// Minimum number of matching events (default 1, or 0 when `max` is given).
     #[serde(default)]
     pub count: Option<usize>,
 }

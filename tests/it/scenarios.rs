@@ -110,3 +110,24 @@ fn a_deleted_mirror_pod_is_created_again() {
     assert!(ann.contains_key("kubernetes.io/config.mirror"));
     assert_eq!(recreated.meta().owner_references.as_ref().unwrap()[0].kind, "Node");
 }
+
+#[test]
+fn event_expectations_bound_the_count_and_match_the_message() {
+    let text = std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).expect("read");
+    let text = text.replace(
+        "expect:\n",
+        "expect:\n  - {within: 10s, event: {reason: Scheduled, max: 1}}\n  - {within: 10s, event: {reason: Scheduled, message: \"Successfully assigned default/nope to worker-1\"}}\n",
+    );
+    let copy = crate::common::ScenarioCopy::new("event-bounds", &text);
+    let mut sim = Simulation::new(kubesim::scenario::load(&copy.0).expect("loads"), &RunOptions::default())
+        .expect("setup");
+    sim.run();
+    let report = kubesim::output::files::expectation_report(&sim);
+    assert!(
+        report.contains(
+            "FAIL  within 10s: event Scheduled at most 1 times\n        found: 3 matching event(s)"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("a Scheduled event said \"Successfully assigned default/web-"), "{report}");
+}
