@@ -97,21 +97,54 @@ impl Resources {
     }
 }
 
-/// The pod's effective request as the scheduler computes it (pkg/api/v1/resource
-/// `PodRequests`): sum over containers, then the max with each init container, plus overhead.
+/// The pod's effective request as the scheduler computes it (k8s.io/component-helpers/resource
+/// `PodRequests` → `AggregateContainerRequests`, plus overhead): the containers summed; each
+/// sidecar (an init container with `restartPolicy: Always`) added too, since it keeps running;
+/// then the max with what each init container needs while it runs — its own request plus the
+/// sidecars started before it (KEP-753).
 pub fn pod_requests(pod: &Pod) -> Resources {
+    aggregate_requests(pod, None)
+}
+
+/// [`pod_requests`] with `defaults` (milli-CPU, memory bytes) for containers that leave the cpu
+/// or memory request out (`NonMissingContainerRequests`, the scheduler's non-zero requests).
+pub fn aggregate_requests(pod: &Pod, defaults: Option<(i64, i64)>) -> Resources {
     let Some(spec) = &pod.spec else {
         return Resources::default();
     };
-    let mut sum = Resources::default();
+    let container = |c: &k8s_openapi::api::core::v1::Container| {
+        let list = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+        let mut r = Resources::from_list(list);
+        if let Some((cpu, memory)) = defaults {
+            if !list.is_some_and(|m| m.contains_key("cpu")) {
+                r.milli_cpu = cpu;
+            }
+            if !list.is_some_and(|m| m.contains_key("memory")) {
+                r.memory = memory;
+            }
+        }
+        r
+    };
+    let mut reqs = Resources::default();
     for c in &spec.containers {
-        sum.add(&Resources::from_list(c.resources.as_ref().and_then(|r| r.requests.as_ref())));
+        reqs.add(&container(c));
     }
+    let mut sidecars = Resources::default();
+    let mut init = Resources::default();
     for c in spec.init_containers.iter().flatten() {
-        sum.max_with(&Resources::from_list(c.resources.as_ref().and_then(|r| r.requests.as_ref())));
+        let mut r = container(c);
+        if c.restart_policy.as_deref() == Some("Always") {
+            reqs.add(&r);
+            sidecars.add(&r);
+            r = sidecars.clone();
+        } else {
+            r.add(&sidecars);
+        }
+        init.max_with(&r);
     }
-    sum.add(&Resources::from_list(spec.overhead.as_ref()));
-    sum
+    reqs.max_with(&init);
+    reqs.add(&Resources::from_list(spec.overhead.as_ref()));
+    reqs
 }
 
 /// Node allocatable (falls back to capacity, as the scheduler does when allocatable is unset).
@@ -277,6 +310,36 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn sidecars_add_up_and_raise_later_init_containers() {
+        // KEP-753: init [regular 2, sidecar 1, regular 3], containers [1] → containers 1 +
+        // sidecar 1 = 2; while the second regular init container runs: 3 + sidecar 1 = 4.
+        let c = |cpu: &str, always: bool| k8s_openapi::api::core::v1::Container {
+            name: cpu.into(),
+            restart_policy: always.then(|| "Always".to_string()),
+            resources: Some(k8s_openapi::api::core::v1::ResourceRequirements {
+                requests: Some([("cpu".to_string(), K8sQuantity(cpu.into()))].into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let pod = Pod {
+            spec: Some(k8s_openapi::api::core::v1::PodSpec {
+                containers: vec![c("1", false)],
+                init_containers: Some(vec![c("2", false), c("1", true), c("3", false)]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(pod_requests(&pod).milli_cpu, 4000);
+        let mut no_late = pod.clone();
+        no_late.spec.as_mut().unwrap().init_containers.as_mut().unwrap().pop();
+        assert_eq!(pod_requests(&no_late).milli_cpu, 2000, "containers + sidecar beat the first init container");
+        // Non-zero defaults: memory left out everywhere counts 200Mi per container (the app
+        // container and the sidecar: 400Mi), more than any init container alone.
+        assert_eq!(aggregate_requests(&pod, Some((100, 200 << 20))).memory, 400 << 20);
     }
 
     #[test]

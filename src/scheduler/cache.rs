@@ -147,33 +147,10 @@ pub fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
         .collect()
 }
 
-/// Requests with upstream's non-zero defaults for containers that set none.
+/// Requests with upstream's non-zero defaults (100m, 200Mi) for containers that set no cpu or
+/// memory request: what the scheduler counts for scoring (`calculateResource`'s non0 values).
 pub fn nonzero_requests(pod: &Pod) -> Resources {
-    let Some(spec) = &pod.spec else {
-        return Resources::default();
-    };
-    let one = |c: &k8s_openapi::api::core::v1::Container| {
-        let req = c.resources.as_ref().and_then(|r| r.requests.as_ref());
-        let mut r = Resources::from_list(req);
-        if !req.is_some_and(|m| m.contains_key("cpu")) {
-            r.milli_cpu = DEFAULT_MILLI_CPU_REQUEST;
-        }
-        if !req.is_some_and(|m| m.contains_key("memory")) {
-            r.memory = DEFAULT_MEMORY_REQUEST;
-        }
-        r
-    };
-    let mut sum = Resources::default();
-    for c in &spec.containers {
-        sum.add(&one(c));
-    }
-    for c in spec.init_containers.iter().flatten() {
-        let r = one(c);
-        sum.milli_cpu = sum.milli_cpu.max(r.milli_cpu);
-        sum.memory = sum.memory.max(r.memory);
-    }
-    sum.add(&Resources::from_list(spec.overhead.as_ref()));
-    sum
+    podutil::aggregate_requests(pod, Some((DEFAULT_MILLI_CPU_REQUEST, DEFAULT_MEMORY_REQUEST)))
 }
 
 /// The non-node objects plugins read, by namespace and name.

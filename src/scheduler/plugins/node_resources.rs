@@ -24,8 +24,8 @@
 //!   .utilization` — upstream names the shape path without `requestedToCapacityRatio`).
 //!
 //! Simplifications and differences:
-//! - The pod side comes from `podutil::pod_requests` / `cache::nonzero_requests`, which do not
-//!   model restartable init containers (sidecars are maxed, not summed), pod-level resources
+//! - The pod side comes from `podutil::pod_requests` / `cache::nonzero_requests` (upstream's
+//!   `PodRequests`, sidecars summed as KEP-753 says), which do not model pod-level resources
 //!   (`spec.resources`, beta and on by default in v1.34) or in-place resize status; the node side
 //!   is the scheduler cache's `NodeInfo` built from the same functions.
 //! - DRA-backed extended resources (`DRAExtendedResource`, alpha in v1.34) are not modelled.
@@ -1721,8 +1721,8 @@ mod tests {
         assert_eq!(scores(&s, &pod2(), vec![info(n1(), &[]), info(n2(), &[])]), [5, 5]);
     }
 
-    // ---- fit_test.go: TestFitScore (the sidecar cases are skipped: podutil::pod_requests does
-    // not sum restartable init containers) ----
+    // ---- fit_test.go: TestFitScore (its two sidecar cases are not ported yet; sidecar sums are
+    // tested in api::pod) ----
 
     #[test]
     fn fit_score_strategies() {
