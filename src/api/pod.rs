@@ -336,7 +336,11 @@ mod tests {
         assert_eq!(pod_requests(&pod).milli_cpu, 4000);
         let mut no_late = pod.clone();
         no_late.spec.as_mut().unwrap().init_containers.as_mut().unwrap().pop();
-        assert_eq!(pod_requests(&no_late).milli_cpu, 2000, "containers + sidecar beat the first init container");
+        assert_eq!(
+            pod_requests(&no_late).milli_cpu,
+            2000,
+            "containers + sidecar beat the first init container"
+        );
         // Non-zero defaults: memory left out everywhere counts 200Mi per container (the app
         // container and the sidecar: 400Mi), more than any init container alone.
         assert_eq!(aggregate_requests(&pod, Some((100, 200 << 20))).memory, 400 << 20);
