@@ -21,7 +21,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 use crate::api::pod::{self as podutil, Resources};
 use crate::api::LabelSelector;
-use crate::scheduler::plugins::NodePods;
+use crate::scheduler::plugins::{image_locality, inter_pod_affinity, NodePods};
 
 /// The default requests upstream substitutes for containers that set none, for scoring only
 /// (pkg/scheduler/util: DefaultMilliCPURequest 100m, DefaultMemoryRequest 200Mi).
@@ -52,13 +52,10 @@ pub struct NodeInfo {
 }
 
 fn affinity_kinds(pod: &Pod) -> (bool, bool) {
-    let a = pod.spec.as_ref().and_then(|s| s.affinity.as_ref());
-    let any = a.is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some());
-    let required_anti = a
-        .and_then(|a| a.pod_anti_affinity.as_ref())
-        .and_then(|p| p.required_during_scheduling_ignored_during_execution.as_ref())
-        .is_some_and(|t| !t.is_empty());
-    (any, required_anti)
+    (
+        inter_pod_affinity::has_pod_affinity(pod),
+        !inter_pod_affinity::required_anti_affinity_terms(pod).is_empty(),
+    )
 }
 
 impl NodeInfo {
@@ -123,7 +120,12 @@ impl NodeInfo {
     /// NodePorts filter: a wanted hostPort conflicts with one in use on the same protocol and
     /// port when the host IPs are equal or either is 0.0.0.0.
     pub fn ports_free(&self, pod: &Pod) -> bool {
-        host_ports(pod).iter().all(|(proto, ip, port)| {
+        self.ports_free_for(&host_ports(pod))
+    }
+
+    /// [`NodeInfo::ports_free`] for wanted ports computed once per cycle.
+    pub fn ports_free_for(&self, wanted: &[(String, String, i32)]) -> bool {
+        wanted.iter().all(|(proto, ip, port)| {
             !self
                 .used_ports
                 .iter()
@@ -279,19 +281,6 @@ fn zone_key(node: &Node) -> String {
     format!("{region}:\x00:{zone}")
 }
 
-fn image_names(node: &Node) -> Vec<String> {
-    let mut names: Vec<String> = node
-        .status
-        .iter()
-        .flat_map(|s| s.images.iter().flatten())
-        .flat_map(|i| i.names.iter().flatten())
-        .cloned()
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
 impl Cache {
     /// The nodes in node-tree order and the other objects, for one cycle. Re-lists the nodes
     /// first if nodes came or went (once per batch of changes, not per node).
@@ -302,12 +291,13 @@ impl Cache {
         Snapshot { nodes: &self.nodes, cluster: &self.cluster, image_spread: &self.image_spread }
     }
 
+    /// Adds (`delta` 1) or removes (-1) the node's images in the image spread counts.
     fn count_images(&mut self, node: &Node, delta: isize) {
-        for name in image_names(node) {
-            let e = self.image_spread.entry(name.clone()).or_insert(0);
+        for name in image_locality::node_image_names(node) {
+            let e = self.image_spread.entry(name.to_string()).or_insert(0);
             *e = e.saturating_add_signed(delta);
             if *e == 0 {
-                self.image_spread.remove(&name);
+                self.image_spread.remove(name);
             }
         }
     }
@@ -433,10 +423,6 @@ impl Cache {
 
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {
         self.index.get(name).map(|&i| &self.nodes[i])
-    }
-
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
     }
 }
 

@@ -27,6 +27,7 @@ use super::framework::{
     Code, CycleState, FilterRunner, NodeToStatus, PostFilterContext, PostFilterResult, Profile, Status,
     MAX_NODE_SCORE, MIN_NODE_SCORE,
 };
+use super::plugins::default_preemption;
 
 /// `numFeasibleNodesToFind` with the adaptive percentage (percentageOfNodesToScore 0).
 pub fn num_feasible_nodes_to_find(num_nodes: usize, percentage: u32) -> usize {
@@ -128,31 +129,17 @@ impl FitError {
     /// FitError.Error() (framework/types.go): "0/N nodes are available: " + the reasons
     /// counted per node and sorted + "." + the PostFilter message.
     pub fn message(&self) -> String {
-        let mut msg = format!("0/{} nodes are available:", self.num_all_nodes);
-        match &self.pre_filter_msg {
-            Some(pre) => msg.push_str(&format!(" {pre}.")),
+        let mut msg = match &self.pre_filter_msg {
+            Some(pre) => format!("0/{} nodes are available: {pre}.", self.num_all_nodes),
             None => {
-                let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();
-                for (_, s) in &self.statuses.explicit {
-                    for r in &s.reasons {
-                        *histogram.entry(r.as_str()).or_default() += 1;
-                    }
-                }
-                let explicit = self.statuses.explicit.len();
-                if explicit < self.num_all_nodes {
-                    if let Some(absent) = &self.statuses.absent {
-                        for r in &absent.reasons {
-                            *histogram.entry(r.as_str()).or_default() += self.num_all_nodes - explicit;
-                        }
-                    }
-                }
-                let mut parts: Vec<String> = histogram.iter().map(|(r, n)| format!("{n} {r}")).collect();
-                parts.sort();
-                if !parts.is_empty() {
-                    msg.push_str(&format!(" {}.", parts.join(", ")));
-                }
+                // The same histogram preemption prints for its own dry run.
+                let explicit: Vec<Vec<String>> =
+                    self.statuses.explicit.values().map(|s| s.reasons.clone()).collect();
+                let absent: Vec<&str> =
+                    self.statuses.absent.iter().flat_map(|s| s.reasons.iter().map(String::as_str)).collect();
+                default_preemption::fit_error_message(self.num_all_nodes, &explicit, &absent)
             }
-        }
+        };
         if let Some(post) = self.post_filter_msg.as_deref().filter(|m| !m.is_empty()) {
             msg.push_str(&format!(" {post}."));
         }
@@ -312,7 +299,7 @@ pub fn schedule_pod(profile: &Profile, pod: &Pod, cx: CycleContext<'_>) -> Outco
                     break;
                 }
             } else {
-                statuses.explicit.push((info.name().to_string(), s));
+                statuses.explicit.insert(info.name().to_string(), s);
             }
         }
         if let Some(r) = record.as_deref_mut() {
@@ -405,42 +392,32 @@ fn prioritize(
         }
         return Ok(vec![1; feasible.len()]);
     }
-    for p in profile.plugins_at_pre_score() {
-        let s = p.as_pre_score().expect("validated").pre_score(state, pod, feasible, snapshot);
-        if s.is_skip() {
-            state.skip_score.insert(p.name().to_string());
-        } else if !s.is_success() {
-            return Err(format!("running PreScore plugin {:?}: {}", p.name(), s.message()));
-        }
-    }
+    profile.run_pre_score(state, pod, feasible, snapshot)?;
     let mut totals = vec![0_i64; feasible.len()];
     let mut per_plugin: Vec<Option<Vec<i64>>> = Vec::new();
-    for (p, weight) in profile.plugins_at_score() {
-        if state.skip_score.contains(p.name()) {
+    for (sp, name, weight) in profile.score_plugins(state) {
+        let Some(sp) = sp else {
             per_plugin.push(None);
             continue;
-        }
-        let sp = p.as_score().expect("validated");
+        };
         let mut scores = Vec::with_capacity(feasible.len());
         for info in feasible {
             let s = sp.score(state, pod, info, snapshot).map_err(|s| {
-                format!("running Score plugins: plugin {:?} failed with: {}", p.name(), s.message())
+                format!("running Score plugins: plugin {name:?} failed with: {}", s.message())
             })?;
             scores.push(s);
         }
         let s = sp.normalize(state, pod, feasible, &mut scores);
         if !s.is_success() {
             return Err(format!(
-                "running Normalize on Score plugins: plugin {:?} failed with: {}",
-                p.name(),
+                "running Normalize on Score plugins: plugin {name:?} failed with: {}",
                 s.message()
             ));
         }
         for (i, s) in scores.iter().enumerate() {
             if *s < MIN_NODE_SCORE || *s > MAX_NODE_SCORE {
                 return Err(format!(
-                    "applying score defaultWeights on Score plugins: plugin {:?} returns an invalid score {s}, it should in the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing",
-                    p.name()
+                    "applying score defaultWeights on Score plugins: plugin {name:?} returns an invalid score {s}, it should in the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing"
                 ));
             }
             totals[i] += s * weight;
@@ -507,7 +484,7 @@ mod tests {
         let fe = FitError {
             num_all_nodes: 3,
             statuses: NodeToStatus {
-                explicit: vec![
+                explicit: [
                     ("a".into(), st("Insufficient cpu", Code::Unschedulable)),
                     (
                         "b".into(),
@@ -517,7 +494,8 @@ mod tests {
                         ),
                     ),
                     ("c".into(), st("Insufficient cpu", Code::Unschedulable)),
-                ],
+                ]
+                .into(),
                 absent: None,
             },
             pre_filter_msg: None,

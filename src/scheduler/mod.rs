@@ -78,8 +78,6 @@ pub struct Scheduler {
     /// Last FailedScheduling message per pod, so a pod that keeps failing for the same reason
     /// is reported once (upstream's event broadcaster folds repeats into a count).
     last_failure: BTreeMap<Arc<str>, String>,
-    /// Attempts per pod (for recorded decisions).
-    attempts: BTreeMap<Arc<str>, u32>,
 }
 
 impl Scheduler {
@@ -106,13 +104,7 @@ impl Scheduler {
             cycle_armed: false,
             flush_armed: false,
             last_failure: BTreeMap::new(),
-            attempts: BTreeMap::new(),
         })
-    }
-
-    /// Upstream's default configuration: one `default-scheduler` profile.
-    pub fn with_defaults() -> Self {
-        Scheduler::new(&SchedulerConfig::default(), &Registry::in_tree()).expect("the default profile builds")
     }
 
     fn profile_for(&self, pod: &Pod) -> Option<usize> {
@@ -177,7 +169,6 @@ impl Scheduler {
             self.cache.remove_pod(&uid);
             self.forget(&uid);
             self.set_nominated(&uid, None);
-            self.attempts.remove(&uid);
             if was_assigned {
                 self.queue.move_all_unschedulable(ctx.now());
             }
@@ -201,10 +192,9 @@ impl Scheduler {
             }
         } else if self.wants(pod) {
             self.set_nominated(&uid, Some(pod));
-            self.queued.insert(
-                uid.clone(),
-                (obj.namespace().unwrap_or("default").to_string(), obj.name().to_string()),
-            );
+            self.queued.entry(uid.clone()).or_insert_with(|| {
+                (obj.namespace().unwrap_or("default").to_string(), obj.name().to_string())
+            });
             if self.queue.contains(&uid) {
                 if old_pod.is_some_and(|o| scheduling_properties_changed(o, pod)) {
                     self.queue.updated(&uid, ctx.now());
@@ -226,10 +216,12 @@ impl Scheduler {
             let Some(pod) = queued.get(uid).and_then(|(ns, n)| pods.as_ref()?.get_as::<Pod>(ns, n)) else {
                 return false;
             };
-            let spec = pod.spec.as_ref();
-            let affinity = spec.and_then(|s| s.affinity.as_ref());
-            affinity.is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
-                || spec.and_then(|s| s.topology_spread_constraints.as_ref()).is_some_and(|c| !c.is_empty())
+            plugins::inter_pod_affinity::has_pod_affinity(pod)
+                || pod
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.topology_spread_constraints.as_ref())
+                    .is_some_and(|c| !c.is_empty())
         });
     }
 
@@ -257,11 +249,8 @@ impl Scheduler {
             return;
         }
         let profile_index = self.profile_for(&pod).expect("wants() checked the profile");
-        let attempt = {
-            let a = self.attempts.entry(uid.clone()).or_insert(0);
-            *a += 1;
-            *a
-        };
+        // The queue counts the failed attempts of the pod while it is queued.
+        let attempt = self.queue.attempts(&uid) + 1;
         let recording = ctx.decisions.enabled;
         let mut record = CycleRecord::default();
         let cycle_seed = cycle_seed(&uid, attempt);

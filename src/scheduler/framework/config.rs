@@ -424,7 +424,12 @@ fn build_profile(
     global_percentage: u32,
     registry: &Registry,
 ) -> Result<Profile, ConfigError> {
-    // Validate every pluginConfig entry, enabled or not, as upstream's validation does.
+    // Every pluginConfig entry is decoded and validated, enabled or not, as upstream's strict
+    // decoding and validatePluginConfig do for in-tree args. Not upstream: a pluginConfig entry
+    // naming no registered plugin is an error (upstream skips args it has no type for), so a
+    // typo in a plugin name cannot pass unnoticed. The instances are kept for the plugins
+    // enabled below.
+    let mut configured: BTreeMap<&str, Box<dyn super::Plugin>> = BTreeMap::new();
     for (name, (args, path)) in &pc.plugin_config {
         if !registry.contains(name) {
             return Err(err(
@@ -432,9 +437,10 @@ fn build_profile(
                 unknown_plugin(name, registry),
             ));
         }
-        registry
+        let plugin = registry
             .build(name, args)
             .map_err(|e| err(path.clone(), format!("initializing plugin {name:?}: {e}")))?;
+        configured.insert(name, plugin);
     }
     let mut profile =
         Profile::new(&pc.scheduler_name, pc.percentage_of_nodes_to_score.unwrap_or(global_percentage));
@@ -452,10 +458,12 @@ fn build_profile(
         if !registry.contains(&p.name) {
             return Err(err(format!("{}.name", p.path), unknown_plugin(&p.name, registry)));
         }
-        let args = pc.plugin_config.get(&p.name).map(|(a, _)| a.clone()).unwrap_or(serde_json::Value::Null);
-        let plugin = registry
-            .build(&p.name, &args)
-            .map_err(|e| err(format!("{}.name", p.path), format!("initializing plugin {:?}: {e}", p.name)))?;
+        let plugin = match configured.remove(p.name.as_str()) {
+            Some(plugin) => plugin,
+            None => registry.build(&p.name, &serde_json::Value::Null).map_err(|e| {
+                err(format!("{}.name", p.path), format!("initializing plugin {:?}: {e}", p.name))
+            })?,
+        };
         index.insert(p.name.clone(), profile.add_plugin(plugin));
     }
     // Individual extension points (updatePluginList), then MultiPoint expansion.

@@ -44,18 +44,6 @@ pub enum Code {
     Skip,
 }
 
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Code::Success => "Success",
-            Code::Error => "Error",
-            Code::Unschedulable => "Unschedulable",
-            Code::UnschedulableAndUnresolvable => "UnschedulableAndUnresolvable",
-            Code::Skip => "Skip",
-        })
-    }
-}
-
 /// A plugin's verdict: a code, the reasons (aggregated into FailedScheduling messages) and the
 /// plugin that returned it (filled in by the framework).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,16 +115,17 @@ impl<T: Any + Clone> StateData for T {
 }
 
 /// Per-cycle storage (framework.CycleState): written by PreFilter / PreScore, read by Filter /
-/// Score, keyed by plugin name. Also records which plugins skipped Filter and Score.
+/// Score, keyed by plugin name. Also records which plugins skipped Filter and Score (by their
+/// index in the profile).
 #[derive(Default)]
 pub struct CycleState {
     /// A handful of entries, looked up once per node per plugin: a vector scanned by key is
     /// faster than a tree here.
     data: Vec<(String, Box<dyn StateData>)>,
-    pub(crate) skip_filter: BTreeSet<String>,
-    pub(crate) skip_score: BTreeSet<String>,
-    /// The profile's plugin indices of `skip_filter` (what the per-node loop checks).
-    skip_filter_index: Vec<usize>,
+    /// Plugins whose PreFilter returned Skip: their Filter and PreFilter extensions do not run.
+    skip_filter: Vec<usize>,
+    /// Plugins whose PreScore returned Skip: their Score does not run.
+    skip_score: Vec<usize>,
     /// A number fixed for this cycle (derived from the pod and its attempt), for plugins that
     /// want deterministic pseudo-randomness without touching the scheduler's stream.
     pub cycle_seed: u64,
@@ -147,7 +136,6 @@ impl Clone for CycleState {
         CycleState {
             data: self.data.iter().map(|(k, v)| (k.clone(), (**v).clone_data())).collect(),
             skip_filter: self.skip_filter.clone(),
-            skip_filter_index: self.skip_filter_index.clone(),
             skip_score: self.skip_score.clone(),
             cycle_seed: self.cycle_seed,
         }
@@ -336,8 +324,8 @@ pub struct PostFilterResult {
 /// The per-node statuses of a failed cycle (framework.NodeToStatus).
 #[derive(Clone, Debug, Default)]
 pub struct NodeToStatus {
-    /// Nodes whose filters were run and failed, in the order they were examined.
-    pub explicit: Vec<(String, Status)>,
+    /// Nodes whose filters were run and failed, by name.
+    pub explicit: std::collections::BTreeMap<String, Status>,
     /// The status of every node not in `explicit` (a PreFilter rejection or a PreFilterResult
     /// that left them out); `None` when every node was examined.
     pub absent: Option<Status>,
@@ -346,7 +334,7 @@ pub struct NodeToStatus {
 impl NodeToStatus {
     /// The status of `node`: explicit, else the absent-nodes status.
     pub fn get(&self, node: &str) -> Option<&Status> {
-        self.explicit.iter().find(|(n, _)| n == node).map(|(_, s)| s).or(self.absent.as_ref())
+        self.explicit.get(node).or(self.absent.as_ref())
     }
 }
 
@@ -429,24 +417,6 @@ impl ExtensionPoint {
         ExtensionPoint::MultiPoint,
     ];
 
-    /// The field name in `plugins` (camelCase).
-    pub fn field(self) -> &'static str {
-        match self {
-            ExtensionPoint::QueueSort => "queueSort",
-            ExtensionPoint::PreFilter => "preFilter",
-            ExtensionPoint::Filter => "filter",
-            ExtensionPoint::PostFilter => "postFilter",
-            ExtensionPoint::PreScore => "preScore",
-            ExtensionPoint::Score => "score",
-            ExtensionPoint::Reserve => "reserve",
-            ExtensionPoint::Permit => "permit",
-            ExtensionPoint::PreBind => "preBind",
-            ExtensionPoint::Bind => "bind",
-            ExtensionPoint::PostBind => "postBind",
-            ExtensionPoint::MultiPoint => "multiPoint",
-        }
-    }
-
     /// The framework interface of this point, as upstream's errors name it (`FilterPlugin`).
     pub fn interface(self) -> &'static str {
         match self {
@@ -527,10 +497,6 @@ impl Profile {
         }
         self.plugins.push(plugin);
         self.plugins.len() - 1
-    }
-
-    pub fn plugin_index(&self, name: &str) -> Option<usize> {
-        self.plugins.iter().position(|p| p.name() == name)
     }
 
     /// Enables plugin `index` at `point` (appended after the ones already there).
@@ -616,8 +582,7 @@ impl Profile {
             let pf = p.as_pre_filter().expect("validated at configuration");
             let (r, status) = pf.pre_filter(state, pod, snapshot);
             if status.is_skip() {
-                state.skip_filter.insert(p.name().to_string());
-                state.skip_filter_index.push(i);
+                state.skip_filter.push(i);
                 continue;
             }
             match status.code {
@@ -658,7 +623,7 @@ impl Profile {
     /// RunFilterPlugins: every non-skipped Filter in order; the first non-success wins.
     pub fn run_filters(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
         for &i in &self.filter {
-            if state.skip_filter_index.contains(&i) {
+            if state.skip_filter.contains(&i) {
                 continue;
             }
             let p = &self.plugins[i];
@@ -676,18 +641,7 @@ impl Profile {
 
     /// The PreFilter extensions' AddPod for every non-skipped PreFilter plugin.
     pub fn run_add_pod(&self, state: &mut CycleState, pod: &Pod, to_add: &Pod, node: &NodeInfo) -> Status {
-        for &i in &self.pre_filter {
-            let p = &self.plugins[i];
-            if state.skip_filter.contains(p.name()) {
-                continue;
-            }
-            let s = p.as_pre_filter().expect("validated").add_pod(state, pod, to_add, node);
-            if !s.is_success() {
-                let msg = format!("running AddPod on PreFilter plugin {:?}: {}", p.name(), s.message());
-                return Status::error(msg).with_plugin(p.name());
-            }
-        }
-        Status::success()
+        self.run_pre_filter_extension(state, "AddPod", |p, state| p.add_pod(state, pod, to_add, node))
     }
 
     /// The PreFilter extensions' RemovePod for every non-skipped PreFilter plugin.
@@ -698,14 +652,26 @@ impl Profile {
         to_remove: &Pod,
         node: &NodeInfo,
     ) -> Status {
+        self.run_pre_filter_extension(state, "RemovePod", |p, state| {
+            p.remove_pod(state, pod, to_remove, node)
+        })
+    }
+
+    /// RunPreFilterExtensionAddPod / RemovePod: any failure is an error naming the plugin.
+    fn run_pre_filter_extension(
+        &self,
+        state: &mut CycleState,
+        what: &str,
+        run: impl Fn(&dyn PreFilterPlugin, &mut CycleState) -> Status,
+    ) -> Status {
         for &i in &self.pre_filter {
-            let p = &self.plugins[i];
-            if state.skip_filter.contains(p.name()) {
+            if state.skip_filter.contains(&i) {
                 continue;
             }
-            let s = p.as_pre_filter().expect("validated").remove_pod(state, pod, to_remove, node);
+            let p = &self.plugins[i];
+            let s = run(p.as_pre_filter().expect("validated at configuration"), state);
             if !s.is_success() {
-                let msg = format!("running RemovePod on PreFilter plugin {:?}: {}", p.name(), s.message());
+                let msg = format!("running {what} on PreFilter plugin {:?}: {}", p.name(), s.message());
                 return Status::error(msg).with_plugin(p.name());
             }
         }
@@ -715,11 +681,42 @@ impl Profile {
     pub(crate) fn plugins_at_post_filter(&self) -> impl Iterator<Item = &dyn Plugin> {
         self.post_filter.iter().map(|&i| self.plugins[i].as_ref())
     }
-    pub(crate) fn plugins_at_pre_score(&self) -> impl Iterator<Item = &dyn Plugin> {
-        self.pre_score.iter().map(|&i| self.plugins[i].as_ref())
+    /// PreScore, then Score for every plugin whose PreScore did not Skip (RunPreScorePlugins,
+    /// RunScorePlugins): Skip marks the plugin in `state`; an error stops the run.
+    pub(crate) fn run_pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        feasible: &[&NodeInfo],
+        snapshot: &Snapshot,
+    ) -> Result<(), String> {
+        for &i in &self.pre_score {
+            let p = &self.plugins[i];
+            let s = p
+                .as_pre_score()
+                .expect("validated at configuration")
+                .pre_score(state, pod, feasible, snapshot);
+            if s.is_skip() {
+                state.skip_score.push(i);
+            } else if !s.is_success() {
+                return Err(format!("running PreScore plugin {:?}: {}", p.name(), s.message()));
+            }
+        }
+        Ok(())
     }
-    pub(crate) fn plugins_at_score(&self) -> impl Iterator<Item = (&dyn Plugin, i64)> {
-        self.score.iter().map(|&(i, w)| (self.plugins[i].as_ref(), w))
+
+    /// The score plugins with their weights, `None` in place of the plugin for one whose
+    /// PreScore skipped in `state`.
+    pub(crate) fn score_plugins<'s>(
+        &'s self,
+        state: &'s CycleState,
+    ) -> impl Iterator<Item = (Option<&'s dyn ScorePlugin>, &'s str, i64)> + 's {
+        self.score.iter().map(move |&(i, w)| {
+            let p = self.plugins[i].as_ref();
+            let sp =
+                (!state.skip_score.contains(&i)).then(|| p.as_score().expect("validated at configuration"));
+            (sp, p.name(), w)
+        })
     }
 }
 

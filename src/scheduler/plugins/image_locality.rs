@@ -66,18 +66,22 @@ pub fn score(
 pub fn image_spread_counts(nodes: &[&Node]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for node in nodes {
-        let names: BTreeSet<&str> = node
-            .status
-            .iter()
-            .flat_map(|s| s.images.iter().flatten())
-            .flat_map(|image| image.names.iter().flatten())
-            .map(String::as_str)
-            .collect();
-        for name in names {
+        for name in node_image_names(node) {
             *counts.entry(name.to_string()).or_insert(0) += 1;
         }
     }
     counts
+}
+
+/// Every name the node's images are known by, once each (what a node contributes to the image
+/// spread counts; the scheduler cache keeps those counts up to date with it).
+pub fn node_image_names(node: &Node) -> BTreeSet<&str> {
+    node.status
+        .iter()
+        .flat_map(|s| s.images.iter().flatten())
+        .flat_map(|image| image.names.iter().flatten())
+        .map(String::as_str)
+        .collect()
 }
 
 /// `normalizedImageName`: appends `:latest` when the reference has no tag or digest, i.e. when

@@ -184,7 +184,7 @@ fn required_affinity_terms(pod: &Pod) -> &[PodAffinityTerm] {
         .unwrap_or(&[])
 }
 
-fn required_anti_affinity_terms(pod: &Pod) -> &[PodAffinityTerm] {
+pub(crate) fn required_anti_affinity_terms(pod: &Pod) -> &[PodAffinityTerm] {
     affinity(pod)
         .and_then(|a| a.pod_anti_affinity.as_ref())
         .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_deref())
@@ -206,7 +206,7 @@ fn preferred_anti_affinity_terms(pod: &Pod) -> &[WeightedPodAffinityTerm] {
 }
 
 /// `PodWithAffinity` (the pods upstream keeps in `NodeInfo.PodsWithAffinity`).
-fn has_pod_affinity(pod: &Pod) -> bool {
+pub(crate) fn has_pod_affinity(pod: &Pod) -> bool {
     affinity(pod).is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
 }
 

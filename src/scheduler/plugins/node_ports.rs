@@ -14,23 +14,33 @@ pub struct NodePorts;
 
 crate::impl_plugin!(NodePorts, NAME, [pre_filter, filter]);
 
+/// PreFilter state: the hostPorts the pod asks for (`preFilterState`).
+#[derive(Clone)]
+struct WantedPorts(Vec<(String, String, i32)>);
+
 impl PreFilterPlugin for NodePorts {
     fn pre_filter(
         &self,
-        _state: &mut CycleState,
+        state: &mut CycleState,
         pod: &Pod,
         _snapshot: &Snapshot,
     ) -> (PreFilterResult, Status) {
-        if host_ports(pod).is_empty() {
+        let wanted = host_ports(pod);
+        if wanted.is_empty() {
             return (PreFilterResult::all(), Status::skip());
         }
+        state.write(NAME, WantedPorts(wanted));
         (PreFilterResult::all(), Status::success())
     }
 }
 
 impl FilterPlugin for NodePorts {
-    fn filter(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
-        if node.ports_free(pod) {
+    fn filter(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
+        let free = match state.read::<WantedPorts>(NAME) {
+            Some(w) => node.ports_free_for(&w.0),
+            None => node.ports_free(pod),
+        };
+        if free {
             Status::success()
         } else {
             Status::unschedulable(ERR_REASON)
