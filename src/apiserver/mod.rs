@@ -5,6 +5,7 @@ pub mod errors;
 pub mod eviction;
 pub mod fields;
 pub mod server;
+pub mod snapshot;
 pub mod watch;
 
 pub use errors::ApiError;
@@ -12,4 +13,5 @@ pub use server::{
     ApiServer, Change, DeleteOptions, ObjectList, Propagation, Reporter, WatchStart, FINALIZER_FOREGROUND,
     FINALIZER_ORPHAN,
 };
+pub use snapshot::{EtcdSnapshot, RestoreSummary};
 pub use watch::{WatchEvent, WatchEventType, WatchId, WatchSpec};

@@ -11,7 +11,7 @@
 //! send whole objects), no API versions other than the ones in `api::kinds`, events are not
 //! aggregated into series and have no TTL.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Event as K8sEvent, EventSource, ObjectReference, Pod, Toleration};
@@ -130,7 +130,7 @@ pub struct Reporter<'a> {
 
 /// The API server.
 pub struct ApiServer {
-    store: Store<Object>,
+    pub(super) store: Store<Object>,
     epoch: Epoch,
     now: SimTime,
     rng: SimRng,
@@ -140,8 +140,8 @@ pub struct ApiServer {
     /// Revision recorded at the previous compaction tick; compacted at the next one, so at
     /// least one interval of history is always kept (upstream `compactor`).
     compact_candidate: Revision,
-    cluster_ips: BTreeSet<u32>,
-    node_ports: BTreeSet<i32>,
+    pub(super) cluster_ips: BTreeSet<u32>,
+    pub(super) node_ports: BTreeSet<i32>,
     /// DefaultTolerationSeconds admission: `--default-not-ready-toleration-seconds` and
     /// `--default-unreachable-toleration-seconds` (300).
     default_toleration_seconds: i64,
@@ -149,6 +149,8 @@ pub struct ApiServer {
     caller: Option<ComponentId>,
     /// Components cut off from the API server by a network partition.
     partitioned: BTreeSet<ComponentId>,
+    /// Files written by `etcdctl snapshot save`, by path.
+    pub(super) snapshots: BTreeMap<String, super::snapshot::EtcdSnapshot>,
 }
 
 /// The service CIDR 10.96.0.0/12 (kubeadm's default).
@@ -173,6 +175,7 @@ impl ApiServer {
             default_toleration_seconds: 300,
             caller: None,
             partitioned: BTreeSet::new(),
+            snapshots: BTreeMap::new(),
         }
     }
 
@@ -539,7 +542,7 @@ impl ApiServer {
         Some(if period < 0 { 1 } else { period })
     }
 
-    fn remove(&mut self, kind: Kind, current: &Arc<Object>) -> Result<Arc<Object>, ApiError> {
+    pub(super) fn remove(&mut self, kind: Kind, current: &Arc<Object>) -> Result<Arc<Object>, ApiError> {
         let key = current.etcd_key();
         let events = self.store.delete(KeyRange::Key(key));
         let Some(ev) = events.first() else {
@@ -712,7 +715,13 @@ impl ApiServer {
 
     // ---------------------------------------------------------------- internals
 
-    fn commit(&mut self, kind: Kind, old: Option<Arc<Object>>, new: Option<Arc<Object>>, revision: Revision) {
+    pub(super) fn commit(
+        &mut self,
+        kind: Kind,
+        old: Option<Arc<Object>>,
+        new: Option<Arc<Object>>,
+        revision: Revision,
+    ) {
         let deleted = match (&old, &new) {
             (Some(o), None) => Some(stamp(o, revision)),
             _ => None,
@@ -822,7 +831,10 @@ impl ApiServer {
         Ok(())
     }
 
-    fn allocate_service(&mut self, svc: &mut k8s_openapi::api::core::v1::Service) -> Result<(), ApiError> {
+    pub(super) fn allocate_service(
+        &mut self,
+        svc: &mut k8s_openapi::api::core::v1::Service,
+    ) -> Result<(), ApiError> {
         let Some(spec) = svc.spec.as_mut() else {
             return Ok(());
         };

@@ -11,7 +11,7 @@ use crate::controllers::deployment::{rollback_template, same_template};
 
 use crate::controllers::podgc::OUT_OF_SERVICE;
 
-use super::load::{Action, DeleteTarget, RolloutVerb, SourcedObject, TimedAction};
+use super::load::{Action, DeleteTarget, RolloutVerb, SourcedObject, TaintChange, TimedAction};
 use crate::api::pod as podutil;
 use crate::api::{FieldSelector, Kind, Object};
 use crate::apiserver::{ApiError, DeleteOptions, Propagation};
@@ -94,6 +94,89 @@ fn set_image(
         return Err(format!("unable to find container named {container:?}"));
     }
     ctx.api.update(obj).map(|_| ()).map_err(|e| format!("Error from server ({e})"))
+}
+
+/// `kubectl label KIND NAME KEY=VALUE… KEY-…`: returns kubectl's verb (`labeled`, or
+/// `unlabeled` when every argument removes). An existing different value needs `--overwrite`.
+fn label(
+    ctx: &mut Context<'_>,
+    kind: Kind,
+    ns: Option<&str>,
+    name: &str,
+    changes: &[(String, Option<String>)],
+    overwrite: bool,
+) -> Result<&'static str, String> {
+    let current = ctx.api.get(kind, ns, name).map_err(|e| format!("Error from server (NotFound): {e}"))?;
+    let mut obj = (*current).clone();
+    let labels = obj.meta_mut().labels.get_or_insert_with(Default::default);
+    for (key, value) in changes {
+        match value {
+            Some(v) => {
+                if let Some(old) = labels.get(key).filter(|old| *old != v) {
+                    if !overwrite {
+                        return Err(format!(
+                            "error: '{key}' already has a value ({old}), and --overwrite is false"
+                        ));
+                    }
+                }
+                labels.insert(key.clone(), v.clone());
+            }
+            None => {
+                labels.remove(key);
+            }
+        }
+    }
+    ctx.api.update(obj).map_err(|e| format!("Error from server: {e}"))?;
+    Ok(if changes.iter().all(|(_, v)| v.is_none()) { "unlabeled" } else { "labeled" })
+}
+
+/// `kubectl taint nodes NODE SPEC`: returns kubectl's verb (`tainted`, `untainted`,
+/// `modified`). Removing a taint that is not there, or adding one whose key and effect are
+/// there already without `--overwrite`, is an error as in kubectl.
+fn taint(
+    ctx: &mut Context<'_>,
+    node: &str,
+    change: &TaintChange,
+    overwrite: bool,
+) -> Result<&'static str, String> {
+    let mut n: Node = ctx.api.get_as(None, node).map_err(|e| format!("Error from server (NotFound): {e}"))?;
+    let now = ctx.api.epoch().time(ctx.now());
+    let taints = n.spec.get_or_insert_with(Default::default).taints.get_or_insert_with(Vec::new);
+    let same = |t: &Taint| t.key == change.key && change.effect.as_ref().is_none_or(|e| &t.effect == e);
+    let verb = if change.remove {
+        let before = taints.len();
+        taints.retain(|t| !same(t));
+        if taints.len() == before {
+            return Err(format!("error: taint {:?} not found", change.text()));
+        }
+        "untainted"
+    } else {
+        let effect = change.effect.clone().expect("an added taint has an effect");
+        let new = Taint {
+            key: change.key.clone(),
+            value: change.value.clone(),
+            time_added: (effect == "NoExecute").then_some(now),
+            effect,
+        };
+        match taints.iter_mut().find(|t| same(t)) {
+            Some(_) if !overwrite => {
+                return Err(format!(
+                    "error: node {node} already has {} taint(s) with same effect(s) and --overwrite is false",
+                    change.key
+                ))
+            }
+            Some(t) => {
+                *t = new;
+                "modified"
+            }
+            None => {
+                taints.push(new);
+                "tainted"
+            }
+        }
+    };
+    ctx.api.update_as(n).map_err(|e| format!("Error from server: {e}"))?;
+    Ok(verb)
 }
 
 /// `kubectl rollout undo|pause|resume|restart deployment/NAME`: returns what kubectl prints
@@ -417,6 +500,44 @@ impl ScenarioDriver {
                 };
                 note(ctx, "Normal", "OutOfService", Kind::Node, None, &node, msg);
             }
+            Action::Label { kind, namespace, name, labels, overwrite } => {
+                let ns = namespace.or_else(|| kind.namespaced().then(|| "default".to_string()));
+                let (type_, reason, msg) = match label(ctx, kind, ns.as_deref(), &name, &labels, overwrite) {
+                    Ok(verb) => ("Normal", "Label", format!("{} {verb}", kubectl_ref(kind, &name))),
+                    Err(e) => ("Warning", "LabelFailed", e),
+                };
+                note(ctx, type_, reason, kind, ns.as_deref(), &name, msg);
+            }
+            Action::Taint { node, change, overwrite } => {
+                let (type_, reason, msg) = match taint(ctx, &node, &change, overwrite) {
+                    Ok(verb) => ("Normal", "Taint", format!("node/{node} {verb}")),
+                    Err(e) => ("Warning", "TaintFailed", e),
+                };
+                note(ctx, type_, reason, Kind::Node, None, &node, msg);
+            }
+            Action::EtcdSnapshotSave(file) => {
+                let (revision, keys) = ctx.api.snapshot_save(&file);
+                let msg = format!("Snapshot saved at {file} (revision {revision}, {keys} keys)");
+                note(ctx, "Normal", "EtcdSnapshotSave", Kind::Pod, Some("kube-system"), "etcd", msg);
+            }
+            Action::EtcdSnapshotRestore(file) => {
+                let (type_, reason, msg) = match ctx.api.snapshot_restore(&file) {
+                    Some(r) => (
+                        "Normal",
+                        "EtcdSnapshotRestore",
+                        format!(
+                            "etcd restored from {file} (revision {}): {} objects created since are gone, {} deleted since are back, {} changed since are reverted; every component relists",
+                            r.snapshot_revision, r.deleted, r.recreated, r.reverted
+                        ),
+                    ),
+                    None => (
+                        "Warning",
+                        "EtcdSnapshotRestoreFailed",
+                        format!("Error: open {file}: no such file or directory"),
+                    ),
+                };
+                note(ctx, type_, reason, Kind::Pod, Some("kube-system"), "etcd", msg);
+            }
             Action::Request { request, count } => self.request(ctx, &request, count),
             Action::NodePressure { node, fault_on, fault_off, what, on } => {
                 let (type_, reason, msg) = if on {
@@ -526,8 +647,6 @@ impl ScenarioDriver {
         }
     }
 
-    /// `kubectl drain --ignore-daemonsets`: cordon, then delete every pod on the node except
-    /// DaemonSet pods and mirror pods. PodDisruptionBudgets are not consulted yet.
     /// `kubectl drain --ignore-daemonsets`: cordon, then evict every pod on the node except
     /// DaemonSet and mirror pods through the eviction API; evictions a PodDisruptionBudget
     /// refuses are retried every 5s, as kubectl does, until none is left.

@@ -188,6 +188,33 @@ pub fn evaluate(
             }
             (hits.len() >= *count && max.is_none_or(|m| hits.len() <= m), found)
         }
+        Check::Etcd { key, prefix, present, count } => {
+            let range = if *prefix {
+                crate::store::KeyRange::Prefix(key.clone())
+            } else {
+                crate::store::KeyRange::Key(key.clone())
+            };
+            let keys: Vec<String> = api
+                .store()
+                .range(&range, 0)
+                .map(|kvs| kvs.iter().map(|kv| kv.key.to_string()).collect())
+                .unwrap_or_default();
+            let shown = if keys.is_empty() {
+                "no keys".to_string()
+            } else {
+                let mut s = keys.iter().take(8).cloned().collect::<Vec<_>>().join(", ");
+                if keys.len() > 8 {
+                    s.push_str(&format!(" … ({} keys)", keys.len()));
+                }
+                s
+            };
+            let ok = match (prefix, count) {
+                (false, _) => keys.is_empty() != *present,
+                (true, Some(n)) => keys.len() == *n,
+                (true, None) => !keys.is_empty(),
+            };
+            (ok, shown)
+        }
         Check::Traffic { from: source, to: destination, outcome, min, max } => {
             let (from, to) = window;
             let in_window = traffic

@@ -105,6 +105,24 @@ pub enum Action {
         request: RequestSpec,
         count: u32,
     },
+    /// `kubectl label KIND NAME KEY=VALUE… KEY-…`: `None` removes the label.
+    Label {
+        kind: Kind,
+        namespace: Option<String>,
+        name: String,
+        labels: Vec<(String, Option<String>)>,
+        overwrite: bool,
+    },
+    /// `kubectl taint nodes NODE KEY[=VALUE]:EFFECT[-]`.
+    Taint {
+        node: String,
+        change: TaintChange,
+        overwrite: bool,
+    },
+    /// `etcdctl snapshot save FILE` on the control-plane node.
+    EtcdSnapshotSave(String),
+    /// `etcdutl snapshot restore FILE` and etcd restarted on the restored data.
+    EtcdSnapshotRestore(String),
     /// The node starts (`on`) or stops running short of memory, disk or PIDs.
     NodePressure {
         node: String,
@@ -113,6 +131,66 @@ pub enum Action {
         what: &'static str,
         on: bool,
     },
+}
+
+/// A `kubectl taint` argument: add `key[=value]:effect`, or remove `key[:effect]-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaintChange {
+    pub key: String,
+    pub value: Option<String>,
+    /// Required to add; when removing, `None` removes every effect of the key.
+    pub effect: Option<String>,
+    pub remove: bool,
+}
+
+impl TaintChange {
+    /// Parses kubectl's syntax (`k8s.io/kubectl/pkg/cmd/taint`, `parseTaints`).
+    pub fn parse(text: &str) -> Result<TaintChange, String> {
+        let (body, remove) = match text.strip_suffix('-') {
+            Some(b) => (b, true),
+            None => (text, false),
+        };
+        let (key_value, effect) = match body.rsplit_once(':') {
+            Some((kv, e)) => (kv, Some(e.to_string())),
+            None => (body, None),
+        };
+        let (key, value) = match key_value.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (key_value.to_string(), None),
+        };
+        if key.is_empty() {
+            return Err(format!("invalid taint spec: {text}"));
+        }
+        match effect.as_deref() {
+            None if !remove => {
+                return Err(format!(
+                    "invalid taint spec: {text}: an effect is required (NoSchedule, PreferNoSchedule or NoExecute)"
+                ))
+            }
+            Some(e) if !matches!(e, "NoSchedule" | "PreferNoSchedule" | "NoExecute") => {
+                return Err(format!(
+                    "invalid taint effect: {e}, unsupported taint effect (expected NoSchedule, PreferNoSchedule or NoExecute)"
+                ))
+            }
+            _ => {}
+        }
+        Ok(TaintChange { key, value, effect, remove })
+    }
+
+    /// The taint as kubectl prints it.
+    pub fn text(&self) -> String {
+        let mut s = self.key.clone();
+        if let Some(v) = &self.value {
+            s = format!("{s}={v}");
+        }
+        if let Some(e) = &self.effect {
+            s = format!("{s}:{e}");
+        }
+        if self.remove {
+            s.push('-');
+        }
+        s
+    }
 }
 
 /// What a `delete` action deletes.
@@ -207,6 +285,10 @@ impl Action {
             Action::OutOfService(_) => "out-of-service",
             Action::RemoveNode(_) => "remove-node",
             Action::Request { .. } => "request",
+            Action::Label { .. } => "label",
+            Action::Taint { .. } => "taint",
+            Action::EtcdSnapshotSave(_) => "etcd-snapshot-save",
+            Action::EtcdSnapshotRestore(_) => "etcd-snapshot-restore",
             Action::NodePressure { on: true, .. } => "node-pressure",
             Action::NodePressure { on: false, .. } => "node-pressure-relieved",
         }
@@ -272,6 +354,13 @@ pub enum Check {
         outcome: OutcomeFilter,
         min: usize,
         max: Option<usize>,
+    },
+    /// etcd holds `key` (or not), or `count` keys under `prefix` (`None`: at least one).
+    Etcd {
+        key: String,
+        prefix: bool,
+        present: bool,
+        count: Option<usize>,
     },
     Event {
         reason: String,
@@ -709,10 +798,13 @@ fn action(
         | "start-kubelet" | "partition" | "heal" | "out-of-service" => &["node"],
         "request" => &["from", "to", "count", "protocol", "namespace"],
         "node-pressure" | "node-pressure-relieved" => &["node", "pressure"],
+        "label" => &["kind", "namespace", "name", "labels", "overwrite"],
+        "taint" => &["node", "taint", "overwrite"],
+        "etcd-snapshot-save" | "etcd-snapshot-restore" => &["file"],
         other => {
             return Err(loader.err(
                 &format!("{at}.action"),
-                format!("unknown action {other:?}: expected one of apply, delete, scale, request, node-pressure, node-pressure-relieved, set-image, rollout-undo, rollout-pause, rollout-resume, rollout-restart, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal, out-of-service"),
+                format!("unknown action {other:?}: expected one of apply, delete, scale, label, taint, request, node-pressure, node-pressure-relieved, set-image, rollout-undo, rollout-pause, rollout-resume, rollout-restart, cordon, uncordon, drain, power-off, power-on, add-node, remove-node, stop-kubelet, start-kubelet, partition, heal, out-of-service, etcd-snapshot-save, etcd-snapshot-restore"),
             ))
         }
     };
@@ -735,6 +827,9 @@ fn action(
         ("count", e.count.is_some()),
         ("protocol", e.protocol.is_some()),
         ("pressure", e.pressure.is_some()),
+        ("labels", e.labels.is_some()),
+        ("taint", e.taint.is_some()),
+        ("overwrite", e.overwrite.is_some()),
     ];
     for (field, is) in present {
         if is && !allowed.contains(&field) {
@@ -871,6 +966,64 @@ fn action(
         "partition" => Action::Partition(node(loader)?),
         "heal" => Action::Heal(node(loader)?),
         "out-of-service" => Action::OutOfService(node(loader)?),
+        "label" => {
+            let kind = kind(loader)?;
+            let args = e.labels.as_deref().unwrap_or(&[]);
+            if args.is_empty() {
+                return Err(loader.err(
+                    &format!("{at}.labels"),
+                    "Required value: at least one KEY=VALUE or KEY- (e.g. [disktype=ssd])",
+                ));
+            }
+            let mut labels = Vec::new();
+            for (j, arg) in args.iter().enumerate() {
+                let change = match (arg.split_once('='), arg.strip_suffix('-')) {
+                    (Some((k, v)), _) => (k.to_string(), Some(v.to_string())),
+                    (None, Some(k)) => (k.to_string(), None),
+                    (None, None) => {
+                        return Err(loader.err(
+                            &format!("{at}.labels[{j}]"),
+                            format!("invalid label spec: {arg:?}: expected KEY=VALUE or KEY-"),
+                        ))
+                    }
+                };
+                if change.0.is_empty() {
+                    return Err(
+                        loader.err(&format!("{at}.labels[{j}]"), format!("invalid label spec: {arg:?}"))
+                    );
+                }
+                labels.push(change);
+            }
+            Action::Label {
+                kind,
+                namespace: e.namespace.clone(),
+                name: name(loader)?,
+                labels,
+                overwrite: e.overwrite.unwrap_or(false),
+            }
+        }
+        "taint" => {
+            let node = node(loader)?;
+            let text = e
+                .taint
+                .as_deref()
+                .ok_or_else(|| loader.err(&format!("{at}.taint"), "Required value: KEY[=VALUE]:EFFECT"))?;
+            let change = TaintChange::parse(text).map_err(|m| loader.err(&format!("{at}.taint"), m))?;
+            Action::Taint { node, change, overwrite: e.overwrite.unwrap_or(false) }
+        }
+        verb @ ("etcd-snapshot-save" | "etcd-snapshot-restore") => {
+            let file = e.file.clone().ok_or_else(|| {
+                loader.err(
+                    &format!("{at}.file"),
+                    "Required value: the snapshot file (e.g. /opt/etcd-backup.db)",
+                )
+            })?;
+            if verb == "etcd-snapshot-save" {
+                Action::EtcdSnapshotSave(file)
+            } else {
+                Action::EtcdSnapshotRestore(file)
+            }
+        }
         verb @ ("node-pressure" | "node-pressure-relieved") => {
             let node = node(loader)?;
             let (fault_on, fault_off, what) = match e.pressure.as_deref() {
@@ -1005,13 +1158,21 @@ fn expectation(
         LabelSelector::parse(s.as_deref().unwrap_or(""))
             .map_err(|err| loader.err(&format!("{at}.{field}"), err.to_string()))
     };
-    let subjects =
-        [e.node.is_some(), e.pods.is_some(), e.objects.is_some(), e.event.is_some(), e.traffic.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+    let subjects = [
+        e.node.is_some(),
+        e.pods.is_some(),
+        e.objects.is_some(),
+        e.event.is_some(),
+        e.traffic.is_some(),
+        e.etcd.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if subjects != 1 {
-        return Err(loader.err(&at, "give exactly one of `node`, `pods`, `objects`, `event` or `traffic`"));
+        return Err(
+            loader.err(&at, "give exactly one of `node`, `pods`, `objects`, `event`, `traffic` or `etcd`")
+        );
     }
     let check = if let Some(node) = &e.node {
         match (&e.condition, &e.taint) {
@@ -1069,6 +1230,32 @@ fn expectation(
                 reason: c.reason.clone(),
             }),
             count: o.count.unwrap_or(1),
+        }
+    } else if let Some(m) = &e.etcd {
+        match (&m.key, &m.prefix) {
+            (Some(key), None) => {
+                if m.count.is_some() {
+                    return Err(
+                        loader.err(&format!("{at}.etcd.count"), "`count` goes with `prefix`, not `key`")
+                    );
+                }
+                Check::Etcd {
+                    key: key.clone(),
+                    prefix: false,
+                    present: m.present.unwrap_or(true),
+                    count: None,
+                }
+            }
+            (None, Some(prefix)) => {
+                if m.present.is_some() {
+                    return Err(loader.err(
+                        &format!("{at}.etcd.present"),
+                        "`present` goes with `key`; with `prefix` give `count` (0: none)",
+                    ));
+                }
+                Check::Etcd { key: prefix.clone(), prefix: true, present: true, count: m.count }
+            }
+            _ => return Err(loader.err(&format!("{at}.etcd"), "give exactly one of `key` or `prefix`")),
         }
     } else {
         if let Some(t) = &e.traffic {
@@ -1210,6 +1397,13 @@ pub fn describe(timing: &Timing, check: &Check) -> String {
             };
             format!("{bound} requests{route} {}", outcome.describe())
         }
+        Check::Etcd { key, prefix: false, present, .. } => {
+            format!("etcd {} key {key}", if *present { "has" } else { "has no" })
+        }
+        Check::Etcd { key, count, .. } => match count {
+            Some(n) => format!("etcd has {n} key(s) under {key}"),
+            None => format!("etcd has keys under {key}"),
+        },
         Check::Event { reason, kind, name, message, count, max, .. } => {
             let obj = match (kind, name) {
                 (Some(k), Some(n)) => format!(" for {}/{n}", k.to_ascii_lowercase()),

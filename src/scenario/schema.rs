@@ -181,6 +181,15 @@ pub struct TimelineEntry {
     /// `node-pressure` / `node-pressure-relieved`: memory, disk or pid.
     #[serde(default)]
     pub pressure: Option<String>,
+    /// `label`: kubectl's label arguments, `[disktype=ssd, tier-]` (`KEY-` removes a label).
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+    /// `taint`: kubectl's taint argument, `dedicated=gpu:NoSchedule` (a trailing `-` removes it).
+    #[serde(default)]
+    pub taint: Option<String>,
+    /// `label` / `taint`: replace a label or taint that is already there (`--overwrite`).
+    #[serde(default)]
+    pub overwrite: Option<bool>,
 }
 
 /// One expectation.
@@ -212,6 +221,25 @@ pub struct ExpectEntry {
     pub event: Option<EventMatch>,
     #[serde(default)]
     pub traffic: Option<TrafficMatch>,
+    #[serde(default)]
+    pub etcd: Option<EtcdMatch>,
+}
+
+/// Keys in etcd, as `etcdctl get KEY` or `etcdctl get PREFIX --prefix --keys-only` lists them:
+/// `{key: /registry/deployments/default/web}` or `{prefix: /registry/pods/default/, count: 3}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EtcdMatch {
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// `key`: whether it exists (default true).
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// `prefix`: how many keys (default: at least one).
+    #[serde(default)]
+    pub count: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -320,3 +320,46 @@ fn an_object_leaving_a_watch_selector_is_deleted_with_its_previous_state() {
     assert_eq!(d[0].1.object.labels().unwrap()["app"], "web", "the last state that matched");
     assert_eq!(d[0].1.object.resource_version(), written.resource_version());
 }
+
+#[test]
+fn an_etcd_snapshot_restore_rolls_the_keyspace_back_and_watchers_see_the_difference() {
+    let mut api = server();
+    api.create(pod("kept")).unwrap();
+    api.create(pod("changed")).unwrap();
+    api.create(pod("deleted")).unwrap();
+    let (rev, keys) = api.snapshot_save("/opt/backup.db");
+    assert_eq!(rev, api.revision());
+    assert_eq!(keys, 5, "two namespaces and three pods");
+
+    let mut changed: Object = (*api.get(Kind::Pod, Some("default"), "changed").unwrap()).clone();
+    changed.meta_mut().labels.get_or_insert_with(Default::default).insert("app".into(), "other".into());
+    api.update(changed).unwrap();
+    api.delete(Kind::Pod, Some("default"), "deleted", DeleteOptions::now()).unwrap();
+    api.create(pod("created")).unwrap();
+
+    let watcher = ComponentId(7);
+    api.watch(watcher, WatchSpec::all(Kind::Pod), WatchStart::Now).unwrap();
+    let before = api.revision();
+    let summary = api.snapshot_restore("/opt/backup.db").expect("saved");
+    assert_eq!((summary.deleted, summary.recreated, summary.reverted), (1, 1, 1));
+    assert!(api.revision() > before, "the revision only moves forward");
+
+    let names: Vec<String> = api.list_all(Kind::Pod).iter().map(|o| o.name().to_string()).collect();
+    assert_eq!(names, ["changed", "deleted", "kept"]);
+    let reverted = api.get(Kind::Pod, Some("default"), "changed").unwrap();
+    assert_eq!(reverted.labels().and_then(|l| l.get("app")).map(String::as_str), Some("web"));
+    assert_eq!(reverted.resource_version(), api.store().mod_revision("/registry/pods/default/changed"));
+
+    let mut seen: Vec<(WatchEventType, String)> =
+        api.take_deliveries().into_iter().map(|(_, ev)| (ev.kind, ev.object.name().to_string())).collect();
+    seen.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(
+        seen,
+        [
+            (WatchEventType::Modified, "changed".to_string()),
+            (WatchEventType::Deleted, "created".to_string()),
+            (WatchEventType::Added, "deleted".to_string()),
+        ]
+    );
+    assert!(api.snapshot_restore("/opt/none.db").is_none());
+}

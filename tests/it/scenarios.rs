@@ -131,3 +131,59 @@ fn event_expectations_bound_the_count_and_match_the_message() {
     );
     assert!(report.contains("a Scheduled event said \"Successfully assigned default/web-"), "{report}");
 }
+
+#[test]
+fn label_and_taint_actions_work_as_kubectl_does() {
+    let text = std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).expect("read");
+    let text = text.replace(
+        "expect:\n",
+        "timeline:
+  - {at: 40s, action: label, kind: Node, name: worker-1, labels: [disktype=ssd]}
+  - {at: 41s, action: label, kind: Node, name: worker-1, labels: [disktype=hdd]}
+  - {at: 42s, action: label, kind: Node, name: worker-1, labels: [disktype-]}
+  - {at: 50s, action: taint, node: worker-2, taint: dedicated=gpu:NoExecute}
+  - {at: 51s, action: taint, node: worker-2, taint: dedicated=gpu:NoExecute}
+  - {at: 52s, action: taint, node: worker-3, taint: nope:NoSchedule-}
+expect:
+  - {at: 40s, objects: {kind: Node, name: worker-1, fields: {metadata.labels.disktype: ssd}}}
+  - {at: 41s, objects: {kind: Node, name: worker-1, fields: {metadata.labels.disktype: ssd}}}
+  - {within: 42s, after: 41s, event: {reason: LabelFailed, message: \"error: 'disktype' already has a value (ssd), and --overwrite is false\"}}
+  - {within: 42s, after: 42s, event: {reason: Label, message: node/worker-1 unlabeled}}
+  - {at: 50s, node: worker-2, taint: {key: dedicated, effect: NoExecute}}
+  - {within: 50s, after: 50s, event: {reason: Taint, message: node/worker-2 tainted}}
+  - {within: 51s, after: 51s, event: {reason: TaintFailed, message: \"error: node worker-2 already has dedicated taint(s) with same effect(s) and --overwrite is false\"}}
+  - {within: 52s, after: 52s, event: {reason: TaintFailed, message: \"error: taint \\\"nope:NoSchedule-\\\" not found\"}}
+  - {at: 2m, pods: {selector: app=web, onNode: worker-2, count: 0}}
+",
+    );
+    let copy = crate::common::ScenarioCopy::new("label-taint", &text);
+    let mut sim = Simulation::new(kubesim::scenario::load(&copy.0).expect("loads"), &RunOptions::default())
+        .expect("setup");
+    sim.run();
+    assert!(sim.succeeded(), "{}", kubesim::output::files::expectation_report(&sim));
+}
+
+#[test]
+fn a_bad_taint_or_label_argument_is_a_load_error_naming_the_field() {
+    let text = std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).expect("read");
+    for (action, expected) in [
+        (
+            "{at: 1s, action: taint, node: worker-1, taint: dedicated=gpu}",
+            "timeline[0].taint: invalid taint spec: dedicated=gpu: an effect is required",
+        ),
+        (
+            "{at: 1s, action: taint, node: worker-1, taint: a=b:Sometimes}",
+            "timeline[0].taint: invalid taint effect: Sometimes",
+        ),
+        (
+            "{at: 1s, action: label, kind: Node, name: worker-1, labels: [ssd]}",
+            "timeline[0].labels[0]: invalid label spec: \"ssd\": expected KEY=VALUE or KEY-",
+        ),
+        ("{at: 1s, action: etcd-snapshot-save}", "timeline[0].file: Required value"),
+    ] {
+        let broken = text.replace("expect:\n", &format!("timeline:\n  - {action}\nexpect:\n"));
+        let copy = crate::common::ScenarioCopy::new("bad-action", &broken);
+        let err = kubesim::scenario::load(&copy.0).err().expect("an error").to_string();
+        assert!(err.contains(expected), "{err}\nexpected: {expected}");
+    }
+}
