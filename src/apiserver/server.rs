@@ -151,7 +151,13 @@ pub struct ApiServer {
     partitioned: BTreeSet<ComponentId>,
     /// Files written by `etcdctl snapshot save`, by path.
     pub(super) snapshots: BTreeMap<String, super::snapshot::EtcdSnapshot>,
+    /// Recorded events by their correlation key (source, object, type, reason, message), to
+    /// the Event object's name.
+    event_keys: BTreeMap<String, String>,
 }
+
+/// How many event correlation keys are remembered (see `record_event`).
+const MAX_EVENT_KEYS: usize = 65_536;
 
 /// The service CIDR 10.96.0.0/12 (kubeadm's default).
 const SERVICE_CIDR_BASE: u32 = u32::from_be_bytes([10, 96, 0, 0]);
@@ -176,6 +182,7 @@ impl ApiServer {
             caller: None,
             partitioned: BTreeSet::new(),
             snapshots: BTreeMap::new(),
+            event_keys: BTreeMap::new(),
         }
     }
 
@@ -661,7 +668,11 @@ impl ApiServer {
     // ---------------------------------------------------------------- events
 
     /// Records a Kubernetes Event about `involved` (client-go's event recorder): creates an
-    /// `Event` object named `<object>.<hex nanoseconds>` in the object's namespace.
+    /// `Event` object named `<object>.<hex nanoseconds>` in the object's namespace. An event
+    /// identical to an earlier one (same source, object, type, reason and message) updates that
+    /// one instead: `count` goes up and `lastTimestamp` moves, as client-go's EventCorrelator
+    /// (`eventLogger.eventObserve`, tools/record/events_cache.go) does, which is what
+    /// `kubectl describe` shows as `(x3 over 2m)`.
     pub fn record_event(
         &mut self,
         involved: &Object,
@@ -671,6 +682,25 @@ impl ApiServer {
         message: &str,
     ) -> Result<Arc<Object>, ApiError> {
         let namespace = involved.namespace().unwrap_or("default").to_string();
+        let key = format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{type_}\u{0}{reason}\u{0}{message}",
+            reporter.component,
+            reporter.host.unwrap_or(""),
+            involved.kind().name(),
+            namespace,
+            involved.name(),
+            involved.meta().uid.as_deref().unwrap_or(""),
+            involved.kind().api_version(),
+        );
+        if let Some(existing) = self.event_keys.get(&key).cloned() {
+            if let Ok(current) = self.get(Kind::Event, Some(&namespace), &existing) {
+                if let Some(mut ev) = current.as_type::<K8sEvent>().cloned() {
+                    ev.count = Some(ev.count.unwrap_or(1) + 1);
+                    ev.last_timestamp = Some(self.epoch.time(self.now));
+                    return self.put_over(Kind::Event, current, ev.into_object());
+                }
+            }
+        }
         let nanos = self.epoch.at(self.now).timestamp_nanos_opt().unwrap_or(0);
         let mut n = nanos;
         let name = loop {
@@ -710,7 +740,14 @@ impl ApiServer {
             reporting_instance: Some(reporter.host.unwrap_or(reporter.component).into()),
             ..Default::default()
         };
-        self.create(event.into_object())
+        let created = self.create(event.into_object())?;
+        // Upstream's cache is an LRU of 4096 entries per recorder; kubesim forgets them all at
+        // once past a bound that large runs reach only with unique (never repeated) events.
+        if self.event_keys.len() >= MAX_EVENT_KEYS {
+            self.event_keys.clear();
+        }
+        self.event_keys.insert(key, created.name().to_string());
+        Ok(created)
     }
 
     // ---------------------------------------------------------------- internals

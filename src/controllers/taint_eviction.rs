@@ -59,6 +59,18 @@ pub fn eviction_delay(pod: &Pod, taints: &[Taint]) -> Option<u64> {
     min.map(|s| s as u64)
 }
 
+/// Whether an update left the pod's node and tolerations as they were.
+fn same_node_and_tolerations(old: Option<&Object>, new: &Object) -> bool {
+    let (Some(old), Some(new)) = (old.and_then(|o| o.as_type::<Pod>()), new.as_type::<Pod>()) else {
+        return false;
+    };
+    podutil::node_name(old) == podutil::node_name(new)
+        && podutil::tolerations(old) == podutil::tolerations(new)
+        // A pod starting to terminate drops its scheduled eviction (kubesim's shortcut for
+        // upstream's delete of an already-deleted pod being a no-op).
+        && old.metadata.deletion_timestamp.is_some() == new.metadata.deletion_timestamp.is_some()
+}
+
 impl TaintEvictionController {
     pub fn new() -> Self {
         Self::default()
@@ -190,10 +202,12 @@ impl Component for TaintEvictionController {
                         }
                     }
                 } else if self.pods.as_ref().is_some_and(|i| i.owns(&ev)) {
-                    self.pods.as_mut().expect("checked").apply(&ev);
+                    let old = self.pods.as_mut().expect("checked").apply(&ev);
                     if ev.kind == WatchEventType::Deleted {
                         self.scheduled.remove(ev.object.uid());
-                    } else {
+                    } else if !same_node_and_tolerations(old.as_deref(), &ev.object) {
+                        // Upstream's PodUpdated returns early when neither the tolerations nor
+                        // the node changed (a status update, its own DisruptionTarget write).
                         self.process_pod(ctx, &ev.object);
                     }
                 }

@@ -207,7 +207,23 @@ impl Kubelet {
                 block_owner_deletion: None,
             }]
         });
-        pod.spec.get_or_insert_with(Default::default).node_name = Some(node.clone());
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        spec.node_name = Some(node.clone());
+        // "Applying the default Taint tolerations to static pods, so they are not evicted when
+        // there are node problems" (pkg/kubelet/config/common.go applyDefaults).
+        let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
+        let all_no_execute = |t: &k8s_openapi::api::core::v1::Toleration| {
+            t.key.as_deref().is_none_or(str::is_empty)
+                && t.operator.as_deref() == Some("Exists")
+                && t.effect.as_deref() == Some("NoExecute")
+        };
+        if !tolerations.iter().any(all_no_execute) {
+            tolerations.push(k8s_openapi::api::core::v1::Toleration {
+                operator: Some("Exists".into()),
+                effect: Some("NoExecute".into()),
+                ..Default::default()
+            });
+        }
         pod.status = None;
         pod
     }
@@ -763,7 +779,19 @@ impl Kubelet {
         let reason = if terminal { "PodCompleted" } else { "ContainersNotReady" };
         podutil::set_pod_condition(&mut pod, cond("ContainersReady", ready, reason));
         podutil::set_pod_condition(&mut pod, cond("Ready", ready, reason));
+        order_conditions_as_kubelet(&mut pod);
         let _ = ctx.api.update_status_as(pod);
+    }
+}
+
+/// The order a kubelet's status update leaves the conditions in (status manager
+/// `mergePodStatus`): conditions the kubelet does not own (DisruptionTarget, …) first, then its
+/// own as `generateAPIPodStatus` appends them — PodReadyToStartContainers, Initialized, Ready,
+/// ContainersReady, PodScheduled.
+fn order_conditions_as_kubelet(pod: &mut Pod) {
+    const KUBELET_OWNED: [&str; 5] = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
+    if let Some(conds) = pod.status.as_mut().and_then(|s| s.conditions.as_mut()) {
+        conds.sort_by_key(|c| KUBELET_OWNED.iter().position(|k| *k == c.type_).map_or(0, |i| i + 1));
     }
 }
 
