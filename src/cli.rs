@@ -1,5 +1,5 @@
-//! The command line: `run`, `validate`, `get`, `etcdctl`, `iptables-save`, `nslookup`. Parsing only; the work is in the
-//! library. Exit status: 0 when every expectation holds, 1 when one fails or the run stops
+//! The command line: `run`, `validate`, `get`, `describe`, `explain`, `why`, `shell`, `etcdctl`,
+//! `iptables-save`, `nslookup`. Parsing only; the work is in the library (`inspect`, `shell`). Exit status: 0 when every expectation holds, 1 when one fails or the run stops
 //! early, 2 on invalid input or usage.
 
 use std::io::Write;
@@ -7,14 +7,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::api::{FieldSelector, Kind, LabelSelector};
-use crate::dns;
-use crate::output::{files, tables, timeline};
+use crate::inspect::{self, QueryError};
+use crate::output::{files, timeline};
 use crate::scenario;
-use crate::scheduler::decisions as kubesim_decisions;
+use crate::shell::Shell;
 use crate::sim::{SimDuration, SimTime};
 use crate::simulation::{Outcome, RunOptions, Simulation};
-use crate::store::KeyRange;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,6 +52,10 @@ pub enum Command {
         /// verdict and each score plugin's normalized score) into the --out folder.
         #[arg(long, requires = "out")]
         decisions: bool,
+        /// Print one timeline instant at a time and wait for Enter (when attached to a terminal;
+        /// otherwise the same as a plain run).
+        #[arg(long, conflicts_with = "quiet")]
+        step: bool,
     },
     /// Check a scenario file without running it.
     Validate { scenario: PathBuf },
@@ -120,6 +122,34 @@ pub enum Command {
         #[arg(long, value_parser = parse_duration)]
         at: Option<SimDuration>,
     },
+    /// Print an object as `kubectl describe` would, with its Events, at a virtual time:
+    /// `describe pod web-0 SCENARIO --at 2m` (pods, nodes, deployments, replicasets, services…).
+    Describe {
+        /// `KIND NAME SCENARIO` or `KIND/NAME SCENARIO`.
+        #[arg(required = true, num_args = 2..=3)]
+        args: Vec<String>,
+        #[arg(long, value_parser = parse_duration)]
+        at: Option<SimDuration>,
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+    },
+    /// The causal chain behind a pod's fate across components: who created it, where and why
+    /// it was scheduled, what happened to its node, who evicted it, what replaced it:
+    /// `why SCENARIO --pod web --at 10m`.
+    Why {
+        scenario: PathBuf,
+        /// The pod (`NAME` or `NAMESPACE/NAME`; a unique prefix of a generated name matches).
+        #[arg(long)]
+        pod: String,
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        #[arg(long, value_parser = parse_duration)]
+        at: Option<SimDuration>,
+    },
+    /// An interactive session over a paused simulation: advance time, inspect, act, save the
+    /// session as a scenario. Reads commands from a terminal (with line editing and history)
+    /// or from a pipe or file: `shell SCENARIO < commands.txt`.
+    Shell { scenario: PathBuf },
     /// Resolve a name from inside a pod, as `kubectl exec POD -- nslookup NAME` would print:
     /// `nslookup SCENARIO web --from client --at 1m`.
     Nslookup {
@@ -139,25 +169,6 @@ pub enum Command {
     },
 }
 
-/// One table (`*nat` … `COMMIT`) of an `iptables-save` text.
-fn iptables_table(text: &str, table: &str) -> String {
-    let mut out = String::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if let Some(name) = line.strip_prefix('*') {
-            inside = name == table;
-        }
-        if inside {
-            out.push_str(line);
-            out.push('\n');
-            if line == "COMMIT" {
-                inside = false;
-            }
-        }
-    }
-    out
-}
-
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
     SimDuration::parse(s).map_err(|e| e.to_string())
 }
@@ -170,6 +181,20 @@ struct Failure {
 
 fn invalid(message: impl std::fmt::Display) -> Failure {
     Failure { code: 2, message: format!("error: {message}") }
+}
+
+impl From<QueryError> for Failure {
+    fn from(e: QueryError) -> Failure {
+        Failure { code: e.code, message: e.message }
+    }
+}
+
+/// Builds the scenario's run and runs it to `--at` (default: the end).
+fn run_to(path: &Path, at: Option<SimDuration>, opts: &RunOptions) -> Result<Simulation, Failure> {
+    let mut sim = build(path, opts)?;
+    let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
+    sim.run_until(t);
+    Ok(sim)
 }
 
 /// Entry point; returns the process exit status.
@@ -221,7 +246,17 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
         Failure { code: 1, message: format!("error: {e}") }
     };
     match cmd {
-        Command::Run { scenario, seed, until, out: dir, check_invariants, max_events, quiet, decisions } => {
+        Command::Run {
+            scenario,
+            seed,
+            until,
+            out: dir,
+            check_invariants,
+            max_events,
+            quiet,
+            decisions,
+            step,
+        } => {
             let opts = RunOptions {
                 seed,
                 until,
@@ -240,9 +275,12 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
                 }
                 writeln!(out, "\n{}", timeline::header()).map_err(io)?;
             }
-            // Print the timeline as it happens, one virtual second at a time.
+            // Print the timeline as it happens, one virtual second at a time; with `--step` at a
+            // terminal, one instant at a time, waiting for Enter after each.
+            use std::io::IsTerminal;
+            let mut interactive = step && std::io::stdin().is_terminal();
             let mut printed = 0;
-            let step = SimDuration::from_secs(1);
+            let second = SimDuration::from_secs(1);
             let mut t = SimTime::ZERO;
             loop {
                 let done = sim.run_until(t).is_some();
@@ -251,11 +289,28 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
                         writeln!(out, "{}", timeline::line(e)).map_err(io)?;
                     }
                 }
+                let shown = sim.trace().len() > printed;
                 printed = sim.trace().len();
                 if done {
                     break;
                 }
-                t = (t + step).min(sim.until());
+                if interactive && shown {
+                    out.flush().map_err(io)?;
+                    eprint!(
+                        "-- {}: Enter for the next event, c + Enter to run to the end --",
+                        sim.now().clock()
+                    );
+                    let mut answer = String::new();
+                    let read = std::io::stdin().read_line(&mut answer).map_err(io)?;
+                    if read == 0 || answer.trim() == "c" {
+                        interactive = false;
+                    }
+                }
+                t = if interactive {
+                    sim.next_event_time().unwrap_or(sim.until()).min(sim.until())
+                } else {
+                    (t + second).min(sim.until())
+                };
             }
             write!(out, "{}", files::expectation_report(&sim)).map_err(io)?;
             let outcome = sim.outcome().cloned();
@@ -294,54 +349,15 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             Ok(code)
         }
         Command::Explain { scenario, pod, namespace, at } => {
-            let opts = RunOptions { record_decisions: true, ..Default::default() };
-            let mut sim = build(&scenario, &opts)?;
-            let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
-            sim.run_until(t);
-            let (ns, name) = match pod.split_once('/') {
-                Some((ns, n)) => (ns.to_string(), n.to_string()),
-                None => (namespace.unwrap_or_else(|| "default".into()), pod.clone()),
-            };
-            let log = &sim.engine().decisions.entries;
-            let exact: Vec<_> = log.iter().filter(|d| d.namespace == ns && d.pod == name).collect();
-            let chosen = if !exact.is_empty() {
-                exact
-            } else {
-                let mut names: Vec<&str> = log
-                    .iter()
-                    .filter(|d| d.namespace == ns && d.pod.starts_with(&format!("{name}-")))
-                    .map(|d| d.pod.as_str())
-                    .collect();
-                names.sort();
-                names.dedup();
-                match names.as_slice() {
-                    [one] => log.iter().filter(|d| d.namespace == ns && d.pod == *one).collect(),
-                    [] => {
-                        let known = sim.api().get(Kind::Pod, Some(&ns), &name).is_ok();
-                        let why = if known {
-                            "it was never scheduled by kubesim's scheduler (it names its node, or another schedulerName)"
-                        } else {
-                            "no such pod"
-                        };
-                        return Err(Failure {
-                            code: 1,
-                            message: format!(
-                                "error: no scheduling attempts for pod {ns}/{name} by {}: {why}",
-                                sim.now()
-                            ),
-                        });
-                    }
-                    many => {
-                        return Err(invalid(format!(
-                            "--pod {name} matches several pods: {}; name one",
-                            many.join(", ")
-                        )))
-                    }
-                }
-            };
-            for d in chosen {
-                write!(out, "{}", kubesim_decisions::explain_text(d, |t| t.to_string())).map_err(io)?;
-            }
+            let sim = run_to(&scenario, at, &RunOptions { record_decisions: true, ..Default::default() })?;
+            let text = inspect::explain(&sim, &pod, namespace.as_deref())?;
+            write!(out, "{text}").map_err(io)?;
+            Ok(0)
+        }
+        Command::Why { scenario, pod, namespace, at } => {
+            let sim = run_to(&scenario, at, &RunOptions { record_decisions: true, ..Default::default() })?;
+            let text = inspect::why(&sim, &pod, namespace.as_deref())?;
+            write!(out, "{text}").map_err(io)?;
             Ok(0)
         }
         Command::Validate { scenario } => {
@@ -361,158 +377,63 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::Get { args, at, output, namespace, all_namespaces, selector, field_selector } => {
-            let (kinds_arg, name, path) = match args.as_slice() {
+            let (kinds, name, path) = match args.as_slice() {
                 [k, p] => (k.clone(), None, PathBuf::from(p)),
                 [k, n, p] => (k.clone(), Some(n.clone()), PathBuf::from(p)),
                 _ => return Err(invalid("usage: kubesim get KIND [NAME] SCENARIO --at DURATION")),
             };
-            let kinds = kinds_arg
-                .split(',')
-                .map(|k| {
-                    Kind::lookup(k)
-                        .ok_or_else(|| invalid(format!("the server doesn't have a resource type {k:?}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let labels = LabelSelector::parse(selector.as_deref().unwrap_or("")).map_err(invalid)?;
-            let fields = FieldSelector::parse(field_selector.as_deref().unwrap_or("")).map_err(invalid)?;
-            let mut sim = build(&path, &RunOptions::default())?;
-            let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
-            sim.run_until(t);
-            let api = sim.api();
-            let cx = tables::TableContext {
-                now: sim.now(),
-                epoch: api.epoch(),
-                wide: output.as_deref() == Some("wide"),
-                with_namespace: all_namespaces,
+            // Check the request before running anything.
+            inspect::kinds(&kinds)?;
+            let sim = run_to(&path, at, &RunOptions::default())?;
+            let req = inspect::GetRequest {
+                kinds,
+                name,
+                output,
+                namespace,
+                all_namespaces,
+                selector,
+                field_selector,
             };
-            let mut first = true;
-            for kind in kinds {
-                let ns = if all_namespaces || !kind.namespaced() {
-                    None
-                } else {
-                    Some(namespace.clone().unwrap_or_else(|| "default".into()))
-                };
-                let mut items = api.list(kind, ns.as_deref(), &labels, &fields).map_err(invalid)?.items;
-                if let Some(n) = &name {
-                    items.retain(|o| o.name() == n);
-                    if items.is_empty() {
-                        return Err(Failure {
-                            code: 1,
-                            message: format!(
-                                "Error from server (NotFound): {} {n:?} not found",
-                                kind.resource()
-                            ),
-                        });
-                    }
-                }
-                match output.as_deref() {
-                    Some("yaml") => {
-                        for (i, o) in items.iter().enumerate() {
-                            if i > 0 || !first {
-                                writeln!(out, "---").map_err(io)?;
-                            }
-                            write!(out, "{}", o.to_yaml()).map_err(io)?;
-                        }
-                    }
-                    Some("name") => {
-                        for o in &items {
-                            writeln!(out, "{}", crate::scenario::driver::kubectl_ref(kind, o.name())).map_err(io)?;
-                        }
-                    }
-                    None | Some("wide") => {
-                        if items.is_empty() {
-                            let where_ = ns.map(|n| format!(" in {n} namespace")).unwrap_or_default();
-                            writeln!(out, "No resources found{where_}.").map_err(io)?;
-                        } else {
-                            if !first {
-                                writeln!(out).map_err(io)?;
-                            }
-                            write!(out, "{}", tables::table(kind, &items, &cx)).map_err(io)?;
-                        }
-                    }
-                    Some(other) => return Err(invalid(format!("unable to match a printer suitable for the output format {other:?}, allowed formats are: name,wide,yaml"))),
-                }
-                first = false;
-            }
+            write!(out, "{}", inspect::get(&sim, &req)?).map_err(io)?;
             Ok(0)
         }
+        Command::Describe { args, at, namespace } => {
+            let (kind, name, path) = match args.as_slice() {
+                [kn, p] => match kn.split_once('/') {
+                    Some((k, n)) => (k.to_string(), n.to_string(), PathBuf::from(p)),
+                    None => return Err(invalid("usage: kubesim describe KIND NAME SCENARIO --at DURATION")),
+                },
+                [k, n, p] => (k.clone(), n.clone(), PathBuf::from(p)),
+                _ => return Err(invalid("usage: kubesim describe KIND NAME SCENARIO --at DURATION")),
+            };
+            inspect::kinds(&kind)?;
+            let sim = run_to(&path, at, &RunOptions::default())?;
+            write!(out, "{}", inspect::describe(&sim, &kind, &name, namespace.as_deref())?).map_err(io)?;
+            Ok(0)
+        }
+        Command::Shell { scenario } => {
+            let mut shell = Shell::open(&scenario).map_err(|m| Failure { code: 2, message: m })?;
+            shell.run_session(out).map_err(io)?;
+            Ok(if shell.had_errors() { 1 } else { 0 })
+        }
         Command::IptablesSave { scenario, node, at, table, canonical } => {
-            if let Some(t) = table.as_deref().filter(|t| !matches!(*t, "nat" | "filter")) {
-                return Err(invalid(format!(
-                    "unknown table {t:?}: kube-proxy writes the nat and filter tables"
-                )));
-            }
-            let mut sim = build(&scenario, &RunOptions::default())?;
-            let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
-            sim.run_until(t);
-            let net = &sim.engine().net;
-            let Some(state) = net.node(&node) else {
-                let names: Vec<&str> = net.nodes().map(|(n, _)| n).collect();
-                return Err(invalid(format!(
-                    "no node named {node:?} in this scenario (nodes: {})",
-                    names.join(", ")
-                )));
-            };
-            let Some((rules, installed)) = net.rules(&node) else {
-                let why =
-                    if state.up { "kube-proxy has not synced yet" } else { "the machine is powered off" };
-                return Err(Failure {
-                    code: 1,
-                    message: format!("error: no rules installed on {node} at {t}: {why}"),
-                });
-            };
-            let text = if canonical { rules.save_canonical() } else { rules.save() };
-            let shown = match table.as_deref() {
-                None => text,
-                Some(t) => iptables_table(&text, t),
-            };
-            writeln!(out, "# kube-proxy on {node} installed these rules at {installed}").map_err(io)?;
-            write!(out, "{shown}").map_err(io)?;
+            let sim = run_to(&scenario, at, &RunOptions::default())?;
+            write!(out, "{}", inspect::iptables_save(&sim, &node, table.as_deref(), canonical)?)
+                .map_err(io)?;
             Ok(0)
         }
         Command::Nslookup { scenario, name, from, namespace, at, style } => {
-            let style = match style.as_str() {
-                "busybox" => dns::NslookupStyle::Busybox,
-                "bind" => dns::NslookupStyle::Bind,
-                other => return Err(invalid(format!("unknown style {other:?}: expected busybox or bind"))),
-            };
-            let (ns, pod_name) = match from.split_once('/') {
-                Some((ns, n)) => (ns.to_string(), n.to_string()),
-                None => (namespace.unwrap_or_else(|| "default".into()), from.clone()),
-            };
-            let mut sim = build(&scenario, &RunOptions::default())?;
-            let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
-            sim.run_until(t);
-            let text = crate::network::traffic::nslookup_from(
-                sim.api(),
-                &sim.engine().net,
-                &ns,
-                &pod_name,
-                &name,
-                style,
-            )
-            .map_err(|e| Failure { code: 1, message: format!("error: {e}") })?;
-            write!(out, "{}", text.output).map_err(io)?;
-            Ok(if text.resolved { 0 } else { 1 })
+            let sim = run_to(&scenario, at, &RunOptions::default())?;
+            let (text, resolved) = inspect::nslookup(&sim, &from, namespace.as_deref(), &name, &style)?;
+            write!(out, "{text}").map_err(io)?;
+            Ok(if resolved { 0 } else { 1 })
         }
         Command::Etcdctl { scenario, at, verb, key, prefix, keys_only } => {
             if verb != "get" {
-                return Err(invalid(format!("unsupported etcdctl command {verb:?}: only `get` is modelled")));
+                return Err(invalid(format!("unsupported etcdctl command {verb:?}: only `get` is modelled (snapshot save and restore are timeline actions and shell commands)")));
             }
-            let mut sim = build(&scenario, &RunOptions::default())?;
-            let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
-            sim.run_until(t);
-            let range = if prefix { KeyRange::Prefix(key) } else { KeyRange::Key(key) };
-            let kvs = sim.api().store().range(&range, 0).map_err(invalid)?;
-            for kv in kvs {
-                writeln!(out, "{}", kv.key).map_err(io)?;
-                if keys_only {
-                    writeln!(out).map_err(io)?;
-                } else {
-                    writeln!(out, "{}", serde_json::to_string(&kv.value.to_json()).unwrap_or_default())
-                        .map_err(io)?;
-                }
-            }
+            let sim = run_to(&scenario, at, &RunOptions::default())?;
+            write!(out, "{}", inspect::etcdctl_get(&sim, &key, prefix, keys_only)?).map_err(io)?;
             Ok(0)
         }
     }

@@ -318,6 +318,11 @@ impl Simulation {
         self.engine.event_hash()
     }
 
+    /// When the next event is due, if any.
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.engine.next_event_time()
+    }
+
     /// Runs every event up to and including `t` (bounded by `until` and the event limit), then
     /// sets the clock to `t`. Returns the outcome once the run has ended.
     pub fn run_until(&mut self, t: SimTime) -> Option<&Outcome> {

@@ -789,7 +789,8 @@ impl Kubelet {
 /// own as `generateAPIPodStatus` appends them — PodReadyToStartContainers, Initialized, Ready,
 /// ContainersReady, PodScheduled.
 fn order_conditions_as_kubelet(pod: &mut Pod) {
-    const KUBELET_OWNED: [&str; 5] = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
+    const KUBELET_OWNED: [&str; 5] =
+        ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
     if let Some(conds) = pod.status.as_mut().and_then(|s| s.conditions.as_mut()) {
         conds.sort_by_key(|c| KUBELET_OWNED.iter().position(|k| *k == c.type_).map_or(0, |i| i + 1));
     }

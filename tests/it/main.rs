@@ -9,6 +9,7 @@ mod manifests;
 mod scenarios;
 mod scheduling;
 mod services;
+mod shell;
 mod store_model;
 mod traffic;
 mod workloads;

@@ -183,7 +183,8 @@ fn a_bad_taint_or_label_argument_is_a_load_error_naming_the_field() {
     ] {
         let broken = text.replace("expect:\n", &format!("timeline:\n  - {action}\nexpect:\n"));
         let copy = crate::common::ScenarioCopy::new("bad-action", &broken);
-        let err = kubesim::scenario::load(&copy.0).err().expect("an error").to_string();
+        let Err(err) = kubesim::scenario::load(&copy.0) else { panic!("{action} should not load") };
+        let err = err.to_string();
         assert!(err.contains(expected), "{err}\nexpected: {expected}");
     }
 }
