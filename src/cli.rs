@@ -125,8 +125,9 @@ pub enum Command {
     /// Print an object as `kubectl describe` would, with its Events, at a virtual time:
     /// `describe pod web-0 SCENARIO --at 2m` (pods, nodes, deployments, replicasets, services…).
     Describe {
-        /// `KIND NAME SCENARIO` or `KIND/NAME SCENARIO`.
-        #[arg(required = true, num_args = 2..=3)]
+        /// `KIND NAME SCENARIO` or `KIND/NAME SCENARIO`; options may come between them, as with
+        /// kubectl (`describe pod etcd-cp -n kube-system SCENARIO`).
+        #[arg(required = true, action = clap::ArgAction::Append)]
         args: Vec<String>,
         #[arg(long, value_parser = parse_duration)]
         at: Option<SimDuration>,

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod convergence;
 mod determinism;
+mod docs;
 mod manifests;
 mod scenarios;
 mod scheduling;
