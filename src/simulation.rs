@@ -17,9 +17,9 @@ use crate::api::KindOf;
 use crate::apiserver::ApiServer;
 use crate::controllers::compactor::Compactor;
 use crate::controllers::{
-    CronJobController, DaemonSetController, DeploymentController, EndpointSliceController,
-    EndpointsController, GarbageCollector, JobController, NodeLifecycleController, PodGarbageCollector,
-    ReplicaSetController, TaintEvictionController,
+    CronJobController, DaemonSetController, DeploymentController, DisruptionController,
+    EndpointSliceController, EndpointsController, GarbageCollector, JobController, NodeLifecycleController,
+    PodGarbageCollector, ReplicaSetController, TaintEvictionController,
 };
 use crate::invariants::InvariantChecker;
 use crate::network::TrafficGenerator;
@@ -246,6 +246,7 @@ impl Simulation {
         );
         engine.register("taint-eviction-controller", Box::new(TaintEvictionController::new()));
         engine.register("pod-garbage-collector", Box::new(PodGarbageCollector::new()));
+        engine.register("disruption-controller", Box::new(DisruptionController::new()));
         engine.register("garbage-collector", Box::new(GarbageCollector::new()));
         for n in &scenario.nodes {
             engine.register(

@@ -31,12 +31,26 @@ fn scaled(v: &IntOrString, total: i64) -> i64 {
     }
 }
 
+/// A PodDisruptionBudget's numbers now, as the disruption controller computes them
+/// (pkg/controller/disruption/disruption.go `getExpectedPodCount`, `countHealthyPods`,
+/// `updatePdbStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Budget {
+    /// disruptionsAllowed: healthy − desired, never below 0, and 0 when no pod is expected.
+    pub allowed: i64,
+    /// currentHealthy: pods Ready and not being deleted.
+    pub healthy: i64,
+    /// desiredHealthy.
+    pub desired: i64,
+    /// expectedPods: the matching pods for an integer minAvailable, else the controllers' scale.
+    pub expected: i64,
+}
+
 impl ApiServer {
-    /// How many more pods `pdb` lets go now (disruptionsAllowed), with its healthy and desired
-    /// counts.
-    pub fn disruption_budget(&self, pdb: &PodDisruptionBudget) -> (i64, i64, i64) {
+    /// What `pdb` allows now (disruptionsAllowed, healthy, desired and expected pods).
+    pub fn disruption_budget(&self, pdb: &PodDisruptionBudget) -> Budget {
         let ns = pdb.metadata.namespace.clone().unwrap_or_default();
-        let Some(spec) = &pdb.spec else { return (0, 0, 0) };
+        let Some(spec) = &pdb.spec else { return Budget::default() };
         let selector =
             spec.selector.as_ref().and_then(|s| LabelSelector::from_k8s(s).ok()).unwrap_or_default();
         let pods: Vec<Arc<Object>> = self
@@ -63,14 +77,15 @@ impl ApiServer {
                 None => uncontrolled += 1,
             }
         }
-        let expected = scales.values().sum::<i64>() + uncontrolled;
-        let desired = match (&spec.min_available, &spec.max_unavailable) {
-            (Some(IntOrString::Int(n)), _) => i64::from(*n),
-            (Some(v), _) => scaled(v, expected),
-            (None, Some(v)) => (expected - scaled(v, expected)).max(0),
-            (None, None) => expected,
+        let scale = scales.values().sum::<i64>() + uncontrolled;
+        let (desired, expected) = match (&spec.min_available, &spec.max_unavailable) {
+            (Some(IntOrString::Int(n)), _) => (i64::from(*n), pods.len() as i64),
+            (Some(v), _) => (scaled(v, scale), scale),
+            (None, Some(v)) => ((scale - scaled(v, scale)).max(0), scale),
+            (None, None) => (scale, scale),
         };
-        ((healthy - desired).max(0), healthy, desired)
+        let allowed = if expected <= 0 { 0 } else { (healthy - desired).max(0) };
+        Budget { allowed, healthy, desired, expected }
     }
 
     /// POST pods/{name}/eviction.
@@ -102,8 +117,8 @@ impl ApiServer {
                 ));
             }
             if let Some(pdb) = pdbs.first() {
-                let (allowed, healthy, desired) = self.disruption_budget(pdb);
-                let ok = if podutil::is_ready(&pod) { allowed > 0 } else { healthy >= desired };
+                let b = self.disruption_budget(pdb);
+                let ok = if podutil::is_ready(&pod) { b.allowed > 0 } else { b.healthy >= b.desired };
                 if !ok {
                     return Err(ApiError::TooManyRequests(
                         "Cannot evict pod as it would violate the pod's disruption budget.".into(),

@@ -101,6 +101,7 @@ pub fn describe(api: &ApiServer, obj: &Object, now: SimTime) -> String {
         Object::Deployment(d) => deployment(&cx, &mut w, d),
         Object::ReplicaSet(rs) => replica_set(&cx, &mut w, rs),
         Object::Service(s) => service(&cx, &mut w, s),
+        Object::PodDisruptionBudget(p) => pod_disruption_budget(&mut w, p),
         other => generic(&cx, &mut w, other),
     }
     events(&cx, &mut w, obj);
@@ -1059,6 +1060,33 @@ fn format_endpoint_slices(
     } else {
         joined
     }
+}
+
+/// `describePodDisruptionBudget`.
+fn pod_disruption_budget(w: &mut Tabbed, p: &k8s_openapi::api::policy::v1::PodDisruptionBudget) {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let text = |v: &IntOrString| match v {
+        IntOrString::Int(i) => i.to_string(),
+        IntOrString::String(s) => s.clone(),
+    };
+    let spec = p.spec.clone().unwrap_or_default();
+    let status = p.status.clone().unwrap_or_default();
+    w.line(format!("Name:\t{}", p.metadata.name.clone().unwrap_or_default()));
+    w.line(format!("Namespace:\t{}", p.metadata.namespace.clone().unwrap_or_default()));
+    if let Some(v) = &spec.min_available {
+        w.line(format!("Min available:\t{}", text(v)));
+    } else if let Some(v) = &spec.max_unavailable {
+        w.line(format!("Max unavailable:\t{}", text(v)));
+    }
+    match &spec.selector {
+        Some(s) => w.line(format!("Selector:\t{}", selector_text(s))),
+        None => w.line("Selector:\t<unset>"),
+    }
+    w.line("Status:");
+    w.line(format!("{L2}Allowed disruptions:\t{}", status.disruptions_allowed));
+    w.line(format!("{L2}Current:\t{}", status.current_healthy));
+    w.line(format!("{L2}Desired:\t{}", status.desired_healthy));
+    w.line(format!("{L2}Total:\t{}", status.expected_pods));
 }
 
 fn generic(cx: &Cx<'_>, w: &mut Tabbed, obj: &Object) {

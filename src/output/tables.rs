@@ -276,6 +276,9 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
         Kind::Namespace => vec!["NAME", "STATUS", "AGE"],
         Kind::Event => vec!["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
         Kind::Lease => vec!["NAME", "HOLDER", "AGE"],
+        Kind::PodDisruptionBudget => {
+            vec!["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"]
+        }
         _ => vec!["NAME", "AGE"],
     };
     if cx.with_namespace && kind.namespaced() {
@@ -513,6 +516,22 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
         }
         Object::Lease(l) => {
             vec![name, l.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default(), age]
+        }
+        Object::PodDisruptionBudget(p) => {
+            // printers.go printPodDisruptionBudget: N/A for the bound that is not set.
+            let text = |v: Option<&k8s_openapi::apimachinery::pkg::util::intstr::IntOrString>| match v {
+                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i)) => i.to_string(),
+                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => s.clone(),
+                None => "N/A".into(),
+            };
+            let spec = p.spec.as_ref();
+            vec![
+                name,
+                text(spec.and_then(|s| s.min_available.as_ref())),
+                text(spec.and_then(|s| s.max_unavailable.as_ref())),
+                p.status.as_ref().map_or(0, |s| s.disruptions_allowed).to_string(),
+                age,
+            ]
         }
         _ => vec![name, age],
     }
