@@ -4,7 +4,9 @@
 //! - the store revision strictly increases from write to write;
 //! - each watch stream delivers events in increasing resourceVersion order;
 //! - a pod, once bound, is never bound to another node;
-//! - the requests of the pods bound to a node never exceed its allocatable;
+//! - the requests of the pods bound to a node never exceed its allocatable (a pod created with
+//!   `spec.nodeName` already set counts once its kubelet admitted it and it runs: the scheduler
+//!   never saw it, and a kubelet rejects one that does not fit);
 //! - a RollingUpdate Deployment's ReplicaSets never ask for more than `replicas + maxSurge`
 //!   pods once the Deployment controller has acted on the current spec (its
 //!   `observedGeneration` caught up; before that a user's scale-down is still being applied).
@@ -27,6 +29,8 @@ pub struct InvariantChecker {
     last_revision: i64,
     last_watch_rv: BTreeMap<(ComponentId, WatchId), i64>,
     bound: BTreeMap<Arc<str>, (String, Resources)>,
+    /// Pods created already bound to a node (by hand, static pods' mirrors).
+    hand_placed: std::collections::BTreeSet<Arc<str>>,
     requested: BTreeMap<String, Resources>,
     allocatable: BTreeMap<String, Resources>,
     /// Deployment UID → the Deployment.
@@ -67,8 +71,13 @@ impl InvariantChecker {
             }
             self.last_revision = c.revision;
             match (c.new.as_deref(), c.old.as_deref()) {
-                (Some(Object::Pod(p)), _) => {
-                    self.pod_changed(Arc::from(c.new.as_ref().expect("some").uid()), Some(p))?
+                (Some(Object::Pod(p)), old) => {
+                    let uid: Arc<str> = Arc::from(c.new.as_ref().expect("some").uid());
+                    if old.is_none() && podutil::node_name(p).is_some() {
+                        // Created already bound: placed without the scheduler.
+                        self.hand_placed.insert(uid.clone());
+                    }
+                    self.pod_changed(uid, Some(p))?
                 }
                 (None, Some(Object::Pod(_))) => {
                     self.pod_changed(Arc::from(c.old.as_ref().expect("some").uid()), None)?
@@ -121,8 +130,15 @@ impl InvariantChecker {
                 sum.sub(&req);
             }
         }
-        let Some(pod) = pod else { return Ok(()) };
+        let Some(pod) = pod else {
+            self.hand_placed.remove(&uid);
+            return Ok(());
+        };
         let Some(node) = node else { return Ok(()) };
+        if self.hand_placed.contains(&uid) && podutil::phase(pod) != "Running" {
+            self.bound.insert(uid, (node, Resources::default()));
+            return Ok(());
+        }
         if podutil::is_terminal(pod) {
             // Terminal pods free their resources, but stay bound.
             self.bound.insert(uid, (node, Resources::default()));

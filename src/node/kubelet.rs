@@ -387,6 +387,56 @@ impl Kubelet {
         Some(conditions)
     }
 
+    /// The predicate admit handler's resource check (pkg/kubelet/lifecycle/predicate.go, the
+    /// scheduler's NodeResourcesFit `Fits` against the pods this kubelet already runs): a pod
+    /// placed on the node by hand (`spec.nodeName`) that does not fit is rejected with reason
+    /// `OutOf<resource>`, as the first insufficient resource in upstream's order (pods, cpu,
+    /// memory, ephemeral-storage, extended resources).
+    fn resources_reject(&self, pod: &Pod) -> Option<(String, String)> {
+        let allocatable =
+            if self.cfg.allocatable.is_empty() { &self.cfg.capacity } else { &self.cfg.allocatable };
+        let allocatable = podutil::Resources::from_list(Some(allocatable));
+        let mut used = podutil::Resources::default();
+        let mut running = 0i64;
+        for other in self.pods.iter().flat_map(|i| i.iter_as::<Pod>()) {
+            let uid = other.metadata.uid.as_deref().unwrap_or("");
+            if self.workers.contains_key(uid) && !podutil::is_terminal(other) {
+                used.add(&podutil::pod_requests(other));
+                running += 1;
+            }
+        }
+        let insufficient = |name: &str, requested: i64, used: i64, capacity: i64| {
+            (format!("OutOf{name}"), format!("Node didn't have enough resource: {name}, requested: {requested}, used: {used}, capacity: {capacity}"))
+        };
+        if allocatable.pods > 0 && running + 1 > allocatable.pods {
+            return Some(insufficient("pods", 1, running, allocatable.pods));
+        }
+        let want = podutil::pod_requests(pod);
+        let checks = [
+            ("cpu", want.milli_cpu, used.milli_cpu, allocatable.milli_cpu),
+            ("memory", want.memory, used.memory, allocatable.memory),
+            (
+                "ephemeral-storage",
+                want.ephemeral_storage,
+                used.ephemeral_storage,
+                allocatable.ephemeral_storage,
+            ),
+        ];
+        for (name, requested, used, capacity) in checks {
+            if requested > 0 && requested > capacity - used {
+                return Some(insufficient(name, requested, used, capacity));
+            }
+        }
+        for (name, requested) in &want.scalar {
+            let capacity = allocatable.scalar.get(name).copied().unwrap_or(0);
+            let used = used.scalar.get(name).copied().unwrap_or(0);
+            if *requested > 0 && *requested > capacity - used {
+                return Some(insufficient(name, *requested, used, capacity));
+            }
+        }
+        None
+    }
+
     /// (type, status) of each condition: what decides whether status changed.
     fn condition_summary(&self) -> [(&'static str, &'static str); 4] {
         self.condition_checks().map(|(ty, status, _, _)| (ty, status))
@@ -692,15 +742,22 @@ impl Kubelet {
         if self.workers.contains_key(&uid) || podutil::is_terminal(pod) {
             return;
         }
-        if let Some(conditions) = self.admission_rejects(pod) {
-            // rejectPod: the pod fails without running (kubelet.go HandlePodAdditions).
-            let message = format!("The node had condition: [{}]. ", conditions.join(" "));
-            record_event(ctx, self.reporter(), obj, "Warning", "Evicted", message.clone());
+        // The admit handlers in upstream's order: the eviction manager, then the predicates.
+        let rejection = match self.admission_rejects(pod) {
+            Some(conditions) => {
+                Some(("Evicted".to_string(), format!("The node had condition: [{}]. ", conditions.join(" "))))
+            }
+            None if Self::is_mirror(pod) => None,
+            None => self.resources_reject(pod),
+        };
+        if let Some((reason, message)) = rejection {
+            // rejectPod (kubelet.go): the event, then phase Failed with "Pod was rejected: ".
+            record_event(ctx, self.reporter(), obj, "Warning", &reason, message.clone());
             let mut failed = pod.clone();
             let status = failed.status.get_or_insert_with(Default::default);
             status.phase = Some("Failed".into());
-            status.reason = Some("Evicted".into());
-            status.message = Some(message);
+            status.reason = Some(reason);
+            status.message = Some(format!("Pod was rejected: {message}"));
             let _ = ctx.api.update_status_as(failed);
             return;
         }
