@@ -77,6 +77,9 @@ pub enum Command {
         selector: Option<String>,
         #[arg(long)]
         field_selector: Option<String>,
+        /// A LABELS column, as `kubectl get --show-labels`.
+        #[arg(long)]
+        show_labels: bool,
     },
     /// Read etcd at a virtual time as etcdctl would: `etcdctl SCENARIO --at 1m get /registry/pods --prefix --keys-only`.
     Etcdctl {
@@ -194,6 +197,13 @@ impl From<QueryError> for Failure {
 fn run_to(path: &Path, at: Option<SimDuration>, opts: &RunOptions) -> Result<Simulation, Failure> {
     let mut sim = build(path, opts)?;
     let t = at.map_or(sim.until(), |d| SimTime(d.as_millis()));
+    if t > sim.until() {
+        eprintln!(
+            "warning: --at {t} is after the scenario's end ({}); showing the cluster at {} (raise `until:` in the scenario)",
+            sim.until(),
+            sim.until()
+        );
+    }
     sim.run_until(t);
     Ok(sim)
 }
@@ -377,7 +387,16 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             .map_err(io)?;
             Ok(0)
         }
-        Command::Get { args, at, output, namespace, all_namespaces, selector, field_selector } => {
+        Command::Get {
+            args,
+            at,
+            output,
+            namespace,
+            all_namespaces,
+            selector,
+            field_selector,
+            show_labels,
+        } => {
             let (kinds, name, path) = match args.as_slice() {
                 [k, p] => (k.clone(), None, PathBuf::from(p)),
                 [k, n, p] => (k.clone(), Some(n.clone()), PathBuf::from(p)),
@@ -394,6 +413,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
                 all_namespaces,
                 selector,
                 field_selector,
+                show_labels,
             };
             write!(out, "{}", inspect::get(&sim, &req)?).map_err(io)?;
             Ok(0)

@@ -48,6 +48,7 @@ pub struct GetRequest {
     pub all_namespaces: bool,
     pub selector: Option<String>,
     pub field_selector: Option<String>,
+    pub show_labels: bool,
 }
 
 /// Parses kubectl's resource list (`deploy,rs`).
@@ -72,9 +73,11 @@ pub fn get(sim: &Simulation, req: &GetRequest) -> QueryResult {
         epoch: api.epoch(),
         wide: req.output.as_deref() == Some("wide"),
         with_namespace: req.all_namespaces,
+        show_labels: req.show_labels,
     };
     let mut out = String::new();
     let mut first = true;
+    let mut empty_namespace: Option<Option<String>> = None;
     for kind in kinds {
         let ns = if req.all_namespaces || !kind.namespaced() {
             None
@@ -108,8 +111,9 @@ pub fn get(sim: &Simulation, req: &GetRequest) -> QueryResult {
             }
             None | Some("wide") => {
                 if items.is_empty() {
-                    let where_ = ns.map(|n| format!(" in {n} namespace")).unwrap_or_default();
-                    out.push_str(&format!("No resources found{where_}.\n"));
+                    // kubectl says it once, and only when every kind asked for is empty.
+                    empty_namespace.get_or_insert(ns);
+                    continue;
                 } else {
                     if !first {
                         out.push('\n');
@@ -124,6 +128,10 @@ pub fn get(sim: &Simulation, req: &GetRequest) -> QueryResult {
             }
         }
         first = false;
+    }
+    if let (true, Some(ns)) = (out.is_empty(), empty_namespace) {
+        let where_ = ns.map(|n| format!(" in {n} namespace")).unwrap_or_default();
+        out.push_str(&format!("No resources found{where_}.\n"));
     }
     Ok(out)
 }
@@ -155,7 +163,13 @@ pub fn etcdctl_get(sim: &Simulation, key: &str, prefix: bool, keys_only: bool) -
         if keys_only {
             out.push('\n');
         } else {
-            out.push_str(&serde_json::to_string(&kv.value.to_json()).unwrap_or_default());
+            // The API server clears metadata.resourceVersion before writing (the revision is
+            // etcd's mod_revision), so a stored value has none.
+            let mut json = kv.value.to_json();
+            if let Some(meta) = json.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                meta.remove("resourceVersion");
+            }
+            out.push_str(&serde_json::to_string(&json).unwrap_or_default());
             out.push('\n');
         }
     }

@@ -79,6 +79,8 @@ enum ShellCommand {
         selector: Option<String>,
         #[arg(long)]
         field_selector: Option<String>,
+        #[arg(long)]
+        show_labels: bool,
     },
     /// `describe pod NAME`, `describe node worker-1`, `describe deploy web`, `describe svc web`.
     Describe {
@@ -348,11 +350,20 @@ impl Shell {
             ShellCommand::Step => Ok(self.step()),
             ShellCommand::Until { what, timeout, quiet } => self.until(&what, timeout.unwrap_or(UNTIL_HORIZON), quiet),
             ShellCommand::Time => Ok(format!("{} ({})\n", now.clock(), now)),
-            ShellCommand::Get { args, output, namespace, all_namespaces, selector, field_selector } => {
+            ShellCommand::Get { args, output, namespace, all_namespaces, selector, field_selector, show_labels } => {
                 let (kinds, name) = kind_and_name(&args)?;
                 inspect::get(
                     &self.sim,
-                    &GetRequest { kinds, name, output, namespace, all_namespaces, selector, field_selector },
+                    &GetRequest {
+                        kinds,
+                        name,
+                        output,
+                        namespace,
+                        all_namespaces,
+                        selector,
+                        field_selector,
+                        show_labels,
+                    },
                 )
             }
             ShellCommand::Describe { args, namespace } => {

@@ -77,6 +77,8 @@ pub struct TableContext {
     pub epoch: Epoch,
     pub wide: bool,
     pub with_namespace: bool,
+    /// `--show-labels`: a LABELS column last (`k=v,k2=v2`, `<none>`).
+    pub show_labels: bool,
 }
 
 impl TableContext {
@@ -284,11 +286,19 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
     if cx.with_namespace && kind.namespaced() {
         header.insert(0, "NAMESPACE");
     }
+    if cx.show_labels {
+        header.push("LABELS");
+    }
     let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
     for obj in objects {
         let mut row = row(obj, cx);
         if cx.with_namespace && kind.namespaced() {
             row.insert(0, obj.namespace().unwrap_or("").to_string());
+        }
+        if cx.show_labels {
+            let labels: Vec<String> =
+                obj.labels().into_iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+            row.push(if labels.is_empty() { "<none>".into() } else { labels.join(",") });
         }
         rows.push(row);
     }

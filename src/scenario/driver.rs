@@ -46,7 +46,14 @@ impl ScenarioDriver {
             ..Default::default()
         };
         let (type_, reason, msg) = match ctx.api.delete(kind, ns, name, opts) {
-            Ok(_) => ("Normal", "Delete", format!("{} {name:?} deleted", kind.singular())),
+            // kubectl prints the resource with its API group: `deployment.apps "web" deleted`.
+            Ok(_) => {
+                let resource = match kind.api_version().split_once('/') {
+                    Some((group, _)) => format!("{}.{group}", kind.singular()),
+                    None => kind.singular().to_string(),
+                };
+                ("Normal", "Delete", format!("{resource} {name:?} deleted"))
+            }
             Err(e) => ("Warning", "DeleteFailed", format!("Error from server: {e}")),
         };
         note(ctx, type_, reason, kind, ns, name, msg);

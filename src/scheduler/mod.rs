@@ -75,9 +75,6 @@ pub struct Scheduler {
     next_start_node_index: usize,
     cycle_armed: bool,
     flush_armed: bool,
-    /// Last FailedScheduling message per pod, so a pod that keeps failing for the same reason
-    /// is reported once (upstream's event broadcaster folds repeats into a count).
-    last_failure: BTreeMap<Arc<str>, String>,
 }
 
 impl Scheduler {
@@ -103,7 +100,6 @@ impl Scheduler {
             next_start_node_index: 0,
             cycle_armed: false,
             flush_armed: false,
-            last_failure: BTreeMap::new(),
         })
     }
 
@@ -228,7 +224,6 @@ impl Scheduler {
     fn forget(&mut self, uid: &Arc<str>) {
         self.queue.remove(uid);
         self.queued.remove(uid);
-        self.last_failure.remove(uid);
     }
 
     fn reporter<'a>(name: &'a str) -> Reporter<'a> {
@@ -431,17 +426,16 @@ impl Scheduler {
         if changed {
             let _ = ctx.api.update_status_as(pod.clone());
         }
-        if self.last_failure.get(uid) != Some(&message) {
-            self.last_failure.insert(uid.clone(), message.clone());
-            record_event(
-                ctx,
-                Self::reporter(scheduler_name),
-                &pod.into_object(),
-                "Warning",
-                "FailedScheduling",
-                message,
-            );
-        }
+        // Every failed attempt is reported (schedule_one.go handleSchedulingFailure); the event
+        // correlator folds a repeat of the same message into the first event's count.
+        record_event(
+            ctx,
+            Self::reporter(scheduler_name),
+            &pod.into_object(),
+            "Warning",
+            "FailedScheduling",
+            message,
+        );
     }
 
     fn on_cluster_object(&mut self, ev: &WatchEvent) -> bool {
