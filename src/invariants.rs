@@ -221,12 +221,39 @@ mod tests {
         decode_documents(&yaml).unwrap().remove(0)
     }
 
+    fn running(mut obj: Object) -> Object {
+        if let Object::Pod(p) = &mut obj {
+            p.status.get_or_insert_with(Default::default).phase = Some("Running".into());
+        }
+        obj
+    }
+
     #[test]
     fn catches_an_over_committed_node() {
+        // Pods the scheduler binds (created unbound, then bound) count at once.
+        let mut c = InvariantChecker::new();
+        c.check_changes(&[change(2, None, Some(node("n1", "1")))]).unwrap();
+        c.check_changes(&[change(3, None, Some(pod("a", "", "600m")))]).unwrap();
+        c.check_changes(&[change(4, Some(pod("a", "", "600m")), Some(pod("a", "n1", "600m")))]).unwrap();
+        c.check_changes(&[change(5, None, Some(pod("b", "", "600m")))]).unwrap();
+        let err = c
+            .check_changes(&[change(6, Some(pod("b", "", "600m")), Some(pod("b", "n1", "600m")))])
+            .unwrap_err();
+        assert!(err.contains("node n1 is over-committed on cpu"), "{err}");
+    }
+
+    #[test]
+    fn a_hand_placed_pod_counts_once_its_kubelet_runs_it() {
         let mut c = InvariantChecker::new();
         c.check_changes(&[change(2, None, Some(node("n1", "1")))]).unwrap();
         c.check_changes(&[change(3, None, Some(pod("a", "n1", "600m")))]).unwrap();
-        let err = c.check_changes(&[change(4, None, Some(pod("b", "n1", "600m")))]).unwrap_err();
+        // Created with nodeName: the kubelet may still reject it, so it does not count yet.
+        c.check_changes(&[change(4, None, Some(pod("b", "n1", "600m")))]).unwrap();
+        c.check_changes(&[change(5, Some(pod("a", "n1", "600m")), Some(running(pod("a", "n1", "600m"))))])
+            .unwrap();
+        let err = c
+            .check_changes(&[change(6, Some(pod("b", "n1", "600m")), Some(running(pod("b", "n1", "600m"))))])
+            .unwrap_err();
         assert!(err.contains("node n1 is over-committed on cpu"), "{err}");
     }
 
