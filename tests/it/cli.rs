@@ -369,3 +369,11 @@ fn run_decisions_writes_decisions_csv() {
     let o = kubesim(&["run", "scenarios/quickstart.yaml", "--decisions"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn run_step_without_a_terminal_is_a_plain_run() {
+    let plain = crate::common::kubesim(&["run", "scenarios/quickstart.yaml"]);
+    let step = crate::common::kubesim(&["run", "scenarios/quickstart.yaml", "--step"]);
+    assert!(step.status.success());
+    assert_eq!(crate::common::stdout(&plain), crate::common::stdout(&step));
+}
