@@ -17,7 +17,7 @@
 //!
 //! Not modelled: node CIDR allocation (the kubelet config carries the pod CIDR).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -68,6 +68,9 @@ struct Health {
     probe_time: SimTime,
     ready_heartbeat: Option<Time>,
     lease_renew: Option<MicroTime>,
+    /// The Node as the last pass saw it: while it is the same object, only a lease renewal
+    /// can have brought the node into the pass, and only its probe time can change.
+    seen: Option<Arc<Object>>,
 }
 
 /// A token bucket (flowcontrol.NewTokenBucketRateLimiter) per zone, in virtual time.
@@ -84,6 +87,15 @@ pub struct NodeLifecycleController {
     leases: Option<Informer>,
     pods: Option<Informer>,
     health: BTreeMap<String, Health>,
+    /// Nodes whose Node or Lease changed since the last pass.
+    dirty: BTreeSet<String>,
+    /// When each node goes silent unless heard from, as (deadline, node) and by node.
+    deadlines: BTreeSet<(SimTime, String)>,
+    deadline_of: BTreeMap<String, SimTime>,
+    /// Each counted node's zone and whether it is Ready, and the per-zone (Ready, not Ready)
+    /// counts they add up to.
+    class_of: BTreeMap<String, (String, bool)>,
+    zone_counts: BTreeMap<String, (usize, usize)>,
     /// Nodes waiting for a NoExecute taint (zone → node → taint key), like zoneNoExecuteTainter.
     /// Nodes waiting for a NoExecute taint, per zone, first in first out (zoneNoExecuteTainter).
     pending_noexecute: BTreeMap<String, VecDeque<String>>,
@@ -168,6 +180,11 @@ impl NodeLifecycleController {
             leases: None,
             pods: None,
             health: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            deadlines: BTreeSet::new(),
+            deadline_of: BTreeMap::new(),
+            class_of: BTreeMap::new(),
+            zone_counts: BTreeMap::new(),
             pending_noexecute: BTreeMap::new(),
             buckets: BTreeMap::new(),
             zone_states: BTreeMap::new(),
@@ -175,106 +192,148 @@ impl NodeLifecycleController {
         }
     }
 
+    /// One monitor pass (monitorNodeHealth). Upstream walks every node; a node whose Node and
+    /// Lease did not change since the last pass and whose grace period has not run out comes
+    /// out of that walk exactly as it went in (its probe time, conditions, taints and zone
+    /// count stay), so kubesim visits only the nodes that changed (the watch marks them) and
+    /// those whose deadline passed, in name order as upstream's list. The zone counts are kept
+    /// as the nodes' classifications change.
     fn monitor(&mut self, ctx: &mut Context<'_>) {
         let now = ctx.now();
-        // Shared handles, not copies: this pass runs every monitor period over every node.
-        let nodes: Vec<Arc<Object>> = self.nodes.iter().flat_map(|i| i.iter().cloned()).collect();
-        // The health records follow the node list (classifyNodes: new nodes start their clock
-        // now, deleted ones are forgotten). Both are in name order, so in the usual case (no node
-        // added or removed) one linear comparison proves they match.
-        let mut health = std::mem::take(&mut self.health);
-        let in_sync = health.len() == nodes.len() && health.keys().zip(&nodes).all(|(k, n)| k == n.name());
-        if !in_sync {
-            let mut next = BTreeMap::new();
-            for obj in &nodes {
-                let name = obj.name();
-                let h = health.remove(name).unwrap_or_else(|| Health {
-                    probe_time: now,
-                    ready_heartbeat: obj.as_type::<Node>().and_then(ready_heartbeat).cloned(),
-                    lease_renew: self.leases.as_ref().and_then(|l| lease_renew(l.get(LEASE_NAMESPACE, name))),
-                });
-                next.insert(name.to_string(), h);
+        let mut work: BTreeSet<String> = std::mem::take(&mut self.dirty);
+        // Silent means now > probe time + grace.
+        while let Some((deadline, _)) = self.deadlines.first() {
+            if *deadline >= now {
+                break;
             }
-            health = next;
+            let (_, name) = self.deadlines.pop_first().expect("checked");
+            self.deadline_of.remove(&name);
+            work.insert(name);
         }
-        // Leases are named after their nodes: walk them alongside the nodes instead of looking
-        // each one up.
-        // (Taken out of `self` for the pass, like the health records, so the loop can call the
-        // controller's own methods.)
-        let lease_informer = self.leases.take();
-        let mut leases = lease_informer.iter().flat_map(|l| l.in_namespace(LEASE_NAMESPACE)).peekable();
-        // Per zone: (Ready nodes, not Ready nodes), from the conditions after this pass.
-        let mut zones: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
-        for (obj, h) in nodes.iter().zip(health.values_mut()) {
-            let Some(node) = obj.as_type::<Node>() else { continue };
-            let name = obj.name();
-            let observed_ready = podutil::node_condition(node, "Ready").map(|c| c.status.as_str());
-            let ready_hb = ready_heartbeat(node);
-            while leases.next_if(|l| l.name() < name).is_some() {}
-            let lease = lease_renew(leases.next_if(|l| l.name() == name));
-            // The probe time moves when the controller sees a newer heartbeat or lease renewal.
-            if h.ready_heartbeat.as_ref() != ready_hb {
-                h.ready_heartbeat = ready_hb.cloned();
-                h.probe_time = now;
-            }
-            if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0) {
-                h.lease_renew = lease;
-                h.probe_time = now;
-            }
-            let grace = if observed_ready.is_none() {
-                self.cfg.node_startup_grace_period
-            } else {
-                self.cfg.node_monitor_grace_period
+        for name in &work {
+            let Some(obj) = self.nodes.as_ref().and_then(|i| i.get("", name)).cloned() else {
+                // Deleted: its records go (classifyNodes).
+                self.health.remove(name);
+                self.set_deadline(name, None);
+                self.classify(name, None);
+                continue;
             };
-            let silent = now > h.probe_time + grace;
-            let mut current_ready = observed_ready;
-            if silent && self.mark_unknown(ctx, node).is_some() {
-                current_ready = Some("Unknown");
-            }
-            // NodeNotReady: Ready left True in this pass.
-            if observed_ready == Some("True") && current_ready != Some("True") {
-                let msg = format!("Node {name} status is now: NodeNotReady");
-                record_event(ctx, reporter(), obj, "Normal", "NodeNotReady", msg);
-                self.mark_pods_not_ready(ctx, name);
-            }
-            let excluded = node
-                .metadata
-                .labels
-                .as_ref()
-                .is_some_and(|l| l.contains_key("node.kubernetes.io/exclude-disruption"));
-            if !excluded {
-                let z = zones.entry(zone_labels(node)).or_default();
-                if current_ready == Some("True") {
-                    z.0 += 1;
+            self.check_node(ctx, &obj, now);
+        }
+        let zones = self.zone_counts.clone();
+        self.handle_disruption(ctx, &zones);
+        self.noexecute_tainting_pass(ctx);
+    }
+
+    /// One node of the monitor pass: probe time, Unknown after the grace period, NodeNotReady,
+    /// the zone count and the NoExecute taint decision.
+    fn check_node(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>, now: SimTime) {
+        let Some(node) = obj.as_type::<Node>() else { return };
+        let name = obj.name();
+        let lease = self.leases.as_ref().and_then(|l| lease_renew(l.get(LEASE_NAMESPACE, name)));
+        let ready_hb = ready_heartbeat(node);
+        // A node seen for the first time starts its clock now.
+        let h = self.health.entry(name.to_string()).or_insert_with(|| Health {
+            probe_time: now,
+            ready_heartbeat: ready_hb.cloned(),
+            lease_renew: lease.clone(),
+            seen: None,
+        });
+        let unchanged = h.seen.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, obj));
+        h.seen = Some(obj.clone());
+        let observed_ready = podutil::node_condition(node, "Ready").map(|c| c.status.as_str());
+        // The probe time moves when the controller sees a newer heartbeat or lease renewal.
+        if h.ready_heartbeat.as_ref() != ready_hb {
+            h.ready_heartbeat = ready_hb.cloned();
+            h.probe_time = now;
+        }
+        if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0) {
+            h.lease_renew = lease;
+            h.probe_time = now;
+        }
+        let grace = if observed_ready.is_none() {
+            self.cfg.node_startup_grace_period
+        } else {
+            self.cfg.node_monitor_grace_period
+        };
+        let deadline = h.probe_time + grace;
+        let silent = now > deadline;
+        self.set_deadline(name, (!silent).then_some(deadline));
+        if unchanged && !silent {
+            // The same Node as last pass, still heard from: its conditions, zone count and
+            // taint decision are what that pass left.
+            return;
+        }
+        let mut current_ready = observed_ready;
+        if silent && self.mark_unknown(ctx, node).is_some() {
+            current_ready = Some("Unknown");
+        }
+        // NodeNotReady: Ready left True in this pass.
+        if observed_ready == Some("True") && current_ready != Some("True") {
+            let msg = format!("Node {name} status is now: NodeNotReady");
+            record_event(ctx, reporter(), obj, "Normal", "NodeNotReady", msg);
+            self.mark_pods_not_ready(ctx, name);
+        }
+        let excluded = node
+            .metadata
+            .labels
+            .as_ref()
+            .is_some_and(|l| l.contains_key("node.kubernetes.io/exclude-disruption"));
+        self.classify(name, (!excluded).then(|| (zone_of(node), current_ready == Some("True"))));
+        // Upstream only acts on taints once the node has a Ready condition (its own, or the
+        // Unknown one set after the startup grace period).
+        if current_ready.is_some() {
+            self.process_noexecute(ctx, node, observed_ready);
+        }
+    }
+
+    /// When the node goes silent if nothing is heard (`None`: already silent, or gone).
+    fn set_deadline(&mut self, name: &str, deadline: Option<SimTime>) {
+        if self.deadline_of.get(name).copied() == deadline {
+            return;
+        }
+        if let Some(old) = self.deadline_of.remove(name) {
+            self.deadlines.remove(&(old, name.to_string()));
+        }
+        if let Some(d) = deadline {
+            self.deadline_of.insert(name.to_string(), d);
+            self.deadlines.insert((d, name.to_string()));
+        }
+    }
+
+    /// Counts the node in its zone as Ready or not (`None`: not counted: excluded or gone).
+    fn classify(&mut self, name: &str, class: Option<(String, bool)>) {
+        if self.class_of.get(name) == class.as_ref() {
+            return;
+        }
+        if let Some((zone, ready)) = self.class_of.remove(name) {
+            if let Some(c) = self.zone_counts.get_mut(&zone) {
+                if ready {
+                    c.0 -= 1;
                 } else {
-                    z.1 += 1;
+                    c.1 -= 1;
+                }
+                if *c == (0, 0) {
+                    self.zone_counts.remove(&zone);
                 }
             }
-            // Upstream only acts on taints once the node has a Ready condition (its own, or the
-            // Unknown one set after the startup grace period).
-            if current_ready.is_some() {
-                self.process_noexecute(ctx, node, observed_ready);
-            }
         }
-        drop(leases);
-        self.leases = lease_informer;
-        self.health = health;
-        let zones: BTreeMap<String, (usize, usize)> =
-            zones.into_iter().map(|((region, zone), counts)| (zone_key(region, zone), counts)).collect();
-        self.handle_disruption(ctx, &zones, &nodes);
-        self.noexecute_tainting_pass(ctx);
+        if let Some((zone, ready)) = class {
+            let c = self.zone_counts.entry(zone.clone()).or_default();
+            if ready {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+            self.class_of.insert(name.to_string(), (zone, ready));
+        }
     }
 
     /// handleDisruption: zone states set each zone's tainting rate (normal and fully disrupted
     /// zones: the eviction rate; partially disrupted: the secondary rate if the zone is large,
     /// else none). If every zone is fully disrupted, the controller assumes it is the one cut
     /// off: it stops tainting and removes the NoExecute taints it placed.
-    fn handle_disruption(
-        &mut self,
-        ctx: &mut Context<'_>,
-        zones: &BTreeMap<String, (usize, usize)>,
-        nodes: &[Arc<Object>],
-    ) {
+    fn handle_disruption(&mut self, ctx: &mut Context<'_>, zones: &BTreeMap<String, (usize, usize)>) {
         let states: BTreeMap<String, ZoneState> = zones
             .iter()
             .map(|(z, (ready, not_ready))| {
@@ -286,7 +345,8 @@ impl NodeLifecycleController {
             && self.zone_states.values().all(|s| *s == ZoneState::FullDisruption);
         if all_full {
             if !was_all_full {
-                for obj in nodes {
+                let nodes: Vec<Arc<Object>> = self.nodes.iter().flat_map(|i| i.iter().cloned()).collect();
+                for obj in &nodes {
                     let Some(node) = obj.as_type::<Node>() else { continue };
                     let tainted = podutil::node_taints(node).iter().any(|t| {
                         t.effect == "NoExecute" && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE)
@@ -567,6 +627,8 @@ impl Component for NodeLifecycleController {
                 lease_spec.namespace = Some(LEASE_NAMESPACE.into());
                 self.leases = Informer::start(ctx, lease_spec).ok();
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
+                // The first pass looks at every node already listed.
+                self.dirty.extend(self.nodes.iter().flat_map(|i| i.iter().map(|o| o.name().to_string())));
                 ctx.after(self.cfg.node_monitor_period, Event::Timer(Timer::MonitorNodes));
             }
             Event::Timer(Timer::MonitorNodes) => {
@@ -576,6 +638,7 @@ impl Component for NodeLifecycleController {
             Event::Watch(ev) => {
                 if self.nodes.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.nodes.as_mut().expect("checked").apply(&ev);
+                    self.dirty.insert(ev.object.name().to_string());
                     if let (
                         crate::apiserver::WatchEventType::Added | crate::apiserver::WatchEventType::Modified,
                         Some(node),
@@ -586,6 +649,8 @@ impl Component for NodeLifecycleController {
                     }
                 } else if self.leases.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.leases.as_mut().expect("checked").apply(&ev);
+                    // Node Leases are named after their nodes.
+                    self.dirty.insert(ev.object.name().to_string());
                 } else if self.pods.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.pods.as_mut().expect("checked").apply(&ev);
                 }
