@@ -67,19 +67,8 @@ pub enum Command {
         args: Vec<String>,
         #[arg(long, value_parser = parse_duration)]
         at: Option<SimDuration>,
-        #[arg(short = 'o', long)]
-        output: Option<String>,
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-        #[arg(short = 'A', long)]
-        all_namespaces: bool,
-        #[arg(short = 'l', long)]
-        selector: Option<String>,
-        #[arg(long)]
-        field_selector: Option<String>,
-        /// A LABELS column, as `kubectl get --show-labels`.
-        #[arg(long)]
-        show_labels: bool,
+        #[command(flatten)]
+        flags: inspect::GetFlags,
     },
     /// Read etcd at a virtual time as etcdctl would: `etcdctl SCENARIO --at 1m get /registry/pods --prefix --keys-only`.
     Etcdctl {
@@ -387,16 +376,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             .map_err(io)?;
             Ok(0)
         }
-        Command::Get {
-            args,
-            at,
-            output,
-            namespace,
-            all_namespaces,
-            selector,
-            field_selector,
-            show_labels,
-        } => {
+        Command::Get { args, at, flags } => {
             let (kinds, name, path) = match args.as_slice() {
                 [k, p] => (k.clone(), None, PathBuf::from(p)),
                 [k, n, p] => (k.clone(), Some(n.clone()), PathBuf::from(p)),
@@ -405,16 +385,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             // Check the request before running anything.
             inspect::kinds(&kinds)?;
             let sim = run_to(&path, at, &RunOptions::default())?;
-            let req = inspect::GetRequest {
-                kinds,
-                name,
-                output,
-                namespace,
-                all_namespaces,
-                selector,
-                field_selector,
-                show_labels,
-            };
+            let req = inspect::GetRequest { kinds, name, flags };
             write!(out, "{}", inspect::get(&sim, &req)?).map_err(io)?;
             Ok(0)
         }

@@ -36,19 +36,32 @@ impl std::fmt::Display for QueryError {
 
 pub type QueryResult = Result<String, QueryError>;
 
+/// `kubectl get`'s flags, shared by `kubesim get` and the shell's `get`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct GetFlags {
+    /// `wide`, `yaml` or `name`.
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    #[arg(long)]
+    pub field_selector: Option<String>,
+    /// A LABELS column, as `kubectl get --show-labels`.
+    #[arg(long)]
+    pub show_labels: bool,
+}
+
 /// What `kubectl get` was asked for.
 #[derive(Debug, Clone, Default)]
 pub struct GetRequest {
     /// `pods`, `deploy,rs`, `nodes`, … (kubectl's names, short names and plurals).
     pub kinds: String,
     pub name: Option<String>,
-    /// `wide`, `yaml` or `name`.
-    pub output: Option<String>,
-    pub namespace: Option<String>,
-    pub all_namespaces: bool,
-    pub selector: Option<String>,
-    pub field_selector: Option<String>,
-    pub show_labels: bool,
+    pub flags: GetFlags,
 }
 
 /// Parses kubectl's resource list (`deploy,rs`).
@@ -64,25 +77,27 @@ pub fn kinds(list: &str) -> Result<Vec<Kind>, QueryError> {
 /// `kubectl get KIND[,KIND…] [NAME]`.
 pub fn get(sim: &Simulation, req: &GetRequest) -> QueryResult {
     let kinds = kinds(&req.kinds)?;
-    let labels = LabelSelector::parse(req.selector.as_deref().unwrap_or("")).map_err(QueryError::invalid)?;
+    let flags = &req.flags;
+    let labels =
+        LabelSelector::parse(flags.selector.as_deref().unwrap_or("")).map_err(QueryError::invalid)?;
     let fields =
-        FieldSelector::parse(req.field_selector.as_deref().unwrap_or("")).map_err(QueryError::invalid)?;
+        FieldSelector::parse(flags.field_selector.as_deref().unwrap_or("")).map_err(QueryError::invalid)?;
     let api = sim.api();
     let cx = tables::TableContext {
         now: sim.now(),
         epoch: api.epoch(),
-        wide: req.output.as_deref() == Some("wide"),
-        with_namespace: req.all_namespaces,
-        show_labels: req.show_labels,
+        wide: flags.output.as_deref() == Some("wide"),
+        with_namespace: flags.all_namespaces,
+        show_labels: flags.show_labels,
     };
     let mut out = String::new();
     let mut first = true;
     let mut empty_namespace: Option<Option<String>> = None;
     for kind in kinds {
-        let ns = if req.all_namespaces || !kind.namespaced() {
+        let ns = if flags.all_namespaces || !kind.namespaced() {
             None
         } else {
-            Some(req.namespace.clone().unwrap_or_else(|| "default".into()))
+            Some(flags.namespace.clone().unwrap_or_else(|| "default".into()))
         };
         let mut items = api.list(kind, ns.as_deref(), &labels, &fields).map_err(QueryError::invalid)?.items;
         if let Some(n) = &req.name {
@@ -94,7 +109,7 @@ pub fn get(sim: &Simulation, req: &GetRequest) -> QueryResult {
                 )));
             }
         }
-        match req.output.as_deref() {
+        match flags.output.as_deref() {
             Some("yaml") => {
                 for (i, o) in items.iter().enumerate() {
                     if i > 0 || !first {

@@ -69,18 +69,8 @@ enum ShellCommand {
     Get {
         #[arg(required = true, num_args = 1..=2)]
         args: Vec<String>,
-        #[arg(short = 'o', long)]
-        output: Option<String>,
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-        #[arg(short = 'A', long)]
-        all_namespaces: bool,
-        #[arg(short = 'l', long)]
-        selector: Option<String>,
-        #[arg(long)]
-        field_selector: Option<String>,
-        #[arg(long)]
-        show_labels: bool,
+        #[command(flatten)]
+        flags: inspect::GetFlags,
     },
     /// `describe pod NAME`, `describe node worker-1`, `describe deploy web`, `describe svc web`.
     Describe {
@@ -350,21 +340,9 @@ impl Shell {
             ShellCommand::Step => Ok(self.step()),
             ShellCommand::Until { what, timeout, quiet } => self.until(&what, timeout.unwrap_or(UNTIL_HORIZON), quiet),
             ShellCommand::Time => Ok(format!("{} ({})\n", now.clock(), now)),
-            ShellCommand::Get { args, output, namespace, all_namespaces, selector, field_selector, show_labels } => {
+            ShellCommand::Get { args, flags } => {
                 let (kinds, name) = kind_and_name(&args)?;
-                inspect::get(
-                    &self.sim,
-                    &GetRequest {
-                        kinds,
-                        name,
-                        output,
-                        namespace,
-                        all_namespaces,
-                        selector,
-                        field_selector,
-                        show_labels,
-                    },
-                )
+                inspect::get(&self.sim, &GetRequest { kinds, name, flags })
             }
             ShellCommand::Describe { args, namespace } => {
                 let (kind, name) = kind_and_name(&args)?;

@@ -50,16 +50,20 @@ impl ApiServer {
     /// snapshot's revision and number of keys.
     pub fn snapshot_save(&mut self, path: &str) -> (Revision, usize) {
         let revision = self.store.revision();
-        let entries: BTreeMap<String, Arc<Object>> = self
-            .store
+        let entries = self.keyspace();
+        let keys = entries.len();
+        self.snapshots.insert(path.to_string(), EtcdSnapshot { revision, entries });
+        (revision, keys)
+    }
+
+    /// Every key under `/registry/` now, with its value.
+    fn keyspace(&self) -> BTreeMap<String, Arc<Object>> {
+        self.store
             .range(&KeyRange::Prefix(REGISTRY.into()), 0)
             .expect("the current revision is readable")
             .into_iter()
             .map(|kv| (kv.key.to_string(), kv.value))
-            .collect();
-        let keys = entries.len();
-        self.snapshots.insert(path.to_string(), EtcdSnapshot { revision, entries });
-        (revision, keys)
+            .collect()
     }
 
     /// The snapshot saved at `path`, if any.
@@ -72,13 +76,7 @@ impl ApiServer {
     /// would give it. `None` when no snapshot was saved at `path`.
     pub fn snapshot_restore(&mut self, path: &str) -> Option<RestoreSummary> {
         let snapshot = self.snapshots.get(path)?.clone();
-        let current: BTreeMap<String, Arc<Object>> = self
-            .store
-            .range(&KeyRange::Prefix(REGISTRY.into()), 0)
-            .expect("the current revision is readable")
-            .into_iter()
-            .map(|kv| (kv.key.to_string(), kv.value))
-            .collect();
+        let current = self.keyspace();
         let mut summary =
             RestoreSummary { snapshot_revision: snapshot.revision, deleted: 0, recreated: 0, reverted: 0 };
         for (key, obj) in &current {

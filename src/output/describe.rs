@@ -1016,39 +1016,31 @@ fn format_endpoint_slices(
     }
     const MAX: usize = 3;
     let (mut list, mut more, mut count) = (Vec::new(), false, 0usize);
+    // `more` is set on reaching a 4th candidate, ready or not; only ready ones count.
+    let mut visit = |entry: String, ready: bool| {
+        if list.len() == MAX {
+            more = true;
+        }
+        if ready {
+            if !more {
+                list.push(entry);
+            }
+            count += 1;
+        }
+    };
     for slice in slices {
         let ready = |e: &k8s_openapi::api::discovery::v1::Endpoint| {
             e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true)
         };
+        let address =
+            |e: &k8s_openapi::api::discovery::v1::Endpoint| e.addresses.first().cloned().unwrap_or_default();
         match slice.ports.as_ref().filter(|p| !p.is_empty()) {
-            None => {
-                for e in &slice.endpoints {
-                    if list.len() == MAX {
-                        more = true;
-                    }
-                    if !ready(e) {
-                        continue;
-                    }
-                    if !more {
-                        list.push(e.addresses.first().cloned().unwrap_or_default());
-                    }
-                    count += 1;
-                }
-            }
+            // A headless Service without ports lists bare addresses.
+            None => slice.endpoints.iter().for_each(|e| visit(address(e), ready(e))),
             Some(ports) => {
                 for p in ports.iter().filter(|p| p.name.as_deref().unwrap_or("") == port_name) {
                     for e in &slice.endpoints {
-                        if list.len() == MAX {
-                            more = true;
-                        }
-                        if !ready(e) {
-                            continue;
-                        }
-                        if !more {
-                            let addr = e.addresses.first().cloned().unwrap_or_default();
-                            list.push(format!("{addr}:{}", p.port.unwrap_or(0)));
-                        }
-                        count += 1;
+                        visit(format!("{}:{}", address(e), p.port.unwrap_or(0)), ready(e));
                     }
                 }
             }
