@@ -203,7 +203,10 @@ pub fn why(sim: &Simulation, ns: &str, name: &str) -> QueryResult {
         let placed = if replacement.node.is_empty() {
             " (not scheduled yet)".to_string()
         } else {
-            format!(", scheduled to {}", replacement.node)
+            let decision = sim.engine().decisions.entries.iter().rev().find(|d| {
+                d.namespace == replacement.namespace && d.pod == replacement.name && d.bound_to.is_some()
+            });
+            format!(", scheduled to {}{}", replacement.node, decision.map(score_summary).unwrap_or_default())
         };
         lines.push((
             replacement.created_ms.unwrap_or(0),
