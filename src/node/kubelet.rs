@@ -961,6 +961,20 @@ impl Component for Kubelet {
                 }
                 inf.apply(&ev);
                 if ev.kind == WatchEventType::Deleted {
+                    // Gone from the API while its containers still run (a force delete, an
+                    // etcd restore): HandlePodRemoves kills them.
+                    let running = self.workers.get(ev.object.uid()).map(|w| w.running_containers());
+                    let mirror = ev.object.as_type::<Pod>().is_some_and(Self::is_mirror);
+                    for c in running.into_iter().flatten().filter(|_| !mirror) {
+                        record_event(
+                            ctx,
+                            self.reporter(),
+                            &ev.object,
+                            "Normal",
+                            "Killing",
+                            format!("Stopping container {c}"),
+                        );
+                    }
                     self.forget(ctx, ev.object.uid());
                     if ev.object.as_type::<Pod>().is_some_and(Self::is_mirror) {
                         self.ensure_mirror_pods(ctx);

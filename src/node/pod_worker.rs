@@ -628,6 +628,11 @@ impl PodWorker {
         self.exited(i, 143, "Error", env);
     }
 
+    /// Names of the containers running now.
+    pub fn running_containers(&self) -> Vec<String> {
+        self.containers.iter().filter(|c| c.running_since().is_some()).map(|c| c.spec.name.clone()).collect()
+    }
+
     /// The pod was deleted (deletionTimestamp set): SIGTERM every running container.
     pub fn terminate(&mut self, grace: SimDuration, env: &mut Env<'_>) {
         if self.terminating {
