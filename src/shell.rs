@@ -98,7 +98,9 @@ enum ShellCommand {
     /// Mark a node schedulable again.
     Uncordon { node: String },
     /// Cordon a node and evict its pods (DaemonSet and mirror pods stay), respecting
-    /// PodDisruptionBudgets.
+    /// PodDisruptionBudgets; pods no controller manages need `--force`, pods with emptyDir
+    /// volumes `--delete-emptydir-data`, as with kubectl. DaemonSet pods are always left
+    /// (`--ignore-daemonsets`).
     Drain {
         node: String,
         #[arg(long)]
@@ -358,7 +360,16 @@ impl Shell {
             }
             ShellCommand::Cordon { node } => self.node_action("cordon", node),
             ShellCommand::Uncordon { node } => self.node_action("uncordon", node),
-            ShellCommand::Drain { node, .. } => self.node_action("drain", node),
+            ShellCommand::Drain { node, force, delete_emptydir_data, .. } => {
+                let mut fields: Vec<(&str, Value)> = vec![("node", node.into())];
+                if force {
+                    fields.push(("force", true.into()));
+                }
+                if delete_emptydir_data {
+                    fields.push(("deleteEmptydirData", true.into()));
+                }
+                self.act(entry("drain", &fields, None))
+            }
             ShellCommand::PowerOff { node } => self.node_action("power-off", node),
             ShellCommand::PowerOn { node } => self.node_action("power-on", node),
             ShellCommand::StopKubelet { node } => self.node_action("stop-kubelet", node),

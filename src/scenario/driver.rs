@@ -400,7 +400,9 @@ impl ScenarioDriver {
             }
             Action::Cordon(node) => self.set_unschedulable(ctx, &node, true),
             Action::Uncordon(node) => self.set_unschedulable(ctx, &node, false),
-            Action::Drain(node) => self.drain(ctx, &node, index, true),
+            Action::Drain { node, force, delete_emptydir_data } => {
+                self.drain(ctx, &node, index, true, force, delete_emptydir_data)
+            }
             Action::PowerOff(node) => {
                 note(
                     ctx,
@@ -657,9 +659,68 @@ impl ScenarioDriver {
     /// `kubectl drain --ignore-daemonsets`: cordon, then evict every pod on the node except
     /// DaemonSet and mirror pods through the eviction API; evictions a PodDisruptionBudget
     /// refuses are retried every 5s, as kubectl does, until none is left.
-    fn drain(&self, ctx: &mut Context<'_>, node: &str, index: usize, first: bool) {
+    fn drain(
+        &self,
+        ctx: &mut Context<'_>,
+        node: &str,
+        index: usize,
+        first: bool,
+        force: bool,
+        delete_emptydir_data: bool,
+    ) {
         if first {
             self.set_unschedulable(ctx, node, true);
+            // kubectl's pod filters run before any eviction; one refusal stops the drain
+            // (k8s.io/kubectl/pkg/drain/filters.go unreplicatedFilter, localStorageFilter).
+            let mut unmanaged = Vec::new();
+            let mut local_storage = Vec::new();
+            for obj in ctx.api.list_all(Kind::Pod) {
+                let Some(pod) = obj.as_type::<Pod>() else { continue };
+                if podutil::node_name(pod) != Some(node) || podutil::is_terminal(pod) {
+                    continue;
+                }
+                let mirror = pod
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
+                let daemon = podutil::controller_of(&pod.metadata).is_some_and(|o| o.kind == "DaemonSet");
+                if mirror || daemon {
+                    continue;
+                }
+                let key = format!("{}/{}", obj.namespace().unwrap_or("default"), obj.name());
+                if !force && podutil::controller_of(&pod.metadata).is_none() {
+                    unmanaged.push(key.clone());
+                }
+                let empty_dir = pod
+                    .spec
+                    .as_ref()
+                    .is_some_and(|s| s.volumes.iter().flatten().any(|v| v.empty_dir.is_some()));
+                if !delete_emptydir_data && empty_dir {
+                    local_storage.push(key);
+                }
+            }
+            let mut errors = Vec::new();
+            if !unmanaged.is_empty() {
+                errors.push(format!(
+                    "cannot delete Pods that declare no controller (use --force to override): {}",
+                    unmanaged.join(", ")
+                ));
+            }
+            if !local_storage.is_empty() {
+                errors.push(format!(
+                    "cannot delete Pods with local storage (use --delete-emptydir-data to override): {}",
+                    local_storage.join(", ")
+                ));
+            }
+            if !errors.is_empty() {
+                let msg = format!(
+                    "error: unable to drain node {node:?} due to error: {}, continuing command...",
+                    errors.join(", ")
+                );
+                note(ctx, "Warning", "DrainFailed", Kind::Node, None, node, msg);
+                return;
+            }
         }
         let mut refused = 0;
         for obj in ctx.api.list_all(Kind::Pod) {
@@ -722,8 +783,10 @@ impl Component for ScenarioDriver {
                 }
             }
             Event::Timer(Timer::DrainRetry { index }) => {
-                if let Some(Action::Drain(node)) = self.timeline.get(index).map(|a| a.action.clone()) {
-                    self.drain(ctx, &node, index, false);
+                if let Some(Action::Drain { node, force, delete_emptydir_data }) =
+                    self.timeline.get(index).map(|a| a.action.clone())
+                {
+                    self.drain(ctx, &node, index, false, force, delete_emptydir_data);
                 }
             }
             _ => {}

@@ -89,7 +89,14 @@ pub enum Action {
     },
     Cordon(String),
     Uncordon(String),
-    Drain(String),
+    /// `kubectl drain NODE --ignore-daemonsets [--force] [--delete-emptydir-data]`.
+    Drain {
+        node: String,
+        /// Evict pods no controller manages (kubectl refuses the whole drain without it).
+        force: bool,
+        /// Evict pods with emptyDir volumes (their data is lost).
+        delete_emptydir_data: bool,
+    },
     PowerOff(String),
     PowerOn(String),
     AddNode(String),
@@ -274,7 +281,7 @@ impl Action {
             Action::Scale { .. } => "scale",
             Action::Cordon(_) => "cordon",
             Action::Uncordon(_) => "uncordon",
-            Action::Drain(_) => "drain",
+            Action::Drain { .. } => "drain",
             Action::PowerOff(_) => "power-off",
             Action::PowerOn(_) => "power-on",
             Action::AddNode(_) => "add-node",
@@ -794,7 +801,8 @@ fn action(
         "rollout-undo" => &["kind", "namespace", "name", "toRevision"],
         "rollout-pause" | "rollout-resume" | "rollout-restart" => &["kind", "namespace", "name"],
         "scale" => &["kind", "namespace", "name", "replicas"],
-        "cordon" | "uncordon" | "drain" | "power-off" | "power-on" | "add-node" | "remove-node" | "stop-kubelet"
+"drain" => &["node", "force", "deleteEmptydirData"],
+        "cordon" | "uncordon" | "power-off" | "power-on" | "add-node" | "remove-node" | "stop-kubelet"
         | "start-kubelet" | "partition" | "heal" | "out-of-service" => &["node"],
         "request" => &["from", "to", "count", "protocol", "namespace"],
         "node-pressure" | "node-pressure-relieved" => &["node", "pressure"],
@@ -830,6 +838,8 @@ fn action(
         ("labels", e.labels.is_some()),
         ("taint", e.taint.is_some()),
         ("overwrite", e.overwrite.is_some()),
+        ("force", e.force.is_some()),
+        ("deleteEmptydirData", e.delete_emptydir_data.is_some()),
     ];
     for (field, is) in present {
         if is && !allowed.contains(&field) {
@@ -956,7 +966,11 @@ fn action(
         }
         "cordon" => Action::Cordon(node(loader)?),
         "uncordon" => Action::Uncordon(node(loader)?),
-        "drain" => Action::Drain(node(loader)?),
+        "drain" => Action::Drain {
+            node: node(loader)?,
+            force: e.force.unwrap_or(false),
+            delete_emptydir_data: e.delete_emptydir_data.unwrap_or(false),
+        },
         "power-off" => Action::PowerOff(node(loader)?),
         "power-on" => Action::PowerOn(node(loader)?),
         "add-node" => Action::AddNode(node(loader)?),

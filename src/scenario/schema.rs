@@ -190,6 +190,12 @@ pub struct TimelineEntry {
     /// `label` / `taint`: replace a label or taint that is already there (`--overwrite`).
     #[serde(default)]
     pub overwrite: Option<bool>,
+    /// `drain`: evict pods no controller manages (`--force`).
+    #[serde(default)]
+    pub force: Option<bool>,
+    /// `drain`: evict pods with emptyDir volumes (`--delete-emptydir-data`).
+    #[serde(default)]
+    pub delete_emptydir_data: Option<bool>,
 }
 
 /// One expectation.

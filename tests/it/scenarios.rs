@@ -188,3 +188,27 @@ fn a_bad_taint_or_label_argument_is_a_load_error_naming_the_field() {
         assert!(err.contains(expected), "{err}\nexpected: {expected}");
     }
 }
+
+#[test]
+fn drain_refuses_unmanaged_pods_without_force_as_kubectl_does() {
+    let text = std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).expect("read");
+    let text = text.replace(
+        "expect:\n",
+        "timeline:
+  - {at: 10s, action: apply, objects: [{apiVersion: v1, kind: Pod, metadata: {name: bare}, spec: {nodeName: worker-1, containers: [{name: c, image: nginx:1.27}]}}]}
+  - {at: 20s, action: drain, node: worker-1}
+  - {at: 40s, action: drain, node: worker-1, force: true}
+expect:
+  - {within: 20s, after: 20s, event: {reason: DrainFailed, message: \"error: unable to drain node \\\"worker-1\\\" due to error: cannot delete Pods that declare no controller (use --force to override): default/bare, continuing command...\"}}
+  - {at: 30s, node: worker-1, taint: {key: node.kubernetes.io/unschedulable, effect: NoSchedule}}
+  - {at: 30s, pods: {selector: '', onNode: worker-1, phase: Running, count: 2}}
+  - {within: 40s, after: 40s, event: {reason: Drain, message: node/worker-1 drained}}
+  - {at: 1m30s, pods: {onNode: worker-1, count: 0}}
+",
+    );
+    let copy = crate::common::ScenarioCopy::new("drain-force", &text);
+    let mut sim = Simulation::new(kubesim::scenario::load(&copy.0).expect("loads"), &RunOptions::default())
+        .expect("setup");
+    sim.run();
+    assert!(sim.succeeded(), "{}", kubesim::output::files::expectation_report(&sim));
+}
