@@ -134,6 +134,9 @@ pub struct ApiServer {
     epoch: Epoch,
     now: SimTime,
     rng: SimRng,
+    /// UIDs of Event objects come from their own stream, so how many events components record
+    /// never changes the names and UIDs of everything else.
+    event_rng: SimRng,
     watchers: Watchers,
     deliveries: Vec<(ComponentId, WatchEvent)>,
     journal: Vec<Change>,
@@ -172,6 +175,7 @@ impl ApiServer {
             epoch,
             now: SimTime::ZERO,
             rng: component_rng(seed, "kube-apiserver"),
+            event_rng: component_rng(seed, "kube-apiserver/events"),
             watchers: Watchers::default(),
             deliveries: Vec::new(),
             journal: Vec::new(),
@@ -331,7 +335,7 @@ impl ApiServer {
                 let name = format!("{base}{}", self.random_suffix());
                 obj.meta_mut().name = Some(name);
             }
-            let uid = self.random_uid();
+            let uid = self.random_uid(kind == Kind::Event);
             let meta = obj.meta_mut();
             meta.uid = Some(uid);
             meta.creation_timestamp = Some(self.epoch.time(self.now));
@@ -774,8 +778,9 @@ impl ApiServer {
         (0..5).map(|_| ALPHABET[self.rng.gen_range(0..ALPHABET.len())] as char).collect()
     }
 
-    fn random_uid(&mut self) -> String {
-        let mut b: [u8; 16] = self.rng.gen();
+    fn random_uid(&mut self, event: bool) -> String {
+        let rng = if event { &mut self.event_rng } else { &mut self.rng };
+        let mut b: [u8; 16] = rng.gen();
         b[6] = (b[6] & 0x0f) | 0x40; // version 4
         b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
         let h: String = b.iter().map(|x| format!("{x:02x}")).collect();

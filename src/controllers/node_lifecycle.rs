@@ -212,8 +212,11 @@ impl NodeLifecycleController {
         }
         for name in &work {
             let Some(obj) = self.nodes.as_ref().and_then(|i| i.get("", name)).cloned() else {
-                // Deleted: its records go (classifyNodes).
-                self.health.remove(name);
+                // Deleted: its records go (classifyNodes: RecordNodeEvent "RemovingNode").
+                if let Some(seen) = self.health.remove(name).and_then(|h| h.seen) {
+                    let msg = format!("Node {name} event: Removing Node {name} from Controller");
+                    record_event(ctx, reporter(), &seen, "Normal", "RemovingNode", msg);
+                }
                 self.set_deadline(name, None);
                 self.classify(name, None);
                 continue;
@@ -232,7 +235,12 @@ impl NodeLifecycleController {
         let name = obj.name();
         let lease = self.leases.as_ref().and_then(|l| lease_renew(l.get(LEASE_NAMESPACE, name)));
         let ready_hb = ready_heartbeat(node);
-        // A node seen for the first time starts its clock now.
+        // A node seen for the first time starts its clock now, and is announced
+        // (classifyNodes: RecordNodeEvent "RegisteredNode").
+        if !self.health.contains_key(name) {
+            let msg = format!("Node {name} event: Registered Node {name} in Controller");
+            record_event(ctx, reporter(), obj, "Normal", "RegisteredNode", msg);
+        }
         let h = self.health.entry(name.to_string()).or_insert_with(|| Health {
             probe_time: now,
             ready_heartbeat: ready_hb.cloned(),

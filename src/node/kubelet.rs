@@ -111,6 +111,8 @@ pub struct Kubelet {
     cfg: KubeletConfig,
     /// Incremented on every process start; timers carry it so old timers die with the process.
     boot: u32,
+    /// Times the machine booted (its boot ID changes with each, not with a kubelet restart).
+    machine_boots: u32,
     /// The machine has power.
     powered: bool,
     /// The kubelet process runs (implies `powered`).
@@ -144,6 +146,7 @@ impl Kubelet {
         Kubelet {
             cfg,
             boot: 0,
+            machine_boots: 0,
             powered: false,
             running: false,
             pods: None,
@@ -472,7 +475,7 @@ impl Kubelet {
             }),
             node_info: Some(NodeSystemInfo {
                 architecture: "amd64".into(),
-                boot_id: format!("boot-{}-{}", name, self.boot),
+                boot_id: format!("boot-{}-{}", name, self.machine_boots),
                 container_runtime_version: "containerd://1.7.24".into(),
                 kernel_version: "6.8.0-kubesim".into(),
                 kube_proxy_version: String::new(),
@@ -508,9 +511,17 @@ impl Kubelet {
         labels.extend(self.cfg.labels.clone());
         let status = self.node_status(ctx);
         let reporter_name = name.clone();
+        let mut rebooted = None;
         let registered = match ctx.api.get_as::<Node>(None, &name) {
             Ok(mut existing) => {
                 // Re-registration after a restart: post fresh status, keep spec (cordon, taints).
+                // A new boot ID is a reboot (nodestatus.MachineInfo records NodeRebooted).
+                let old_boot =
+                    existing.status.as_ref().and_then(|s| s.node_info.as_ref()).map(|i| i.boot_id.clone());
+                let new_boot = status.node_info.as_ref().map(|i| i.boot_id.clone()).unwrap_or_default();
+                if old_boot.as_deref().is_some_and(|b| !b.is_empty() && b != new_boot) {
+                    rebooted = Some(new_boot);
+                }
                 existing.status = Some(status);
                 ctx.api.update_status_as(existing).is_ok()
             }
@@ -550,6 +561,10 @@ impl Kubelet {
         self.last_conditions = self.condition_summary();
         if let Ok(node) = ctx.api.get(Kind::Node, None, &reporter_name) {
             record_event(ctx, self.reporter(), &node, "Normal", "Starting", "Starting kubelet.".into());
+            if let Some(boot_id) = rebooted {
+                let msg = format!("Node {reporter_name} has been rebooted, boot id: {boot_id}");
+                record_event(ctx, self.reporter(), &node, "Warning", "Rebooted", msg);
+            }
             for reason in
                 ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"]
             {
@@ -894,6 +909,7 @@ impl Component for Kubelet {
         match event {
             Event::Start if self.cfg.powered_on => {
                 self.powered = true;
+                self.machine_boots += 1;
                 ctx.net.node_up(&self.cfg.node_name, self.node_ip());
                 self.start(ctx);
             }
@@ -910,6 +926,7 @@ impl Component for Kubelet {
             }
             Event::Fault(Fault::PowerOn) if !self.powered => {
                 self.powered = true;
+                self.machine_boots += 1;
                 ctx.net.node_up(&self.cfg.node_name, self.node_ip());
                 self.start(ctx);
                 self.for_each_worker(ctx, |w, env| w.reboot(env));

@@ -31,6 +31,7 @@ const NODE_REASONS: &[&str] = &[
     "RemoveNode",
     "NodeNotReady",
     "NodeReady",
+    "Rebooted",
 ];
 // Taints come from the recorder's node history (whoever set them), not from the timeline.
 

@@ -325,7 +325,7 @@ fn explain_shows_filter_verdicts_and_weighted_scores() {
     assert!(out.contains("rejected by TaintToleration: node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"), "{out}");
     assert!(out.contains("rejected by NodeResourcesFit: Insufficient cpu"), "{out}");
     assert!(out.contains("→ unschedulable: 0/3 nodes are available:"), "{out}");
-    let o = kubesim(&["explain", "scenarios/quickstart.yaml", "--pod", "web-sghd7", "--at", "1m"]);
+    let o = kubesim(&["explain", "scenarios/quickstart.yaml", "--pod", "web-fpp6n", "--at", "1m"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
