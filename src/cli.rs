@@ -142,7 +142,13 @@ pub enum Command {
     /// An interactive session over a paused simulation: advance time, inspect, act, save the
     /// session as a scenario. Reads commands from a terminal (with line editing and history)
     /// or from a pipe or file: `shell SCENARIO < commands.txt`.
-    Shell { scenario: PathBuf },
+    Shell {
+        scenario: PathBuf,
+        /// Leave out the scenario's own timeline actions and expectations: only what the
+        /// session does happens.
+        #[arg(long)]
+        without_timeline: bool,
+    },
     /// Resolve a name from inside a pod, as `kubectl exec POD -- nslookup NAME` would print:
     /// `nslookup SCENARIO web --from client --at 1m`.
     Nslookup {
@@ -403,8 +409,9 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             write!(out, "{}", inspect::describe(&sim, &kind, &name, namespace.as_deref())?).map_err(io)?;
             Ok(0)
         }
-        Command::Shell { scenario } => {
-            let mut shell = Shell::open(&scenario).map_err(|m| Failure { code: 2, message: m })?;
+        Command::Shell { scenario, without_timeline } => {
+            let mut shell =
+                Shell::open_with(&scenario, without_timeline).map_err(|m| Failure { code: 2, message: m })?;
             shell.run_session(out).map_err(io)?;
             Ok(if shell.had_errors() { 1 } else { 0 })
         }

@@ -51,7 +51,7 @@ enum ShellCommand {
     },
     /// Run to the next instant at which something shows in the timeline.
     Step,
-    /// Run until an event happens (`until NodeNotReady`, `until Evicted pod/web`), a node
+    /// Run until an event happens (`until NodeNotReady`, `until TaintManagerEviction pod/web`), a node
     /// condition holds (`until node worker-2 Ready=Unknown`) or pods reach a state
     /// (`until pods app=web Running 3`).
     Until {
@@ -144,7 +144,9 @@ enum ShellCommand {
     /// `rollout undo|pause|resume|restart deploy/web [--to-revision=N]`.
     Rollout {
         verb: String,
-        target: String,
+        /// `deploy/web` or `deployment web`.
+        #[arg(required = true, num_args = 1..=2)]
+        target: Vec<String>,
         #[arg(long)]
         to_revision: Option<i64>,
         #[arg(short = 'n', long)]
@@ -264,10 +266,22 @@ pub struct Shell {
 impl Shell {
     /// Loads the scenario and pauses at time zero (after the objects are created).
     pub fn open(path: &Path) -> Result<Shell, String> {
+        Shell::open_with(path, false)
+    }
+
+    /// [`Shell::open`]; with `without_timeline`, the scenario's own timeline actions (and the
+    /// expectations about them) are dropped, so only what the session does happens.
+    pub fn open_with(path: &Path, without_timeline: bool) -> Result<Shell, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("error: {}: {e}", path.display()))?;
         let doc: Value =
             serde_yaml::from_str(&text).map_err(|e| format!("error: {}: {e}", path.display()))?;
-        let doc = inline_files(doc, path.parent().unwrap_or(Path::new(".")))?;
+        let mut doc = inline_files(doc, path.parent().unwrap_or(Path::new(".")))?;
+        if without_timeline {
+            if let Some(root) = doc.as_mapping_mut() {
+                root.remove("timeline");
+                root.remove("expect");
+            }
+        }
         let sim = build(path, &doc)?;
         let mut shell = Shell { path: path.to_path_buf(), doc, sim, added: 0, failed: false };
         shell.sim.run_until(SimTime::ZERO);
@@ -348,7 +362,8 @@ impl Shell {
             }
             ShellCommand::Describe { args, namespace } => {
                 let (kind, name) = kind_and_name(&args)?;
-                let name = name.ok_or_else(|| QueryError::invalid("describe needs a name: describe pod NAME"))?;
+                let name =
+                    name.ok_or_else(|| QueryError::invalid(format!("describe needs a name: describe {kind} NAME")))?;
                 inspect::describe(&self.sim, &kind, &name, namespace.as_deref())
             }
             ShellCommand::Logs { .. } => Ok("kubesim's containers write no logs: `describe pod NAME` shows their state, restarts and events, and `why pod NAME` the story behind them.\n".into()),
@@ -425,9 +440,9 @@ impl Shell {
                     "undo" | "pause" | "resume" | "restart" => format!("rollout-{verb}"),
                     other => return Err(QueryError::invalid(format!("unknown rollout command {other:?}: expected undo, pause, resume or restart"))),
                 };
-                let (kind, name) = kind_and_name(std::slice::from_ref(&target))?;
+                let (kind, name) = kind_and_name(&target)?;
                 let kind = one_kind(&kind)?;
-                let name = name.ok_or_else(|| QueryError::invalid("rollout needs TYPE/NAME"))?;
+                let name = name.ok_or_else(|| QueryError::invalid("rollout needs TYPE/NAME or TYPE NAME"))?;
                 let mut fields: Vec<(&str, Value)> = vec![("kind", kind.name().into()), ("name", name.into())];
                 if let Some(r) = to_revision {
                     fields.push(("toRevision", r.into()));
@@ -510,13 +525,18 @@ impl Shell {
     /// (or the machine) printed for it.
     fn act(&mut self, mut action: Mapping) -> Result<String, QueryError> {
         let now = self.sim.now();
-        action.insert("at".into(), at_text(now).into());
+        // The action must come after everything the session has already seen happen. Events
+        // at this very instant were delivered (a `step`, or an `advance` onto an event), and a
+        // replay would run a timeline action at this instant before them: record it 1ms later.
+        let at =
+            if self.sim.last_event_time() == Some(now) { now + SimDuration::from_millis(1) } else { now };
+        action.insert("at".into(), at_text(at).into());
         let mut doc = self.doc.clone();
-        let timeline = doc
-            .as_mapping_mut()
-            .expect("a scenario is a mapping")
-            .entry("timeline".into())
-            .or_insert_with(|| Value::Sequence(Vec::new()));
+        let root = doc.as_mapping_mut().expect("a scenario is a mapping");
+        if at > self.sim.until() {
+            root.insert("until".into(), at_text(at).into());
+        }
+        let timeline = root.entry("timeline".into()).or_insert_with(|| Value::Sequence(Vec::new()));
         if timeline.is_null() {
             *timeline = Value::Sequence(Vec::new());
         }
@@ -524,21 +544,22 @@ impl Shell {
             return Err(QueryError::invalid("the scenario's timeline is not a list"));
         };
         seq.push(Value::Mapping(action));
-        let before = self.sim.trace().iter().filter(|e| e.time == now && e.source == "scenario").count();
+        let before = self.sim.trace().iter().filter(|e| e.time == at && e.source == "scenario").count();
         let mut sim =
             build(&self.path, &doc).map_err(|m| QueryError::invalid(m.trim_start_matches("error: ")))?;
-        sim.run_until(now);
-        let said: Vec<String> = sim
-            .trace()
-            .iter()
-            .filter(|e| e.time == now && e.source == "scenario")
-            .skip(before)
-            .map(|e| format!("{}\n", e.message))
-            .collect();
+        sim.run_until(at);
+        let said: Vec<&crate::sim::TraceEntry> =
+            sim.trace().iter().filter(|e| e.time == at && e.source == "scenario").skip(before).collect();
+        let text: String = said.iter().map(|e| format!("{}\n", e.message)).collect();
+        // A command that only failed changed nothing (as with kubectl): it stays out of the
+        // session and of the file `save` writes.
+        if !said.is_empty() && said.iter().all(|e| e.type_ == "Warning" && e.reason.ends_with("Failed")) {
+            return Err(QueryError { code: 1, message: text });
+        }
         self.doc = doc;
         self.sim = sim;
         self.added += 1;
-        Ok(said.concat())
+        Ok(text)
     }
 
     /// Runs to `t`, moving the scenario's end later if needed; returns the timeline lines.
@@ -587,8 +608,9 @@ impl Shell {
     }
 
     fn until(&mut self, what: &[String], timeout: SimDuration, quiet: bool) -> Result<String, QueryError> {
-        let goal = Goal::parse(what)?;
-        let deadline = self.sim.now() + timeout;
+        let goal = Goal::parse(what, &self.sim)?;
+        let start = self.sim.now();
+        let deadline = start + timeout;
         let printed = self.sim.trace().len();
         let mut checked = printed;
         loop {
@@ -604,23 +626,28 @@ impl Shell {
                     self.sim.run_until(next);
                 }
                 _ => {
-                    if deadline > self.sim.until() {
-                        self.extend_until(deadline);
-                    }
-                    self.sim.run_until(deadline);
-                    let mut out = self.lines_since(printed, quiet);
-                    out.push_str(&format!(
-                        "gave up at {}: {} did not happen within {timeout}\n",
-                        self.sim.now().clock(),
-                        what.join(" ")
-                    ));
-                    return Err(QueryError { code: 1, message: out });
+                    // Nothing was spent: the session goes back to where it was.
+                    self.rewind(start);
+                    let message = format!(
+                        "{} did not happen within {timeout} (the clock stays at {}; `until ... --timeout 2h` waits longer)\n",
+                        what.join(" "),
+                        start.clock()
+                    );
+                    return Err(QueryError { code: 1, message });
                 }
             }
         }
         let mut out = self.lines_since(printed, quiet);
         out.push_str(&format!("reached at {}: {}\n", self.sim.now().clock(), what.join(" ")));
         Ok(out)
+    }
+
+    /// Rebuilds the run at `t` (earlier than now), from the session's document.
+    fn rewind(&mut self, t: SimTime) {
+        if let Ok(mut sim) = build(&self.path, &self.doc) {
+            sim.run_until(t);
+            self.sim = sim;
+        }
     }
 
     fn lines_since(&self, printed: usize, quiet: bool) -> String {
@@ -662,10 +689,18 @@ impl Shell {
         if std::io::stdin().is_terminal() {
             writeln!(
                 out,
-                "kubesim shell: {} paused at {}. `help` lists the commands, `exit` leaves.",
+                "kubesim shell: {} paused at {} ({} timeline events so far: `get events` lists them). `help` lists the commands, `exit` leaves.",
                 self.sim.scenario.name,
-                self.sim.now().clock()
+                self.sim.now().clock(),
+                self.sim.trace().len()
             )?;
+            let own = self.sim.scenario.timeline.len().saturating_sub(self.added);
+            if own > 0 {
+                writeln!(
+                    out,
+                    "The scenario's own timeline ({own} actions) still runs as time passes; `kubesim shell --without-timeline` leaves it out."
+                )?;
+            }
             let mut editor = match rustyline::DefaultEditor::new() {
                 Ok(e) => e,
                 Err(e) => return Err(std::io::Error::other(e.to_string())),
@@ -744,36 +779,93 @@ enum Goal {
 }
 
 impl Goal {
-    fn parse(words: &[String]) -> Result<Goal, QueryError> {
+    /// Parses and checks a goal, so that a typo is an error now rather than an hour of
+    /// virtual time spent waiting for something that cannot happen.
+    fn parse(words: &[String], sim: &Simulation) -> Result<Goal, QueryError> {
+        const USAGE: &str =
+            "until REASON [KIND/NAME] | until node NAME CONDITION=STATUS | until pods SELECTOR [PHASE|STATUS] [COUNT]";
+        // Phases and kubectl STATUS values a pod can reach.
+        const POD_STATES: &[&str] = &[
+            "Pending",
+            "Running",
+            "Succeeded",
+            "Failed",
+            "Unknown",
+            "ContainerCreating",
+            "PodInitializing",
+            "CrashLoopBackOff",
+            "ImagePullBackOff",
+            "ErrImagePull",
+            "Completed",
+            "Error",
+            "OOMKilled",
+            "Terminating",
+            "Evicted",
+            "OutOfcpu",
+            "OutOfmemory",
+        ];
         let w: Vec<&str> = words.iter().map(String::as_str).collect();
         match w.as_slice() {
             ["node", node, cond] => {
-                let (condition, status) = cond
-                    .split_once('=')
-                    .ok_or_else(|| QueryError::invalid(format!("expected CONDITION=STATUS (e.g. Ready=Unknown), got {cond:?}")))?;
-                Ok(Goal::NodeCondition { node: node.to_string(), condition: condition.into(), status: status.into() })
+                let (condition, status) = cond.split_once('=').ok_or_else(|| {
+                    QueryError::invalid(format!(
+                        "expected CONDITION=STATUS (e.g. Ready=Unknown), got {cond:?}"
+                    ))
+                })?;
+                if !matches!(status, "True" | "False" | "Unknown") {
+                    return Err(QueryError::invalid(format!(
+                        "a condition's status is True, False or Unknown, not {status:?}"
+                    )));
+                }
+                if sim.api().get(Kind::Node, None, node).is_err()
+                    && !sim.scenario.nodes.iter().any(|n| n.kubelet.node_name == *node)
+                {
+                    return Err(QueryError::invalid(format!("no node named {node:?} in this scenario")));
+                }
+                Ok(Goal::NodeCondition {
+                    node: node.to_string(),
+                    condition: condition.into(),
+                    status: status.into(),
+                })
             }
+            ["node", ..] => Err(QueryError::invalid(
+                "until node NAME CONDITION=STATUS (e.g. until node worker-2 Ready=Unknown)",
+            )),
             ["pods", selector, rest @ ..] => {
                 let selector = LabelSelector::parse(selector).map_err(QueryError::invalid)?;
+                let state_of = |s: &str| -> Result<String, QueryError> {
+                    if POD_STATES.contains(&s) || s.starts_with("Init:") {
+                        Ok(s.to_string())
+                    } else {
+                        Err(QueryError::invalid(format!(
+                            "unknown pod state {s:?}: a phase ({}) or a kubectl STATUS such as CrashLoopBackOff",
+                            POD_STATES[..5].join(", ")
+                        )))
+                    }
+                };
                 let (state, count) = match rest {
                     [] => (None, 1),
                     [one] => match one.parse::<usize>() {
                         Ok(n) => (None, n),
-                        Err(_) => (Some(one.to_string()), 1),
+                        Err(_) => (Some(state_of(one)?), 1),
                     },
                     [state, n] => (
-                        Some(state.to_string()),
-                        n.parse().map_err(|_| QueryError::invalid(format!("expected a pod count, got {n:?}")))?,
+                        Some(state_of(state)?),
+                        n.parse()
+                            .map_err(|_| QueryError::invalid(format!("expected a pod count, got {n:?}")))?,
                     ),
-                    _ => return Err(QueryError::invalid("until pods SELECTOR [PHASE|STATUS] [COUNT]")),
+                    _ => return Err(QueryError::invalid(USAGE)),
                 };
                 Ok(Goal::Pods { selector, state, count })
             }
-            [reason] => Ok(Goal::Event { reason: reason.to_string(), object: None }),
-            [reason, object] => Ok(Goal::Event { reason: reason.to_string(), object: Some(object.to_string()) }),
-            _ => Err(QueryError::invalid(
-                "until REASON [KIND/NAME] | until node NAME CONDITION=STATUS | until pods SELECTOR [PHASE|STATUS] [COUNT]",
+            ["pods"] => Err(QueryError::invalid(
+                "until pods SELECTOR [PHASE|STATUS] [COUNT] (e.g. until pods app=web Running 3)",
             )),
+            [reason] => Ok(Goal::Event { reason: reason.to_string(), object: None }),
+            [reason, object] => {
+                Ok(Goal::Event { reason: reason.to_string(), object: Some(object.to_string()) })
+            }
+            _ => Err(QueryError::invalid(USAGE)),
         }
     }
 
@@ -955,7 +1047,7 @@ fn build(path: &Path, doc: &Value) -> Result<Simulation, String> {
 
 fn help() -> String {
     "\
-Time:      advance DURATION | step | until REASON [KIND/NAME] | until node NAME COND=STATUS
+Time:      advance DURATION | step | until REASON [KIND/NAME] (e.g. until NodeNotReady) | until node NAME COND=STATUS
            | until pods SELECTOR [PHASE|STATUS] [COUNT] | time
 Read:      get KIND [NAME] [-o wide|yaml|name] [-n NS|-A] [-l SEL] | describe KIND NAME
            | get events | etcdctl get KEY [--prefix] [--keys-only] | iptables-save --node NODE [-t nat]

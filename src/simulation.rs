@@ -323,6 +323,10 @@ impl Simulation {
     pub fn next_event_time(&self) -> Option<SimTime> {
         self.engine.next_event_time()
     }
+    /// When the last delivered event happened, if any was.
+    pub fn last_event_time(&self) -> Option<SimTime> {
+        self.engine.last_event_time()
+    }
 
     /// Runs every event up to and including `t` (bounded by `until` and the event limit), then
     /// sets the clock to `t`. Returns the outcome once the run has ended.

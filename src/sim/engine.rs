@@ -179,6 +179,8 @@ pub struct Engine {
     trace: Vec<TraceEntry>,
     hash: StableHasher,
     delivered: u64,
+    /// When the last delivered event happened.
+    last_event: Option<SimTime>,
     /// Delay between a write and its watch events reaching watchers.
     pub watch_latency: SimDuration,
 }
@@ -197,6 +199,7 @@ impl Engine {
             trace: Vec::new(),
             hash: StableHasher::new(),
             delivered: 0,
+            last_event: None,
             watch_latency,
         }
     }
@@ -228,6 +231,10 @@ impl Engine {
     pub fn next_event_time(&self) -> Option<SimTime> {
         self.queue.peek_time()
     }
+    /// When the last delivered event happened, if any was.
+    pub fn last_event_time(&self) -> Option<SimTime> {
+        self.last_event
+    }
     pub fn pending_events(&self) -> usize {
         self.queue.len()
     }
@@ -257,6 +264,7 @@ impl Engine {
         let Scheduled { time, seq, to, event } = self.queue.pop()?;
         self.now = time;
         self.delivered += 1;
+        self.last_event = Some(time);
         self.hash.u64(time.as_millis());
         self.hash.u64(seq);
         self.hash.u64(to.0 as u64);
