@@ -210,13 +210,31 @@ pub fn pod_status(pod: &Pod) -> String {
 
 /// kubectl's RESTARTS column (printPod): while the pod initializes, the restarts of the init
 /// containers up to the one in progress; afterwards those of the sidecars and app containers.
-fn pod_restarts(pod: &Pod, sidecars: &[&str]) -> i32 {
+/// Also the latest `lastState.terminated.finishedAt` among the containers counted, which kubectl
+/// prints as `3 (5s ago)`.
+fn pod_restarts(
+    pod: &Pod,
+    sidecars: &[&str],
+) -> (i32, Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) {
+    use k8s_openapi::api::core::v1::ContainerStatus;
     let status = pod.status.as_ref();
     let init = status.and_then(|s| s.init_container_statuses.as_deref()).unwrap_or(&[]);
+    let last_of = |c: &ContainerStatus| {
+        c.last_state.as_ref().and_then(|l| l.terminated.as_ref()).and_then(|t| t.finished_at.clone())
+    };
     let mut restarts = 0;
+    let mut last = None;
+    let mut note = |c: &ContainerStatus, restarts: &mut i32| {
+        *restarts += c.restart_count;
+        if let Some(t) = last_of(c) {
+            if last.as_ref().is_none_or(|l| *l < t) {
+                last = Some(t);
+            }
+        }
+    };
     let mut initializing = false;
     for c in init {
-        restarts += c.restart_count;
+        note(c, &mut restarts);
         let done = c.state.as_ref().and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code == 0)
             || (sidecars.contains(&c.name.as_str()) && c.started == Some(true));
         if !done {
@@ -226,15 +244,20 @@ fn pod_restarts(pod: &Pod, sidecars: &[&str]) -> i32 {
     }
     let initialized = podutil::pod_condition(pod, "Initialized").is_some_and(|c| c.status == "True");
     if !initializing || initialized {
-        restarts = init.iter().filter(|c| sidecars.contains(&c.name.as_str())).map(|c| c.restart_count).sum();
-        restarts += status
-            .and_then(|s| s.container_statuses.as_deref())
-            .unwrap_or(&[])
-            .iter()
-            .map(|c| c.restart_count)
-            .sum::<i32>();
+        restarts = 0;
+        last = None;
+        let mut note = |c: &ContainerStatus| {
+            restarts += c.restart_count;
+            if let Some(t) = last_of(c) {
+                if last.as_ref().is_none_or(|l| *l < t) {
+                    last = Some(t);
+                }
+            }
+        };
+        init.iter().filter(|c| sidecars.contains(&c.name.as_str())).for_each(&mut note);
+        status.and_then(|s| s.container_statuses.as_deref()).unwrap_or(&[]).iter().for_each(&mut note);
     }
-    restarts
+    (restarts, last)
 }
 
 /// `kubectl get` output for a list of objects of one kind.
@@ -278,6 +301,7 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
         Kind::Namespace => vec!["NAME", "STATUS", "AGE"],
         Kind::Event => vec!["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
         Kind::Lease => vec!["NAME", "HOLDER", "AGE"],
+        Kind::PriorityClass => vec!["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
         Kind::PodDisruptionBudget => {
             vec!["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"]
         }
@@ -286,6 +310,8 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
     if cx.with_namespace && kind.namespaced() {
         header.insert(0, "NAMESPACE");
     }
+    let wide_columns = if cx.wide { wide_header(kind) } else { &[] };
+    header.extend_from_slice(wide_columns);
     if cx.show_labels {
         header.push("LABELS");
     }
@@ -295,6 +321,9 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
         if cx.with_namespace && kind.namespaced() {
             row.insert(0, obj.namespace().unwrap_or("").to_string());
         }
+        if !wide_columns.is_empty() {
+            row.extend(wide_cells(obj));
+        }
         if cx.show_labels {
             let labels: Vec<String> =
                 obj.labels().into_iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
@@ -303,6 +332,65 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
         rows.push(row);
     }
     render(&rows)
+}
+
+/// The columns `-o wide` adds for workloads and Services (kubectl's printers.go).
+fn wide_header(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Deployment
+        | Kind::ReplicaSet
+        | Kind::DaemonSet
+        | Kind::StatefulSet
+        | Kind::Job
+        | Kind::CronJob => &["CONTAINERS", "IMAGES", "SELECTOR"],
+        Kind::Service => &["SELECTOR"],
+        _ => &[],
+    }
+}
+
+fn wide_cells(obj: &Object) -> Vec<String> {
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    let template =
+        |t: Option<&PodTemplateSpec>,
+         selector: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>| {
+            let containers = t.and_then(|t| t.spec.as_ref()).map(|s| s.containers.as_slice()).unwrap_or(&[]);
+            let names: Vec<String> = containers.iter().map(|c| c.name.clone()).collect();
+            let images: Vec<String> =
+                containers.iter().map(|c| c.image.clone().unwrap_or_default()).collect();
+            let selector = selector
+                .and_then(|s| crate::api::LabelSelector::from_k8s(s).ok())
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "<none>".into());
+            vec![names.join(","), images.join(","), selector]
+        };
+    match obj {
+        Object::Deployment(d) => {
+            template(d.spec.as_ref().map(|s| &s.template), d.spec.as_ref().map(|s| &s.selector))
+        }
+        Object::ReplicaSet(r) => {
+            template(r.spec.as_ref().and_then(|s| s.template.as_ref()), r.spec.as_ref().map(|s| &s.selector))
+        }
+        Object::DaemonSet(d) => {
+            template(d.spec.as_ref().map(|s| &s.template), d.spec.as_ref().map(|s| &s.selector))
+        }
+        Object::StatefulSet(d) => {
+            template(d.spec.as_ref().map(|s| &s.template), d.spec.as_ref().map(|s| &s.selector))
+        }
+        Object::Job(j) => {
+            template(j.spec.as_ref().map(|s| &s.template), j.spec.as_ref().and_then(|s| s.selector.as_ref()))
+        }
+        Object::CronJob(c) => {
+            template(c.spec.as_ref().and_then(|s| s.job_template.spec.as_ref()).map(|s| &s.template), None)
+        }
+        Object::Service(svc) => {
+            let sel = svc.spec.as_ref().and_then(|s| s.selector.as_ref()).filter(|m| !m.is_empty());
+            vec![sel
+                .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
+                .unwrap_or_else(|| "<none>".into())]
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
@@ -330,7 +418,12 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
                 name,
                 format!("{ready}/{total}"),
                 pod_status(p),
-                pod_restarts(p, &sidecars).to_string(),
+                match pod_restarts(p, &sidecars) {
+                    (n, Some(t)) if n != 0 => {
+                        format!("{n} ({} ago)", human_duration(cx.now.since(cx.epoch.sim_time(&t.0))))
+                    }
+                    (n, _) => n.to_string(),
+                },
                 age,
             ];
             if cx.wide {
@@ -527,6 +620,13 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
         Object::Lease(l) => {
             vec![name, l.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default(), age]
         }
+        Object::PriorityClass(pc) => vec![
+            name,
+            pc.value.to_string(),
+            pc.global_default.unwrap_or(false).to_string(),
+            age,
+            pc.preemption_policy.clone().unwrap_or_else(|| "PreemptLowerPriority".into()),
+        ],
         Object::PodDisruptionBudget(p) => {
             // printers.go printPodDisruptionBudget: N/A for the bound that is not set.
             let text = |v: Option<&k8s_openapi::apimachinery::pkg::util::intstr::IntOrString>| match v {

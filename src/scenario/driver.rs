@@ -368,7 +368,7 @@ impl ScenarioDriver {
                         kind,
                         Some(&ns),
                         &name,
-                        format!("{} scaled to {replicas}", kubectl_ref(kind, &name)),
+                        format!("{} scaled", kubectl_ref(kind, &name)),
                     ),
                     Err(e) => note(
                         ctx,
