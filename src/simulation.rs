@@ -217,6 +217,15 @@ impl Simulation {
             "kube-apiserver/compactor",
             Box::new(Compactor { interval: scenario.compaction_interval }),
         );
+        // The machines first: their kubelets register the Nodes at time zero before the control
+        // plane's components list them, as on a running cluster (otherwise the scheduler's first
+        // look at the scenario's pods finds "no nodes available to schedule pods").
+        for n in &scenario.nodes {
+            engine.register(
+                format!("kubelet/{}", n.kubelet.node_name),
+                Box::new(Kubelet::new(n.kubelet.clone())),
+            );
+        }
         engine.decisions.enabled = opts.record_decisions;
         let in_tree;
         let registry = match &opts.registry {
@@ -248,12 +257,6 @@ impl Simulation {
         engine.register("pod-garbage-collector", Box::new(PodGarbageCollector::new()));
         engine.register("disruption-controller", Box::new(DisruptionController::new()));
         engine.register("garbage-collector", Box::new(GarbageCollector::new()));
-        for n in &scenario.nodes {
-            engine.register(
-                format!("kubelet/{}", n.kubelet.node_name),
-                Box::new(Kubelet::new(n.kubelet.clone())),
-            );
-        }
         for n in &scenario.nodes {
             engine.register(
                 format!("kube-proxy/{}", n.kube_proxy.node_name),
