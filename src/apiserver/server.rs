@@ -342,6 +342,9 @@ impl ApiServer {
             if has_spec(&obj) {
                 obj.meta_mut().generation = Some(1);
             }
+            if let Object::Job(job) = &mut obj {
+                generate_job_selector(job);
+            }
             let key = obj.etcd_key();
             obj.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
             let value = Arc::new(obj.clone());
@@ -997,6 +1000,40 @@ impl ApiServer {
                 self.node_ports.remove(&np);
             }
         }
+    }
+}
+
+/// A Job without `manualSelector: true` gets a selector on its UID and the matching labels on
+/// its pod template (pkg/registry/batch/job/strategy.go `generateSelector`), and its own labels
+/// from the template when it has none (SetDefaults_Job).
+fn generate_job_selector(job: &mut k8s_openapi::api::batch::v1::Job) {
+    let uid = job.metadata.uid.clone().unwrap_or_default();
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let Some(spec) = job.spec.as_mut() else { return };
+    if spec.manual_selector == Some(true) {
+        return;
+    }
+    let labels = spec
+        .template
+        .metadata
+        .get_or_insert_with(Default::default)
+        .labels
+        .get_or_insert_with(Default::default);
+    for (k, v) in [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ] {
+        labels.entry(k.to_string()).or_insert_with(|| v.clone());
+    }
+    let template_labels = labels.clone();
+    spec.selector.get_or_insert_with(|| k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+        match_labels: Some(BTreeMap::from([("batch.kubernetes.io/controller-uid".to_string(), uid.clone())])),
+        ..Default::default()
+    });
+    if job.metadata.labels.as_ref().is_none_or(BTreeMap::is_empty) {
+        job.metadata.labels = Some(template_labels);
     }
 }
 

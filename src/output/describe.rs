@@ -102,9 +102,16 @@ pub fn describe(api: &ApiServer, obj: &Object, now: SimTime) -> String {
         Object::ReplicaSet(rs) => replica_set(&cx, &mut w, rs),
         Object::Service(s) => service(&cx, &mut w, s),
         Object::PodDisruptionBudget(p) => pod_disruption_budget(&mut w, p),
+        Object::DaemonSet(d) => daemon_set(&cx, &mut w, d),
+        Object::Job(j) => job(&cx, &mut w, j),
+        Object::CronJob(c) => cron_job(&cx, &mut w, c),
+        Object::Namespace(ns) => namespace(&mut w, ns),
         other => generic(&cx, &mut w, other),
     }
-    events(&cx, &mut w, obj);
+    // describeNamespace shows quotas and limit ranges instead of events.
+    if obj.kind() != Kind::Namespace {
+        events(&cx, &mut w, obj);
+    }
     w.render()
 }
 
@@ -894,6 +901,170 @@ fn deployment(cx: &Cx<'_>, w: &mut Tabbed, d: &Deployment) {
     }
 }
 
+/// `getPodStatusForController`: the phases of the pods `owner` controls (Running, Pending as
+/// waiting, Succeeded, Failed).
+fn controlled_pod_phases(
+    cx: &Cx<'_>,
+    owner: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> [usize; 4] {
+    let mut counts = [0; 4];
+    for o in cx.api.list_all(Kind::Pod) {
+        let Some(p) = o.as_type::<Pod>() else { continue };
+        let owned = podutil::controller_of(&p.metadata).is_some_and(|r| Some(&r.uid) == owner.uid.as_ref());
+        if p.metadata.namespace != owner.namespace || !owned {
+            continue;
+        }
+        match podutil::phase(p) {
+            "Running" => counts[0] += 1,
+            "Pending" => counts[1] += 1,
+            "Succeeded" => counts[2] += 1,
+            "Failed" => counts[3] += 1,
+            _ => {}
+        }
+    }
+    counts
+}
+
+/// `describeDaemonSet`.
+fn daemon_set(cx: &Cx<'_>, w: &mut Tabbed, ds: &k8s_openapi::api::apps::v1::DaemonSet) {
+    let meta = &ds.metadata;
+    let spec = ds.spec.clone().unwrap_or_default();
+    let status = ds.status.clone().unwrap_or_default();
+    w.line(format!("Name:\t{}", meta.name.clone().unwrap_or_default()));
+    w.line(format!("Namespace:\t{}", meta.namespace.clone().unwrap_or_default()));
+    w.line(format!("Selector:\t{}", selector_text(&spec.selector)));
+    let node_selector = spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_selector.as_ref())
+        .filter(|m| !m.is_empty())
+        .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
+        .unwrap_or_else(|| "<none>".into());
+    w.line(format!("Node-Selector:\t{node_selector}"));
+    labels_multiline(w, "", "Labels", meta.labels.as_ref());
+    annotations_multiline(w, "", meta.annotations.as_ref());
+    w.line(format!("Desired Number of Nodes Scheduled: {}", status.desired_number_scheduled));
+    w.line(format!("Current Number of Nodes Scheduled: {}", status.current_number_scheduled));
+    w.line(format!(
+        "Number of Nodes Scheduled with Up-to-date Pods: {}",
+        status.updated_number_scheduled.unwrap_or(0)
+    ));
+    w.line(format!(
+        "Number of Nodes Scheduled with Available Pods: {}",
+        status.number_available.unwrap_or(0)
+    ));
+    w.line(format!("Number of Nodes Misscheduled: {}", status.number_misscheduled));
+    let [running, waiting, succeeded, failed] = controlled_pod_phases(cx, meta);
+    w.line(format!(
+        "Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed"
+    ));
+    pod_template(cx, w, Some(&spec.template));
+}
+
+/// `describeJob`.
+fn job(cx: &Cx<'_>, w: &mut Tabbed, j: &k8s_openapi::api::batch::v1::Job) {
+    let meta = &j.metadata;
+    let spec = j.spec.clone().unwrap_or_default();
+    let status = j.status.clone().unwrap_or_default();
+    w.line(format!("Name:\t{}", meta.name.clone().unwrap_or_default()));
+    w.line(format!("Namespace:\t{}", meta.namespace.clone().unwrap_or_default()));
+    match &spec.selector {
+        Some(sel) => w.line(format!("Selector:\t{}", selector_text(sel))),
+        None => w.line("Selector:\t<unset>"),
+    }
+    labels_multiline(w, "", "Labels", meta.labels.as_ref());
+    annotations_multiline(w, "", meta.annotations.as_ref());
+    if let Some(c) = podutil::controller_of(meta) {
+        w.line(format!("Controlled By:\t{}/{}", c.kind, c.name));
+    }
+    w.line(format!("Parallelism:\t{}", spec.parallelism.unwrap_or(1)));
+    match spec.completions {
+        Some(c) => w.line(format!("Completions:\t{c}")),
+        None => w.line("Completions:\t<unset>"),
+    }
+    w.line(format!(
+        "Completion Mode:\t{}",
+        spec.completion_mode.clone().unwrap_or_else(|| "NonIndexed".into())
+    ));
+    w.line(format!("Suspend:\t{}", spec.suspend.unwrap_or(false)));
+    w.line(format!("Backoff Limit:\t{}", spec.backoff_limit.unwrap_or(6)));
+    if let Some(t) = spec.ttl_seconds_after_finished {
+        w.line(format!("TTL Seconds After Finished:\t{t}"));
+    }
+    if let Some(t) = &status.start_time {
+        w.line(format!("Start Time:\t{}", cx.stamp(t)));
+    }
+    if let Some(t) = &status.completion_time {
+        w.line(format!("Completed At:\t{}", cx.stamp(t)));
+        if let Some(start) = &status.start_time {
+            let d = cx.epoch.sim_time(&t.0).since(cx.epoch.sim_time(&start.0));
+            w.line(format!("Duration:\t{}", human_duration(d)));
+        }
+    }
+    if let Some(d) = spec.active_deadline_seconds {
+        w.line(format!("Active Deadline Seconds:\t{d}s"));
+    }
+    w.line(format!(
+        "Pods Statuses:\t{} Active ({} Ready) / {} Succeeded / {} Failed",
+        status.active.unwrap_or(0),
+        status.ready.unwrap_or(0),
+        status.succeeded.unwrap_or(0),
+        status.failed.unwrap_or(0)
+    ));
+    pod_template(cx, w, Some(&spec.template));
+}
+
+/// `describeCronJob`.
+fn cron_job(cx: &Cx<'_>, w: &mut Tabbed, c: &k8s_openapi::api::batch::v1::CronJob) {
+    let meta = &c.metadata;
+    let spec = c.spec.clone().unwrap_or_default();
+    let status = c.status.clone().unwrap_or_default();
+    let unset = |v: Option<String>| v.unwrap_or_else(|| "<unset>".into());
+    w.line(format!("Name:\t{}", meta.name.clone().unwrap_or_default()));
+    w.line(format!("Namespace:\t{}", meta.namespace.clone().unwrap_or_default()));
+    labels_multiline(w, "", "Labels", meta.labels.as_ref());
+    annotations_multiline(w, "", meta.annotations.as_ref());
+    w.line(format!("Schedule:\t{}", spec.schedule));
+    w.line(format!(
+        "Concurrency Policy:\t{}",
+        spec.concurrency_policy.clone().unwrap_or_else(|| "Allow".into())
+    ));
+    w.line(format!("Suspend:\t{}", if spec.suspend.unwrap_or(false) { "True" } else { "False" }));
+    w.line(format!("Successful Job History Limit:\t{}", spec.successful_jobs_history_limit.unwrap_or(3)));
+    w.line(format!("Failed Job History Limit:\t{}", spec.failed_jobs_history_limit.unwrap_or(1)));
+    w.line(format!(
+        "Starting Deadline Seconds:\t{}",
+        unset(spec.starting_deadline_seconds.map(|s| format!("{s}s")))
+    ));
+    let job = spec.job_template.spec.clone().unwrap_or_default();
+    w.line(format!("Selector:\t{}", unset(job.selector.as_ref().map(selector_text))));
+    w.line(format!("Parallelism:\t{}", unset(job.parallelism.map(|p| p.to_string()))));
+    w.line(format!("Completions:\t{}", unset(job.completions.map(|p| p.to_string()))));
+    pod_template(cx, w, Some(&job.template));
+    match &status.last_schedule_time {
+        Some(t) => w.line(format!("Last Schedule Time:\t{}", cx.stamp(t))),
+        None => w.line("Last Schedule Time:\t<unset>"),
+    }
+    let active: Vec<String> = status.active.iter().flatten().filter_map(|r| r.name.clone()).collect();
+    w.line(format!(
+        "Active Jobs:\t{}",
+        if active.is_empty() { "<none>".to_string() } else { active.join(", ") }
+    ));
+}
+
+/// `describeNamespace` (kubesim models no ResourceQuotas or LimitRanges).
+fn namespace(w: &mut Tabbed, ns: &k8s_openapi::api::core::v1::Namespace) {
+    w.line(format!("Name:\t{}", ns.metadata.name.clone().unwrap_or_default()));
+    labels_multiline(w, "", "Labels", ns.metadata.labels.as_ref());
+    annotations_multiline(w, "", ns.metadata.annotations.as_ref());
+    w.line(format!("Status:\t{}", ns.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default()));
+    w.line("");
+    w.line("No resource quota.");
+    w.line("");
+    w.line("No LimitRange resource.");
+}
+
 fn replica_set(cx: &Cx<'_>, w: &mut Tabbed, rs: &ReplicaSet) {
     let meta = &rs.metadata;
     let spec = rs.spec.clone().unwrap_or_default();
@@ -907,25 +1078,7 @@ fn replica_set(cx: &Cx<'_>, w: &mut Tabbed, rs: &ReplicaSet) {
         w.line(format!("Controlled By:\t{}/{}", c.kind, c.name));
     }
     w.line(format!("Replicas:\t{} current / {} desired", status.replicas, spec.replicas.unwrap_or(1)));
-    let selector = crate::api::LabelSelector::from_k8s(&spec.selector).ok();
-    let (mut running, mut waiting, mut succeeded, mut failed) = (0, 0, 0, 0);
-    for o in cx.api.list_all(Kind::Pod) {
-        let Some(p) = o.as_type::<Pod>() else { continue };
-        let owned = podutil::controller_of(&p.metadata).is_some_and(|r| Some(&r.uid) == meta.uid.as_ref());
-        if p.metadata.namespace != meta.namespace
-            || !owned
-            || !selector.as_ref().is_some_and(|s| s.matches(o.labels()))
-        {
-            continue;
-        }
-        match podutil::phase(p) {
-            "Running" => running += 1,
-            "Pending" => waiting += 1,
-            "Succeeded" => succeeded += 1,
-            "Failed" => failed += 1,
-            _ => {}
-        }
-    }
+    let [running, waiting, succeeded, failed] = controlled_pod_phases(cx, meta);
     w.line(format!(
         "Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed"
     ));

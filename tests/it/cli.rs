@@ -377,3 +377,52 @@ fn run_step_without_a_terminal_is_a_plain_run() {
     assert!(step.status.success());
     assert_eq!(crate::common::stdout(&plain), crate::common::stdout(&step));
 }
+
+#[test]
+fn describe_covers_daemonsets_jobs_cronjobs_and_namespaces_as_kubectl_does() {
+    let job =
+        crate::common::kubesim(&["describe", "job", "pi", "scenarios/cka/jobs-cronjobs.yaml", "--at", "3m"]);
+    let out = stdout(&job);
+    assert!(job.status.success(), "{out}");
+    for want in [
+        "Selector:         batch.kubernetes.io/controller-uid=",
+        "Completions:      5",
+        "Pods Statuses:    0 Active (0 Ready) / 5 Succeeded / 0 Failed",
+        "job-name=pi",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    let ds = crate::common::kubesim(&[
+        "describe",
+        "ds",
+        "fluentd-elasticsearch",
+        "-n",
+        "kube-system",
+        "scenarios/cka/daemonset.yaml",
+        "--at",
+        "1m",
+    ]);
+    let out = stdout(&ds);
+    assert!(out.contains("Desired Number of Nodes Scheduled: ") && out.contains("Pods Status:"), "{out}");
+    let cj = crate::common::kubesim(&[
+        "describe",
+        "cronjob",
+        "hello",
+        "scenarios/cka/jobs-cronjobs.yaml",
+        "--at",
+        "3m",
+    ]);
+    let out = stdout(&cj);
+    assert!(
+        out.contains("Schedule:")
+            && out.contains("Concurrency Policy:")
+            && out.contains("Last Schedule Time:"),
+        "{out}"
+    );
+    let ns = crate::common::kubesim(&["describe", "ns", "default", "scenarios/quickstart.yaml"]);
+    assert!(
+        stdout(&ns).contains("Status:       Active\n\nNo resource quota.\n\nNo LimitRange resource."),
+        "{}",
+        stdout(&ns)
+    );
+}
