@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use serde_yaml::{Mapping, Value};
 
+mod imperative;
+
 use crate::api::{Kind, LabelSelector};
 use crate::inspect::{self, GetRequest, QueryError};
 use crate::output::timeline;
@@ -112,8 +114,11 @@ enum ShellCommand {
     },
     /// `delete pod NAME`, `delete deploy/web`, `delete pods -l app=web`.
     Delete {
-        #[arg(required = true, num_args = 1..=2)]
+        #[arg(num_args = 0..=2)]
         target: Vec<String>,
+        /// Delete what the manifests in FILE name.
+        #[arg(short = 'f', long = "filename")]
+        file: Option<PathBuf>,
         #[arg(short = 'l', long)]
         selector: Option<String>,
         #[arg(short = 'n', long)]
@@ -125,6 +130,69 @@ enum ShellCommand {
         /// With `--grace-period=0`: delete at once (kubectl's `--force`).
         #[arg(long)]
         force: bool,
+    },
+    /// `run NAME --image=IMAGE [--labels=k=v] [--port=P] [--restart=Never] [-- ARGS…]`: a Pod.
+    Run {
+        name: String,
+        #[arg(long)]
+        image: String,
+        #[arg(long)]
+        labels: Option<String>,
+        #[arg(long)]
+        port: Option<i32>,
+        #[arg(long)]
+        restart: Option<String>,
+        /// The words after `--` are the container's command, not its args.
+        #[arg(long)]
+        command: bool,
+        #[arg(long)]
+        dry_run: Option<String>,
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        #[arg(last = true)]
+        rest: Vec<String>,
+    },
+    /// `create deployment NAME --image=IMAGE [--replicas=N] [--port=P]`, `create -f FILE`.
+    Create {
+        #[arg(num_args = 0..=2)]
+        args: Vec<String>,
+        #[arg(short = 'f', long = "filename")]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        image: Option<String>,
+        #[arg(long)]
+        replicas: Option<i32>,
+        #[arg(long)]
+        port: Option<i32>,
+        #[arg(long)]
+        dry_run: Option<String>,
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+    },
+    /// `expose deploy NAME --port=80 [--target-port=8080] [--name=SVC] [--type=NodePort]`.
+    Expose {
+        #[arg(required = true, num_args = 1..=2)]
+        target: Vec<String>,
+        #[arg(long)]
+        port: i32,
+        #[arg(long)]
+        target_port: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long = "type")]
+        type_: Option<String>,
+        #[arg(long)]
+        protocol: Option<String>,
+        #[arg(long)]
+        dry_run: Option<String>,
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
     },
     /// `apply -f FILE` (one or more manifests).
     Apply {
@@ -319,9 +387,22 @@ impl Shell {
                 return (format!("error: {e}\n"), true);
             }
         };
-        // `kubectl get pods` and `k get pods` read the same as `get pods`.
+        // `ETCDCTL_API=3 etcdctl …` (an environment assignment) and `kubectl get pods` or
+        // `k get pods` read the same as `etcdctl …` and `get pods`.
+        while words.first().is_some_and(|w| w.contains('=') && !w.starts_with('-')) {
+            words.remove(0);
+        }
         if matches!(words.first().map(String::as_str), Some("kubectl" | "k")) {
             words.remove(0);
+        }
+        if words.first().map(String::as_str) == Some("explain")
+            && words.get(1).is_some_and(|w| w.contains('.'))
+        {
+            self.failed = true;
+            return (
+                "kubectl explain (the API field documentation) is not modelled; kubesim's `explain pod NAME` shows why the scheduler placed a pod where it did.\n".into(),
+                true,
+            );
         }
         let parsed = match Line::try_parse_from(&words) {
             Ok(l) => l.command,
@@ -394,7 +475,22 @@ impl Shell {
             ShellCommand::OutOfService { node } => self.node_action("out-of-service", node),
             ShellCommand::AddNode { node } => self.node_action("add-node", node),
             ShellCommand::RemoveNode { node } => self.node_action("remove-node", node),
-            ShellCommand::Delete { target, selector, namespace, grace_period, cascade, force } => {
+            ShellCommand::Delete { target, file: Some(file), .. } if target.is_empty() => {
+                let objects = manifest_objects(&file)?;
+                let mut out = String::new();
+                for o in objects {
+                    let kind = o.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let meta = o.get("metadata");
+                    let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default().to_string();
+                    let ns = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).map(str::to_string);
+                    out.push_str(&self.act(entry("delete", &[("kind", kind.into()), ("name", name.into())], ns))?);
+                }
+                Ok(out)
+            }
+            ShellCommand::Delete { target, selector, namespace, grace_period, cascade, force, .. } => {
+                if target.is_empty() {
+                    return Err(QueryError::invalid("delete needs TYPE NAME, TYPE -l SELECTOR or -f FILE"));
+                }
                 let (kind, name) = kind_and_name(&target)?;
                 let kind = one_kind(&kind)?;
                 let mut fields: Vec<(&str, Value)> = vec![("kind", kind.name().into())];
@@ -414,10 +510,58 @@ impl Shell {
                 self.act(entry("delete", &fields, namespace))
             }
             ShellCommand::Apply { file } => {
-                let text = std::fs::read_to_string(&file)
-                    .map_err(|e| QueryError::invalid(format!("the path {:?} does not exist ({e})", file.display().to_string())))?;
-                let objects = yaml_documents(&text).map_err(|e| QueryError::invalid(format!("{}: {e}", file.display())))?;
+                let objects = manifest_objects(&file)?;
                 self.act(entry("apply", &[("objects", Value::Sequence(objects))], None))
+            }
+            ShellCommand::Run { name, image, labels, port, restart, command, dry_run, output, namespace, rest } => {
+                let pod = imperative::run_pod(&imperative::RunRequest {
+                    name: &name,
+                    image: &image,
+                    labels: labels.as_deref(),
+                    port,
+                    restart: restart.as_deref(),
+                    namespace: namespace.as_deref(),
+                    rest: &rest,
+                    command,
+                })?;
+                self.create_objects(vec![pod], dry_run.as_deref(), output.as_deref())
+            }
+            ShellCommand::Create { args, file, image, replicas, port, dry_run, output, namespace } => {
+                if let Some(file) = file {
+                    let objects = manifest_objects(&file)?;
+                    return self.create_objects(objects, dry_run.as_deref(), output.as_deref());
+                }
+                match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                    ["deployment" | "deploy", name] => {
+                        let image = image.ok_or_else(|| QueryError::invalid("required flag(s) \"image\" not set"))?;
+                        let d = imperative::create_deployment(name, &image, replicas, port, namespace.as_deref());
+                        self.create_objects(vec![d], dry_run.as_deref(), output.as_deref())
+                    }
+                    _ => Err(QueryError::invalid(
+                        "modelled: create deployment NAME --image=IMAGE [--replicas=N] [--port=P], create -f FILE",
+                    )),
+                }
+            }
+            ShellCommand::Expose { target, port, target_port, name, type_, protocol, dry_run, output, namespace } => {
+                let (kind, object_name) = kind_and_name(&target)?;
+                let kind = one_kind(&kind)?;
+                if !imperative::exposable(kind) {
+                    return Err(QueryError::invalid(format!("cannot expose a {kind}")));
+                }
+                let object_name = object_name.ok_or_else(|| QueryError::invalid("expose needs TYPE NAME"))?;
+                let ns = namespace.as_deref().unwrap_or("default");
+                let obj = self.sim.api().get(kind, Some(ns), &object_name).map_err(|e| {
+                    QueryError::not_found(format!("Error from server (NotFound): {e}"))
+                })?;
+                let svc = imperative::expose(&imperative::ExposeRequest {
+                    target: &obj,
+                    port,
+                    target_port: target_port.as_deref(),
+                    name: name.as_deref(),
+                    type_: type_.as_deref(),
+                    protocol: protocol.as_deref(),
+                })?;
+                self.create_objects(vec![svc], dry_run.as_deref(), output.as_deref())
             }
             ShellCommand::Set { what, target, assignment, namespace } => {
                 if what != "image" {
@@ -435,10 +579,23 @@ impl Shell {
                     namespace,
                 ))
             }
+            ShellCommand::Rollout { verb, target, namespace, .. } if verb == "status" || verb == "history" => {
+                let (kind, name) = kind_and_name(&target)?;
+                if one_kind(&kind)? != Kind::Deployment {
+                    return Err(QueryError::invalid("rollout status and history are modelled for Deployments"));
+                }
+                let name = name.ok_or_else(|| QueryError::invalid("rollout needs TYPE/NAME or TYPE NAME"))?;
+                let ns = namespace.unwrap_or_else(|| "default".into());
+                if verb == "history" {
+                    self.rollout_history(&ns, &name)
+                } else {
+                    self.rollout_status(&ns, &name)
+                }
+            }
             ShellCommand::Rollout { verb, target, to_revision, namespace } => {
                 let action = match verb.as_str() {
                     "undo" | "pause" | "resume" | "restart" => format!("rollout-{verb}"),
-                    other => return Err(QueryError::invalid(format!("unknown rollout command {other:?}: expected undo, pause, resume or restart"))),
+                    other => return Err(QueryError::invalid(format!("unknown rollout command {other:?}: expected undo, pause, resume, restart, status or history"))),
                 };
                 let (kind, name) = kind_and_name(&target)?;
                 let kind = one_kind(&kind)?;
@@ -496,18 +653,162 @@ impl Shell {
         }
     }
 
+    /// Creates objects as `kubectl create` does (an error for one that exists), or with
+    /// `--dry-run=client` prints them (`-o yaml`) without sending anything.
+    fn create_objects(
+        &mut self,
+        objects: Vec<Value>,
+        dry_run: Option<&str>,
+        output: Option<&str>,
+    ) -> Result<String, QueryError> {
+        match dry_run {
+            None | Some("none") => {}
+            Some("client" | "server") => {
+                return match output {
+                    Some("yaml") => Ok(objects
+                        .iter()
+                        .map(|o| serde_yaml::to_string(o).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join("---\n")),
+                    Some("name") | None => Ok(objects
+                        .iter()
+                        .map(|o| {
+                            let kind =
+                                o.get("kind").and_then(Value::as_str).unwrap_or_default().to_lowercase();
+                            let name = o
+                                .get("metadata")
+                                .and_then(|m| m.get("name"))
+                                .and_then(Value::as_str)
+                                .unwrap_or_default();
+                            format!("{kind}/{name} created (dry run)\n")
+                        })
+                        .collect()),
+                    Some(other) => Err(QueryError::invalid(format!(
+                        "output format {other:?} is not modelled: yaml or name"
+                    ))),
+                };
+            }
+            Some(other) => {
+                return Err(QueryError::invalid(format!(
+                    "Invalid dry-run value ({other}). Must be \"none\", \"server\", or \"client\"."
+                )))
+            }
+        }
+        for o in &objects {
+            let kind = o.get("kind").and_then(Value::as_str).and_then(Kind::lookup);
+            let meta = o.get("metadata");
+            let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
+            let ns = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or("default");
+            if let Some(kind) = kind {
+                let ns = kind.namespaced().then_some(ns);
+                if self.sim.api().get(kind, ns, name).is_ok() {
+                    return Err(QueryError::not_found(format!(
+                        "Error from server (AlreadyExists): {} {name:?} already exists",
+                        kind.resource()
+                    )));
+                }
+            }
+        }
+        self.act(entry("apply", &[("objects", Value::Sequence(objects))], None))
+    }
+
+    /// `kubectl rollout history deployment/NAME`: the revisions of its ReplicaSets.
+    fn rollout_history(&self, ns: &str, name: &str) -> Result<String, QueryError> {
+        use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+        let d: Deployment = self
+            .sim
+            .api()
+            .get_as(Some(ns), name)
+            .map_err(|e| QueryError::not_found(format!("Error from server (NotFound): {e}")))?;
+        let uid = d.metadata.uid.clone().unwrap_or_default();
+        let mut revisions: Vec<(i64, String)> = self
+            .sim
+            .api()
+            .list_all(Kind::ReplicaSet)
+            .iter()
+            .filter_map(|o| o.as_type::<ReplicaSet>())
+            .filter(|rs| rs.metadata.namespace.as_deref() == Some(ns))
+            .filter(|rs| crate::api::pod::controller_of(&rs.metadata).is_some_and(|r| r.uid == uid))
+            .filter_map(|rs| {
+                let a = rs.metadata.annotations.as_ref()?;
+                let rev = a.get("deployment.kubernetes.io/revision")?.parse().ok()?;
+                Some((rev, a.get("kubernetes.io/change-cause").cloned().unwrap_or_else(|| "<none>".into())))
+            })
+            .collect();
+        revisions.sort();
+        let mut out = format!("deployment.apps/{name} \nREVISION  CHANGE-CAUSE\n");
+        for (rev, cause) in revisions {
+            out.push_str(&format!("{rev:<10}{cause}\n"));
+        }
+        Ok(out)
+    }
+
+    /// `kubectl rollout status deployment/NAME`: waits (virtual time passes) until the rollout
+    /// is complete, printing kubectl's progress lines as they change.
+    fn rollout_status(&mut self, ns: &str, name: &str) -> Result<String, QueryError> {
+        use k8s_openapi::api::apps::v1::Deployment;
+        let start = self.sim.now();
+        let deadline = start + UNTIL_HORIZON;
+        let mut out = String::new();
+        let mut printed: Vec<String> = Vec::new();
+        loop {
+            let d: Deployment = self
+                .sim
+                .api()
+                .get_as(Some(ns), name)
+                .map_err(|e| QueryError::not_found(format!("Error from server (NotFound): {e}")))?;
+            // polymorphichelpers DeploymentStatusViewer.Status.
+            let (msg, done) = deployment_rollout_status(&d, name)?;
+            if !printed.contains(&msg) {
+                out.push_str(&msg);
+                printed.push(msg);
+            }
+            if done {
+                return Ok(out);
+            }
+            match self.sim.next_event_time() {
+                Some(next) if next <= deadline => {
+                    if next > self.sim.until() {
+                        self.extend_until(next);
+                    }
+                    self.sim.run_until(next);
+                }
+                _ => {
+                    self.rewind(start);
+                    out.push_str(&format!(
+                        "error: timed out waiting for the condition (the clock stays at {})\n",
+                        start.clock()
+                    ));
+                    return Err(QueryError { code: 1, message: out });
+                }
+            }
+        }
+    }
+
     fn node_action(&mut self, action: &str, node: String) -> Result<String, QueryError> {
         self.act(entry(action, &[("node", node.into())], None))
     }
 
     fn etcd(&mut self, args: &[String]) -> Result<String, QueryError> {
-        // The TLS and endpoint flags a real etcdctl needs on a kubeadm node mean nothing here.
-        let connection = |a: &str| {
-            ["--cacert", "--cert", "--key", "--endpoints", "--data-dir"]
-                .iter()
-                .any(|f| a == *f || a.starts_with(&format!("{f}=")))
-        };
-        let words: Vec<&str> = args.iter().map(String::as_str).filter(|a| !connection(a)).collect();
+        // The TLS, endpoint and data-dir flags a real etcdctl/etcdutl needs on a kubeadm node
+        // mean nothing here (`--cacert=FILE` or `--cacert FILE`).
+        const CONNECTION: [&str; 5] = ["--cacert", "--cert", "--key", "--endpoints", "--data-dir"];
+        let mut words: Vec<&str> = Vec::new();
+        let mut skip_value = false;
+        for a in args.iter().map(String::as_str) {
+            if skip_value {
+                skip_value = false;
+                continue;
+            }
+            if CONNECTION.contains(&a) {
+                skip_value = true;
+                continue;
+            }
+            if CONNECTION.iter().any(|f| a.starts_with(&format!("{f}="))) {
+                continue;
+            }
+            words.push(a);
+        }
         match words.as_slice() {
             ["get", rest @ ..] => {
                 let key = rest.iter().find(|a| !a.starts_with("--")).ok_or_else(|| QueryError::invalid("etcdctl get needs a key"))?;
@@ -517,6 +818,16 @@ impl Shell {
             }
             ["snapshot", "save", file] => self.act(entry("etcd-snapshot-save", &[("file", (*file).into())], None)),
             ["snapshot", "restore", file] => self.act(entry("etcd-snapshot-restore", &[("file", (*file).into())], None)),
+            ["snapshot", "status", file, ..] => {
+                // etcdutl snapshot status's simple form: hash, revision, total keys, total size.
+                let snap = self.sim.api().snapshot(file).ok_or_else(|| {
+                    QueryError::not_found(format!("Error: stat {file}: no such file or directory"))
+                })?;
+                let bytes: usize =
+                    snap.entries.iter().map(|(k, v)| k.len() + serde_json::to_string(&v.to_json()).map_or(0, |j| j.len())).sum();
+                let hash = crate::sim::hash::hash_str(&format!("{file}/{}", snap.revision)) as u32;
+                Ok(format!("{hash:08x}, {}, {}, {:.1} kB\n", snap.revision, snap.entries.len(), bytes as f64 / 1000.0))
+            }
             _ => Err(QueryError::invalid("modelled: etcdctl get KEY [--prefix] [--keys-only], etcdctl snapshot save FILE, etcdutl snapshot restore FILE")),
         }
     }
@@ -948,6 +1259,58 @@ fn entry(action: &str, fields: &[(&str, Value)], namespace: Option<String>) -> M
     m
 }
 
+/// The line `kubectl rollout status` prints for a Deployment, and whether it is done.
+fn deployment_rollout_status(
+    d: &k8s_openapi::api::apps::v1::Deployment,
+    name: &str,
+) -> Result<(String, bool), QueryError> {
+    let status = d.status.clone().unwrap_or_default();
+    if d.metadata.generation > status.observed_generation {
+        return Ok(("Waiting for deployment spec update to be observed...\n".into(), false));
+    }
+    let timed_out = status
+        .conditions
+        .iter()
+        .flatten()
+        .any(|c| c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
+    if timed_out {
+        return Err(QueryError {
+            code: 1,
+            message: format!("error: deployment {name:?} exceeded its progress deadline\n"),
+        });
+    }
+    let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let total = status.replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    Ok(if updated < replicas {
+        (
+            format!("Waiting for deployment {name:?} rollout to finish: {updated} out of {replicas} new replicas have been updated...\n"),
+            false,
+        )
+    } else if total > updated {
+        (
+            format!("Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...\n", total - updated),
+            false,
+        )
+    } else if available < updated {
+        (
+            format!("Waiting for deployment {name:?} rollout to finish: {available} of {updated} updated replicas are available...\n"),
+            false,
+        )
+    } else {
+        (format!("deployment {name:?} successfully rolled out\n"), true)
+    })
+}
+
+/// The manifests in a file given with `-f`.
+fn manifest_objects(file: &Path) -> Result<Vec<Value>, QueryError> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        QueryError::invalid(format!("the path {:?} does not exist ({e})", file.display().to_string()))
+    })?;
+    yaml_documents(&text).map_err(|e| QueryError::invalid(format!("{}: {e}", file.display())))
+}
+
 /// The documents of a manifest file, as YAML values (empty documents skipped).
 fn yaml_documents(text: &str) -> Result<Vec<Value>, String> {
     use serde::Deserialize;
@@ -1052,11 +1415,13 @@ Time:      advance DURATION | step | until REASON [KIND/NAME] (e.g. until NodeNo
 Read:      get KIND [NAME] [-o wide|yaml|name] [-n NS|-A] [-l SEL] | describe KIND NAME
            | get events | etcdctl get KEY [--prefix] [--keys-only] | iptables-save --node NODE [-t nat]
            | nslookup NAME --from POD | explain pod NAME | why pod NAME
-Change:    apply -f FILE | delete KIND NAME | delete KIND -l SEL | scale KIND/NAME --replicas=N
-           | set image KIND/NAME CONTAINER=IMAGE | rollout undo|pause|resume|restart KIND/NAME
+Create:    run NAME --image=IMG [-- ARGS] | create deployment NAME --image=IMG [--replicas=N] | create -f FILE
+           | expose deploy NAME --port=P [--target-port=T] (any of them with --dry-run=client -o yaml)
+Change:    apply -f FILE | delete KIND NAME | delete KIND -l SEL | delete -f FILE | scale KIND/NAME --replicas=N
+           | set image KIND/NAME CONTAINER=IMAGE | rollout undo|pause|resume|restart|status|history KIND/NAME
            | label KIND NAME K=V|K- | taint nodes NODE K=V:EFFECT[-] | cordon|uncordon|drain NODE
 Faults:    power-off|power-on|stop-kubelet|start-kubelet|partition|heal|out-of-service|add-node|remove-node NODE
-etcd:      etcdctl snapshot save FILE | etcdutl snapshot restore FILE
+etcd:      etcdctl snapshot save FILE | etcdutl snapshot status|restore FILE (TLS and --data-dir flags accepted)
 Session:   save FILE (a scenario that replays this session) | help | exit
 `kubectl` in front of a command is accepted; `COMMAND --help` explains one.
 "
