@@ -94,7 +94,8 @@ fn set_image(
         .containers
         .iter_mut()
         .chain(spec.init_containers.iter_mut().flatten())
-        .filter(|c| c.name == container)
+        // `*=IMAGE` sets every container's image, as kubectl does.
+        .filter(|c| container == "*" || c.name == container)
         .map(|c| c.image = Some(image.to_string()))
         .count();
     if found == 0 {

@@ -151,10 +151,12 @@ pub fn expose(r: &ExposeRequest<'_>) -> Result<Value, QueryError> {
         Object::ReplicaSet(rs) => match_labels(rs.spec.as_ref().map(|s| &s.selector)),
         Object::StatefulSet(s) => match_labels(s.spec.as_ref().map(|s| &s.selector)),
         Object::Service(s) => s.spec.as_ref().and_then(|s| s.selector.clone()),
-        _ => return Err(QueryError::invalid(format!(
+        _ => {
+            return Err(QueryError::invalid(format!(
             "cannot expose a {}: pods, deployments, replicasets, statefulsets and services can be exposed",
             obj.kind()
-        ))),
+        )))
+        }
     };
     let Some(selector) = selector else {
         return Err(QueryError::invalid(format!(
