@@ -64,14 +64,39 @@ pub struct GetRequest {
     pub flags: GetFlags,
 }
 
-/// Parses kubectl's resource list (`deploy,rs`).
+/// What `kubectl get all` lists.
+const ALL: [Kind; 8] = [
+    Kind::Pod,
+    Kind::Service,
+    Kind::DaemonSet,
+    Kind::Deployment,
+    Kind::ReplicaSet,
+    Kind::StatefulSet,
+    Kind::Job,
+    Kind::CronJob,
+];
+
+/// Parses kubectl's resource list (`deploy,rs`, `deployments.apps`, `all`).
 pub fn kinds(list: &str) -> Result<Vec<Kind>, QueryError> {
-    list.split(',')
-        .map(|k| {
-            Kind::lookup(k)
-                .ok_or_else(|| QueryError::invalid(format!("the server doesn't have a resource type {k:?}")))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for k in list.split(',') {
+        if k == "all" {
+            out.extend(ALL);
+            continue;
+        }
+        // `deployments.apps`: a resource with its API group.
+        let kind = Kind::lookup(k).or_else(|| {
+            let (resource, group) = k.split_once('.')?;
+            Kind::lookup(resource)
+                .filter(|kind| kind.api_version().split_once('/').is_some_and(|(g, _)| g == group))
+        });
+        out.push(
+            kind.ok_or_else(|| {
+                QueryError::invalid(format!("the server doesn't have a resource type {k:?}"))
+            })?,
+        );
+    }
+    Ok(out)
 }
 
 /// `kubectl get KIND[,KIND…] [NAME]`.
@@ -89,6 +114,7 @@ pub fn get(sim: &Simulation, req: &GetRequest) -> QueryResult {
         wide: flags.output.as_deref() == Some("wide"),
         with_namespace: flags.all_namespaces,
         show_labels: flags.show_labels,
+        kind_prefix: req.kinds.split(',').any(|k| k == "all"),
     };
     let mut out = String::new();
     let mut first = true;
@@ -118,6 +144,21 @@ pub fn get(sim: &Simulation, req: &GetRequest) -> QueryResult {
                     out.push_str(&o.to_yaml());
                 }
             }
+            Some("json") => {
+                // One object as itself; several (or none) as a v1 List, as kubectl prints them.
+                let json = if req.name.is_some() && items.len() == 1 {
+                    items[0].to_json()
+                } else {
+                    serde_json::json!({
+                        "apiVersion": "v1",
+                        "items": items.iter().map(|o| o.to_json()).collect::<Vec<_>>(),
+                        "kind": "List",
+                        "metadata": {"resourceVersion": ""},
+                    })
+                };
+                out.push_str(&serde_json::to_string_pretty(&json).unwrap_or_default());
+                out.push('\n');
+            }
             Some("name") => {
                 for o in &items {
                     out.push_str(&crate::scenario::driver::kubectl_ref(kind, o.name()));
@@ -138,7 +179,7 @@ pub fn get(sim: &Simulation, req: &GetRequest) -> QueryResult {
             }
             Some(other) => {
                 return Err(QueryError::invalid(format!(
-                "unable to match a printer suitable for the output format {other:?}, allowed formats are: name,wide,yaml"
+                "unable to match a printer suitable for the output format {other:?}, allowed formats are: json,name,wide,yaml"
             )))
             }
         }

@@ -79,6 +79,8 @@ pub struct TableContext {
     pub with_namespace: bool,
     /// `--show-labels`: a LABELS column last (`k=v,k2=v2`, `<none>`).
     pub show_labels: bool,
+    /// Names as `kind.group/name` (`kubectl get all`, or several kinds at once).
+    pub kind_prefix: bool,
 }
 
 impl TableContext {
@@ -318,6 +320,11 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
     let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
     for obj in objects {
         let mut row = row(obj, cx);
+        if cx.kind_prefix {
+            if let Some(name) = row.first_mut() {
+                *name = crate::scenario::driver::kubectl_ref(kind, name);
+            }
+        }
         if cx.with_namespace && kind.namespaced() {
             row.insert(0, obj.namespace().unwrap_or("").to_string());
         }

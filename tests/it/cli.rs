@@ -426,3 +426,35 @@ fn describe_covers_daemonsets_jobs_cronjobs_and_namespaces_as_kubectl_does() {
         stdout(&ns)
     );
 }
+
+#[test]
+fn get_all_json_and_group_qualified_resources_work_as_in_kubectl() {
+    let all = crate::common::kubesim(&["get", "all", "scenarios/cka/etcd-registry.yaml", "--at", "1m"]);
+    let out = stdout(&all);
+    assert!(
+        out.contains("\ndeployment.apps/nginx   2/2")
+            && out.contains("service/kubernetes")
+            && out.starts_with("NAME"),
+        "{out}"
+    );
+    let grouped = crate::common::kubesim(&[
+        "get",
+        "deployments.apps",
+        "scenarios/cka/etcd-registry.yaml",
+        "--at",
+        "1m",
+    ]);
+    assert!(stdout(&grouped).contains("nginx   2/2"), "{}", stdout(&grouped));
+    let json = crate::common::kubesim(&[
+        "get",
+        "pods",
+        "-o",
+        "json",
+        "scenarios/cka/etcd-registry.yaml",
+        "--at",
+        "1m",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("valid JSON");
+    assert_eq!(v["kind"], "List");
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(2));
+}
