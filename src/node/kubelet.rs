@@ -754,7 +754,14 @@ impl Kubelet {
             self.with_worker(ctx, &uid, |w, env| w.terminate(grace, env));
             return;
         }
-        if self.workers.contains_key(&uid) || podutil::is_terminal(pod) {
+        if self.workers.contains_key(&uid) {
+            // An update of a pod this kubelet runs: only a container image can have changed.
+            if self.workers.get(&uid).is_some_and(|w| w.images_differ(pod)) {
+                self.with_worker(ctx, &uid, |w, env| w.spec_updated(pod, env));
+            }
+            return;
+        }
+        if podutil::is_terminal(pod) {
             return;
         }
         // The admit handlers in upstream's order: the eviction manager, then the predicates.

@@ -628,6 +628,62 @@ impl PodWorker {
         self.exited(i, 143, "Error", env);
     }
 
+    /// Whether `pod` names another image for one of the containers than the one running.
+    pub fn images_differ(&self, pod: &k8s_openapi::api::core::v1::Pod) -> bool {
+        let Some(spec) = pod.spec.as_ref() else { return false };
+        self.containers.iter().any(|c| {
+            spec.containers
+                .iter()
+                .chain(spec.init_containers.iter().flatten())
+                .any(|n| n.name == c.spec.name && n.image != c.spec.image)
+        })
+    }
+
+    /// The pod's spec was updated. A container's image is the one field a Pod's update may
+    /// change (`kubectl set image pod/…`): a running container whose image changed is killed and
+    /// started again with it (computePodActions: "Container X definition changed, will be
+    /// restarted"); one waiting on an image that cannot be pulled tries the new one at once
+    /// (pull back-off is per image).
+    pub fn spec_updated(&mut self, pod: &k8s_openapi::api::core::v1::Pod, env: &mut Env<'_>) {
+        let Some(spec) = pod.spec.as_ref() else { return };
+        if self.terminating {
+            return;
+        }
+        for i in 0..self.containers.len() {
+            let c = &self.containers[i];
+            let list = if c.role == Role::App {
+                &spec.containers[..]
+            } else {
+                spec.init_containers.as_deref().unwrap_or(&[])
+            };
+            let Some(new) = list.iter().find(|n| n.name == c.spec.name) else { continue };
+            if new.image == c.spec.image {
+                continue;
+            }
+            let c = &mut self.containers[i];
+            c.spec.image = new.image.clone();
+            let name = c.spec.name.clone();
+            if c.running_since().is_some() && !c.killing {
+                c.killing = true;
+                env.event(
+                    "Normal",
+                    "Killing",
+                    format!("Container {name} definition changed, will be restarted"),
+                );
+                env.after(env.cfg.container_stop_time, PodStep::Killed { container: i as u16, run: c.run });
+            } else if matches!(&c.state, State::Waiting { reason, .. } if reason == "ErrImagePull" || reason == "ImagePullBackOff")
+            {
+                c.pull_backoff = Backoff::default();
+                c.last_pull_failure = None;
+                if self.busy {
+                    env.after(SimDuration::from_secs(1), PodStep::Retry { container: i as u16 });
+                } else {
+                    self.ensure_image_then_start(i, env);
+                }
+            }
+        }
+    }
+
     /// Names of the containers running now.
     pub fn running_containers(&self) -> Vec<String> {
         self.containers.iter().filter(|c| c.running_since().is_some()).map(|c| c.spec.name.clone()).collect()

@@ -212,3 +212,29 @@ expect:
     sim.run();
     assert!(sim.succeeded(), "{}", kubesim::output::files::expectation_report(&sim));
 }
+
+#[test]
+fn a_new_image_on_a_pod_restarts_its_container_or_ends_an_image_pull_back_off() {
+    let text = "name: pod-set-image
+until: 1m
+nodes:
+  - {name: worker, count: 1, capacity: {cpu: '2', memory: 4Gi}}
+objects:
+  - {apiVersion: v1, kind: Pod, metadata: {name: typo, labels: {app: typo}}, spec: {containers: [{name: nginx, image: nginx:1.99}]}}
+registry:
+  missingImages: [nginx:1.99]
+timeline:
+  - {at: 30s, action: set-image, kind: Pod, name: typo, container: nginx, image: nginx:1.27}
+  - {at: 40s, action: set-image, kind: Pod, name: typo, container: nginx, image: nginx:1.28}
+expect:
+  - {at: 29s, pods: {selector: app=typo, status: ImagePullBackOff, count: 1}}
+  - {at: 39s, pods: {selector: app=typo, phase: Running, ready: true, count: 1}}
+  - {within: 41s, after: 40s, event: {reason: Killing, name: typo, message: 'Container nginx definition changed, will be restarted'}}
+  - {at: 50s, pods: {selector: app=typo, phase: Running, minRestarts: 1, count: 1}}
+";
+    let copy = crate::common::ScenarioCopy::new("pod-set-image", text);
+    let mut sim = Simulation::new(kubesim::scenario::load(&copy.0).expect("loads"), &RunOptions::default())
+        .expect("setup");
+    sim.run();
+    assert!(sim.succeeded(), "{}", kubesim::output::files::expectation_report(&sim));
+}
