@@ -507,7 +507,15 @@ impl Shell {
                 if let Some(c) = cascade {
                     fields.push(("cascade", c.into()));
                 }
-                self.act(entry("delete", &fields, namespace))
+                let said = self.act(entry("delete", &fields, namespace))?;
+                // kubectl delete --force: the warning first, "force deleted" after.
+                if force && grace == Some(0) {
+                    return Ok(format!(
+                        "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n{}",
+                        said.replace("\" deleted", "\" force deleted")
+                    ));
+                }
+                Ok(said)
             }
             ShellCommand::Apply { file } => {
                 let objects = manifest_objects(&file)?;

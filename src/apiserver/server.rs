@@ -674,6 +674,13 @@ impl ApiServer {
 
     // ---------------------------------------------------------------- events
 
+    /// A component process restarted: its event recorder starts with an empty correlation
+    /// cache, so its next events are new Event objects rather than updates of old ones.
+    pub fn forget_event_cache(&mut self, component: &str, host: Option<&str>) {
+        let prefix = format!("{component}\u{0}{}\u{0}", host.unwrap_or(""));
+        self.event_keys.retain(|k, _| !k.starts_with(&prefix));
+    }
+
     /// Records a Kubernetes Event about `involved` (client-go's event recorder): creates an
     /// `Event` object named `<object>.<hex nanoseconds>` in the object's namespace. An event
     /// identical to an earlier one (same source, object, type, reason and message) updates that

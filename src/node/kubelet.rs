@@ -177,6 +177,7 @@ impl Kubelet {
     fn start(&mut self, ctx: &mut Context<'_>) {
         self.boot += 1;
         self.running = true;
+        ctx.api.forget_event_cache("kubelet", Some(&self.cfg.node_name));
         self.register_node(ctx);
         self.renew_lease(ctx);
         let boot = self.boot;

@@ -81,8 +81,9 @@ impl SimDuration {
         }
     }
 
-    /// Parses `500ms`, `30s`, `5m`, `1h30m`, `1d`; units may be combined, largest first or not.
-    /// A bare `0` is accepted; any other bare number is rejected because its unit is ambiguous.
+    /// Parses `500ms`, `30s`, `5m`, `1h30m`, `1d`, and fractions as Go's `time.ParseDuration`
+    /// takes them (`1.5s`, `0.5m`), to the millisecond; units may be combined. A bare `0` is
+    /// accepted; any other bare number is rejected because its unit is ambiguous.
     pub fn parse(text: &str) -> Result<SimDuration, DurationError> {
         let s = text.trim();
         if s.is_empty() {
@@ -103,6 +104,19 @@ impl SimDuration {
                 return Err(DurationError(text.to_string()));
             }
             let number: u64 = s[start..i].parse().map_err(|_| DurationError(text.to_string()))?;
+            // A fraction: `.5` of the unit that follows.
+            let mut fraction: Option<&str> = None;
+            if i < bytes.len() && bytes[i] == b'.' {
+                let f_start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if f_start == i {
+                    return Err(DurationError(text.to_string()));
+                }
+                fraction = Some(&s[f_start..i]);
+            }
             let unit_start = i;
             while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
                 i += 1;
@@ -115,10 +129,15 @@ impl SimDuration {
                 "d" => 86_400_000,
                 _ => return Err(DurationError(text.to_string())),
             };
-            total = number
-                .checked_mul(unit_ms)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(|| DurationError(text.to_string()))?;
+            let mut part = number.checked_mul(unit_ms).ok_or_else(|| DurationError(text.to_string()))?;
+            if let Some(f) = fraction {
+                // unit_ms × 0.f, truncated to the millisecond (kubesim's resolution).
+                let digits = &f[..f.len().min(9)];
+                let scale = 10u64.pow(digits.len() as u32);
+                let value: u64 = digits.parse().map_err(|_| DurationError(text.to_string()))?;
+                part += unit_ms * value / scale;
+            }
+            total = total.checked_add(part).ok_or_else(|| DurationError(text.to_string()))?;
         }
         Ok(SimDuration(total))
     }
@@ -222,11 +241,15 @@ mod tests {
         assert_eq!(SimDuration::parse("1h30m").unwrap(), SimDuration(5_400_000));
         assert_eq!(SimDuration::parse("1m30s500ms").unwrap(), SimDuration(90_500));
         assert_eq!(SimDuration::parse("0").unwrap(), SimDuration(0));
+        // Fractions as Go's time.ParseDuration takes them, to the millisecond.
+        assert_eq!(SimDuration::parse("1.5s").unwrap(), SimDuration(1_500));
+        assert_eq!(SimDuration::parse("0.25m").unwrap(), SimDuration(15_000));
+        assert_eq!(SimDuration::parse("1h0.5m").unwrap(), SimDuration(3_630_000));
     }
 
     #[test]
     fn rejects_bad_durations() {
-        for bad in ["", "5", "s", "1.5s", "5x", "-3s", "1h 30m", "99999999999999999999h"] {
+        for bad in ["", "5", "s", "1.s", "5x", "-3s", "1h 30m", "99999999999999999999h"] {
             assert!(SimDuration::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
