@@ -673,9 +673,10 @@ impl Shell {
             None | Some("none") => {}
             Some("client" | "server") => {
                 return match output {
+                    // As kubectl prints it (keys sorted, go-yaml quoting).
                     Some("yaml") => Ok(objects
                         .iter()
-                        .map(|o| serde_yaml::to_string(o).unwrap_or_default())
+                        .map(|o| crate::output::yaml::to_yaml(&serde_json::to_value(o).unwrap_or_default()))
                         .collect::<Vec<_>>()
                         .join("---\n")),
                     Some("name") | None => Ok(objects

@@ -220,7 +220,7 @@ impl Object {
     }
     /// The object as YAML, as `kubectl get -o yaml` prints it.
     pub fn to_yaml(&self) -> String {
-        serde_yaml::to_string(&self.to_json()).expect("JSON values always serialize to YAML")
+        crate::output::yaml::to_yaml(&self.to_json())
     }
 }
 

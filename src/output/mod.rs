@@ -7,3 +7,4 @@ pub mod recorder;
 pub mod tables;
 pub mod timeline;
 pub mod why;
+pub mod yaml;

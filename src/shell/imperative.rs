@@ -64,7 +64,7 @@ pub fn run_pod(r: &RunRequest<'_>) -> Result<Value, QueryError> {
     if !matches!(restart, "Always" | "OnFailure" | "Never") {
         return Err(QueryError::invalid(format!("invalid restart policy: {restart}")));
     }
-    let mut container = vec![("name", r.name.into()), ("image", r.image.into())];
+    let mut container = vec![("name", r.name.into()), ("image", r.image.into()), ("resources", map(vec![]))];
     if !r.rest.is_empty() {
         let words = Value::Sequence(r.rest.iter().map(|w| w.as_str().into()).collect());
         container.push((if r.command { "command" } else { "args" }, words));
@@ -72,13 +72,16 @@ pub fn run_pod(r: &RunRequest<'_>) -> Result<Value, QueryError> {
     if let Some(p) = r.port {
         container.push(("ports", Value::Sequence(vec![map(vec![("containerPort", p.into())])])));
     }
-    let mut metadata = vec![("name", r.name.into()), ("labels", labels_value(&labels))];
+    // kubectl's object as sent: `creationTimestamp: null`, `resources: {}` and `status: {}` included.
+    let mut metadata =
+        vec![("creationTimestamp", Value::Null), ("name", r.name.into()), ("labels", labels_value(&labels))];
     if let Some(ns) = r.namespace {
         metadata.push(("namespace", ns.into()));
     }
     Ok(map(vec![
         ("apiVersion", "v1".into()),
         ("kind", "Pod".into()),
+        ("status", map(vec![])),
         ("metadata", map(metadata)),
         (
             "spec",
@@ -100,27 +103,34 @@ pub fn create_deployment(
     namespace: Option<&str>,
 ) -> Value {
     let labels = BTreeMap::from([("app".to_string(), name.to_string())]);
-    let mut container = vec![("name", container_name_for(image).into()), ("image", image.into())];
+    let mut container =
+        vec![("name", container_name_for(image).into()), ("image", image.into()), ("resources", map(vec![]))];
     if let Some(p) = port {
         container.push(("ports", Value::Sequence(vec![map(vec![("containerPort", p.into())])])));
     }
-    let mut metadata = vec![("name", name.into()), ("labels", labels_value(&labels))];
+    let mut metadata =
+        vec![("creationTimestamp", Value::Null), ("name", name.into()), ("labels", labels_value(&labels))];
     if let Some(ns) = namespace {
         metadata.push(("namespace", ns.into()));
     }
     map(vec![
         ("apiVersion", "apps/v1".into()),
         ("kind", "Deployment".into()),
+        ("status", map(vec![])),
         ("metadata", map(metadata)),
         (
             "spec",
             map(vec![
                 ("replicas", replicas.unwrap_or(1).into()),
                 ("selector", map(vec![("matchLabels", labels_value(&labels))])),
+                ("strategy", map(vec![])),
                 (
                     "template",
                     map(vec![
-                        ("metadata", map(vec![("labels", labels_value(&labels))])),
+                        (
+                            "metadata",
+                            map(vec![("creationTimestamp", Value::Null), ("labels", labels_value(&labels))]),
+                        ),
                         ("spec", map(vec![("containers", Value::Sequence(vec![map(container)]))])),
                     ]),
                 ),
@@ -172,7 +182,7 @@ pub fn expose(r: &ExposeRequest<'_>) -> Result<Value, QueryError> {
         None => r.port.into(),
     };
     let name = r.name.unwrap_or(obj.name());
-    let mut metadata = vec![("name", name.into())];
+    let mut metadata = vec![("creationTimestamp", Value::Null), ("name", name.into())];
     if let Some(labels) = obj.labels().filter(|l| !l.is_empty()) {
         metadata.push(("labels", labels_value(labels)));
     }
@@ -198,6 +208,7 @@ pub fn expose(r: &ExposeRequest<'_>) -> Result<Value, QueryError> {
         ("kind", "Service".into()),
         ("metadata", map(metadata)),
         ("spec", map(spec)),
+        ("status", map(vec![("loadBalancer", map(vec![]))])),
     ]))
 }
 
