@@ -566,12 +566,16 @@ impl Kubelet {
                 let msg = format!("Node {reporter_name} has been rebooted, boot id: {boot_id}");
                 record_event(ctx, self.reporter(), &node, "Warning", "Rebooted", msg);
             }
-            for reason in
-                ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"]
-            {
+            for reason in ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"] {
                 let msg = format!("Node {reporter_name} status is now: {reason}");
                 record_event(ctx, self.reporter(), &node, "Normal", reason, msg);
             }
+            // The container manager enforces node allocatable on the pods' cgroup before the
+            // node is reported Ready (cm/node_container_manager_linux.go).
+            let msg = "Updated Node Allocatable limit across pods".to_string();
+            record_event(ctx, self.reporter(), &node, "Normal", "NodeAllocatableEnforced", msg);
+            let msg = format!("Node {reporter_name} status is now: NodeReady");
+            record_event(ctx, self.reporter(), &node, "Normal", "NodeReady", msg);
         }
     }
 

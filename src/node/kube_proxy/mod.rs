@@ -104,6 +104,16 @@ impl KubeProxy {
         }
     }
 
+    /// The process started: kube-proxy records `Starting` on its Node (server.go
+    /// `s.Recorder.Eventf(s.NodeRef, nil, api.EventTypeNormal, "Starting", "StartKubeProxy", "")`).
+    fn announce(&mut self, ctx: &mut Context<'_>) {
+        if let Ok(node) = ctx.api.get(Kind::Node, None, &self.cfg.node_name) {
+            let reporter =
+                crate::apiserver::Reporter { component: "kube-proxy", host: Some(&self.cfg.node_name) };
+            crate::client::record_event(ctx, reporter, &node, "Normal", "Starting", String::new());
+        }
+    }
+
     fn stop(&mut self, ctx: &mut Context<'_>) {
         for inf in [self.services.take(), self.slices.take()].into_iter().flatten() {
             let mut inf = inf;
@@ -266,8 +276,14 @@ fn endpoints_for(slices: &[&EndpointSlice], port_name: &str, protocol: Protocol)
 impl Component for KubeProxy {
     fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
         match event {
-            Event::Start if self.cfg.powered_on => self.start(ctx),
-            Event::Fault(Fault::PowerOn) if !self.running() => self.start(ctx),
+            Event::Start if self.cfg.powered_on => {
+                self.start(ctx);
+                self.announce(ctx);
+            }
+            Event::Fault(Fault::PowerOn) if !self.running() => {
+                self.start(ctx);
+                self.announce(ctx);
+            }
             Event::Fault(Fault::PowerOff) => self.stop(ctx),
             Event::Fault(Fault::Heal) => {
                 // Watches were cut with the network: list again and resync.
