@@ -775,21 +775,13 @@ impl Shell {
             if done {
                 return Ok(out);
             }
-            match self.sim.next_event_time() {
-                Some(next) if next <= deadline => {
-                    if next > self.sim.until() {
-                        self.extend_until(next);
-                    }
-                    self.sim.run_until(next);
-                }
-                _ => {
-                    self.rewind(start);
-                    out.push_str(&format!(
-                        "error: timed out waiting for the condition (the clock stays at {})\n",
-                        start.clock()
-                    ));
-                    return Err(QueryError { code: 1, message: out });
-                }
+            if !self.run_next_instant(deadline) {
+                self.rewind(start);
+                out.push_str(&format!(
+                    "error: timed out waiting for the condition (the clock stays at {})\n",
+                    start.clock()
+                ));
+                return Err(QueryError { code: 1, message: out });
             }
         }
     }
@@ -908,16 +900,27 @@ impl Shell {
         }
     }
 
+    /// Runs the next instant that has events, if it comes no later than `deadline`; returns
+    /// whether it did.
+    fn run_next_instant(&mut self, deadline: SimTime) -> bool {
+        match self.sim.next_event_time() {
+            Some(next) if next <= deadline => {
+                if next > self.sim.until() {
+                    self.extend_until(next);
+                }
+                self.sim.run_until(next);
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn step(&mut self) -> String {
         let printed = self.sim.trace().len();
         loop {
-            let Some(next) = self.sim.next_event_time() else {
+            if !self.run_next_instant(SimTime::MAX) {
                 return format!("nothing left to happen (now {})\n", self.sim.now().clock());
-            };
-            if next > self.sim.until() {
-                self.extend_until(next);
             }
-            self.sim.run_until(next);
             if self.sim.trace().len() > printed {
                 return self.sim.trace()[printed..]
                     .iter()
@@ -938,23 +941,15 @@ impl Shell {
                 break;
             }
             checked = self.sim.trace().len();
-            match self.sim.next_event_time() {
-                Some(next) if next <= deadline => {
-                    if next > self.sim.until() {
-                        self.extend_until(next);
-                    }
-                    self.sim.run_until(next);
-                }
-                _ => {
-                    // Nothing was spent: the session goes back to where it was.
-                    self.rewind(start);
-                    let message = format!(
-                        "{} did not happen within {timeout} (the clock stays at {}; `until ... --timeout 2h` waits longer)\n",
-                        what.join(" "),
-                        start.clock()
-                    );
-                    return Err(QueryError { code: 1, message });
-                }
+            if !self.run_next_instant(deadline) {
+                // Nothing was spent: the session goes back to where it was.
+                self.rewind(start);
+                let message = format!(
+                    "{} did not happen within {timeout} (the clock stays at {}; `until ... --timeout 2h` waits longer)\n",
+                    what.join(" "),
+                    start.clock()
+                );
+                return Err(QueryError { code: 1, message });
             }
         }
         let mut out = self.lines_since(printed, quiet);

@@ -4,6 +4,14 @@
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+/// The value as written (`intstr.IntOrString.String()`): `8080`, `http`, `25%`.
+pub fn text(value: &IntOrString) -> String {
+    match value {
+        IntOrString::Int(n) => n.to_string(),
+        IntOrString::String(s) => s.clone(),
+    }
+}
+
 /// The count `value` stands for out of `total`: an integer as is, `"N%"` as N% of `total`
 /// rounded up or down. Anything else is an error naming what was expected.
 pub fn scaled_value(value: &IntOrString, total: i32, round_up: bool) -> Result<i32, String> {

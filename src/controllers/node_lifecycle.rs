@@ -65,12 +65,20 @@ impl Default for NodeLifecycleConfig {
 
 #[derive(Clone, Debug)]
 struct Health {
+    /// The node's name, shared with the deadline index.
+    name: Arc<str>,
     probe_time: SimTime,
     ready_heartbeat: Option<Time>,
     lease_renew: Option<MicroTime>,
     /// The Node as the last pass saw it: while it is the same object, only a lease renewal
     /// can have brought the node into the pass, and only its probe time can change.
     seen: Option<Arc<Object>>,
+    /// When the node goes silent unless heard from (`None`: already silent); also an entry of
+    /// the controller's deadline index.
+    deadline: Option<SimTime>,
+    /// The zone the node is counted in and whether as Ready (`None`: not counted, excluded
+    /// from disruption); also part of the controller's zone counts.
+    class: Option<(String, bool)>,
 }
 
 /// A token bucket (flowcontrol.NewTokenBucketRateLimiter) per zone, in virtual time.
@@ -89,14 +97,10 @@ pub struct NodeLifecycleController {
     health: BTreeMap<String, Health>,
     /// Nodes whose Node or Lease changed since the last pass.
     dirty: BTreeSet<String>,
-    /// When each node goes silent unless heard from, as (deadline, node) and by node.
-    deadlines: BTreeSet<(SimTime, String)>,
-    deadline_of: BTreeMap<String, SimTime>,
-    /// Each counted node's zone and whether it is Ready, and the per-zone (Ready, not Ready)
-    /// counts they add up to.
-    class_of: BTreeMap<String, (String, bool)>,
+    /// Every node's `Health::deadline`, ordered by time.
+    deadlines: BTreeSet<(SimTime, Arc<str>)>,
+    /// Per zone, the (Ready, not Ready) nodes counted there: the sum of the `Health::class`es.
     zone_counts: BTreeMap<String, (usize, usize)>,
-    /// Nodes waiting for a NoExecute taint (zone → node → taint key), like zoneNoExecuteTainter.
     /// Nodes waiting for a NoExecute taint, per zone, first in first out (zoneNoExecuteTainter).
     pending_noexecute: BTreeMap<String, VecDeque<String>>,
     buckets: BTreeMap<String, Bucket>,
@@ -159,6 +163,52 @@ fn zone_of(node: &Node) -> String {
     zone_key(region, zone)
 }
 
+/// Moves a node's entry in the deadline index (`None`: already silent, or gone).
+fn set_deadline(deadlines: &mut BTreeSet<(SimTime, Arc<str>)>, h: &mut Health, deadline: Option<SimTime>) {
+    if h.deadline == deadline {
+        return;
+    }
+    if let Some(old) = h.deadline.take() {
+        deadlines.remove(&(old, h.name.clone()));
+    }
+    if let Some(d) = deadline {
+        deadlines.insert((d, h.name.clone()));
+        h.deadline = Some(d);
+    }
+}
+
+/// Counts a node in its zone as Ready or not (`None`: not counted: excluded or gone).
+fn classify(
+    zone_counts: &mut BTreeMap<String, (usize, usize)>,
+    h: &mut Health,
+    class: Option<(String, bool)>,
+) {
+    if h.class == class {
+        return;
+    }
+    if let Some((zone, ready)) = h.class.take() {
+        if let Some(c) = zone_counts.get_mut(&zone) {
+            if ready {
+                c.0 -= 1;
+            } else {
+                c.1 -= 1;
+            }
+            if *c == (0, 0) {
+                zone_counts.remove(&zone);
+            }
+        }
+    }
+    if let Some((zone, ready)) = class {
+        let c = zone_counts.entry(zone.clone()).or_default();
+        if ready {
+            c.0 += 1;
+        } else {
+            c.1 += 1;
+        }
+        h.class = Some((zone, ready));
+    }
+}
+
 /// Adds the `wanted` NoExecute taint and removes the `other` one.
 fn swap_noexecute(taints: &mut Vec<Taint>, wanted: &str, other: &str, ts: Time) {
     taints.retain(|t| !(t.effect == "NoExecute" && t.key == other));
@@ -182,8 +232,6 @@ impl NodeLifecycleController {
             health: BTreeMap::new(),
             dirty: BTreeSet::new(),
             deadlines: BTreeSet::new(),
-            deadline_of: BTreeMap::new(),
-            class_of: BTreeMap::new(),
             zone_counts: BTreeMap::new(),
             pending_noexecute: BTreeMap::new(),
             buckets: BTreeMap::new(),
@@ -207,18 +255,22 @@ impl NodeLifecycleController {
                 break;
             }
             let (_, name) = self.deadlines.pop_first().expect("checked");
-            self.deadline_of.remove(&name);
-            work.insert(name);
+            if let Some(h) = self.health.get_mut(&*name) {
+                h.deadline = None;
+            }
+            work.insert(name.to_string());
         }
         for name in &work {
             let Some(obj) = self.nodes.as_ref().and_then(|i| i.get("", name)).cloned() else {
                 // Deleted: its records go (classifyNodes: RecordNodeEvent "RemovingNode").
-                if let Some(seen) = self.health.remove(name).and_then(|h| h.seen) {
-                    let msg = format!("Node {name} event: Removing Node {name} from Controller");
-                    record_event(ctx, reporter(), &seen, "Normal", "RemovingNode", msg);
+                if let Some(mut h) = self.health.remove(name) {
+                    set_deadline(&mut self.deadlines, &mut h, None);
+                    classify(&mut self.zone_counts, &mut h, None);
+                    if let Some(seen) = h.seen {
+                        let msg = format!("Node {name} event: Removing Node {name} from Controller");
+                        record_event(ctx, reporter(), &seen, "Normal", "RemovingNode", msg);
+                    }
                 }
-                self.set_deadline(name, None);
-                self.classify(name, None);
                 continue;
             };
             self.check_node(ctx, &obj, now);
@@ -240,13 +292,18 @@ impl NodeLifecycleController {
         if !self.health.contains_key(name) {
             let msg = format!("Node {name} event: Registered Node {name} in Controller");
             record_event(ctx, reporter(), obj, "Normal", "RegisteredNode", msg);
+            let h = Health {
+                name: Arc::from(name),
+                probe_time: now,
+                ready_heartbeat: ready_hb.cloned(),
+                lease_renew: lease.clone(),
+                seen: None,
+                deadline: None,
+                class: None,
+            };
+            self.health.insert(name.to_string(), h);
         }
-        let h = self.health.entry(name.to_string()).or_insert_with(|| Health {
-            probe_time: now,
-            ready_heartbeat: ready_hb.cloned(),
-            lease_renew: lease.clone(),
-            seen: None,
-        });
+        let h = self.health.get_mut(name).expect("just ensured");
         let unchanged = h.seen.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, obj));
         h.seen = Some(obj.clone());
         let observed_ready = podutil::node_condition(node, "Ready").map(|c| c.status.as_str());
@@ -266,7 +323,7 @@ impl NodeLifecycleController {
         };
         let deadline = h.probe_time + grace;
         let silent = now > deadline;
-        self.set_deadline(name, (!silent).then_some(deadline));
+        set_deadline(&mut self.deadlines, h, (!silent).then_some(deadline));
         if unchanged && !silent {
             // The same Node as last pass, still heard from: its conditions, zone count and
             // taint decision are what that pass left.
@@ -287,53 +344,14 @@ impl NodeLifecycleController {
             .labels
             .as_ref()
             .is_some_and(|l| l.contains_key("node.kubernetes.io/exclude-disruption"));
-        self.classify(name, (!excluded).then(|| (zone_of(node), current_ready == Some("True"))));
+        let class = (!excluded).then(|| (zone_of(node), current_ready == Some("True")));
+        if let Some(h) = self.health.get_mut(name) {
+            classify(&mut self.zone_counts, h, class);
+        }
         // Upstream only acts on taints once the node has a Ready condition (its own, or the
         // Unknown one set after the startup grace period).
         if current_ready.is_some() {
             self.process_noexecute(ctx, node, observed_ready);
-        }
-    }
-
-    /// When the node goes silent if nothing is heard (`None`: already silent, or gone).
-    fn set_deadline(&mut self, name: &str, deadline: Option<SimTime>) {
-        if self.deadline_of.get(name).copied() == deadline {
-            return;
-        }
-        if let Some(old) = self.deadline_of.remove(name) {
-            self.deadlines.remove(&(old, name.to_string()));
-        }
-        if let Some(d) = deadline {
-            self.deadline_of.insert(name.to_string(), d);
-            self.deadlines.insert((d, name.to_string()));
-        }
-    }
-
-    /// Counts the node in its zone as Ready or not (`None`: not counted: excluded or gone).
-    fn classify(&mut self, name: &str, class: Option<(String, bool)>) {
-        if self.class_of.get(name) == class.as_ref() {
-            return;
-        }
-        if let Some((zone, ready)) = self.class_of.remove(name) {
-            if let Some(c) = self.zone_counts.get_mut(&zone) {
-                if ready {
-                    c.0 -= 1;
-                } else {
-                    c.1 -= 1;
-                }
-                if *c == (0, 0) {
-                    self.zone_counts.remove(&zone);
-                }
-            }
-        }
-        if let Some((zone, ready)) = class {
-            let c = self.zone_counts.entry(zone.clone()).or_default();
-            if ready {
-                c.0 += 1;
-            } else {
-                c.1 += 1;
-            }
-            self.class_of.insert(name.to_string(), (zone, ready));
         }
     }
 

@@ -971,10 +971,7 @@ fn strip_tag(image: &str) -> &str {
 /// What the prober reports for a failing probe, by handler (prober.go).
 /// `refused`: nothing listens on the port yet.
 fn probe_failure_message(p: &Probe, ip: Ipv4Addr, refused: bool) -> String {
-    let port = |p: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString| match p {
-        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => n.to_string(),
-        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
-    };
+    let port = crate::api::intstr::text;
     if let Some(h) = p.http_get.as_ref().filter(|_| refused) {
         let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_ascii_lowercase();
         let path = h.path.as_deref().unwrap_or("/");

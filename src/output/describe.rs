@@ -18,12 +18,13 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use crate::api::intstr;
 use crate::api::pod as podutil;
 use crate::api::quantity;
 use crate::api::time::Epoch;
 use crate::api::{Kind, Object};
 use crate::apiserver::ApiServer;
-use crate::output::tables::human_duration;
+use crate::output::tables::{format_labels, human_duration};
 use crate::sim::SimTime;
 
 /// kubectl's PrefixWriter levels.
@@ -67,10 +68,15 @@ struct Cx<'a> {
     now: SimTime,
 }
 
+/// `time.RFC1123Z`: `Wed, 01 Jan 2025 00:00:30 +0000`.
+fn rfc1123z(t: &k8s_openapi::chrono::DateTime<k8s_openapi::chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S %z").to_string()
+}
+
 impl Cx<'_> {
-    /// `time.RFC1123Z`: `Wed, 01 Jan 2025 00:00:30 +0000`.
+    /// `time.RFC1123Z` of an API timestamp.
     fn stamp(&self, t: &Time) -> String {
-        t.0.format("%a, %d %b %Y %H:%M:%S %z").to_string()
+        rfc1123z(&t.0)
     }
     /// `translateTimestampSince`.
     fn since(&self, t: Option<&Time>) -> String {
@@ -241,10 +247,7 @@ fn probe_text(p: &Probe) -> String {
         p.success_threshold.unwrap_or(1),
         p.failure_threshold.unwrap_or(3)
     );
-    let port = |p: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString| match p {
-        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => i.to_string(),
-        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
-    };
+    let port = intstr::text;
     if let Some(e) = &p.exec {
         return format!("exec [{}] {attrs}", e.command.clone().unwrap_or_default().join(" "));
     }
@@ -673,15 +676,11 @@ fn node(cx: &Cx<'_>, w: &mut Tabbed, n: &Node) {
         w.line(format!("{L1}HolderIdentity:\t{}", ls.holder_identity.unwrap_or_else(|| "<unset>".into())));
         w.line(format!(
             "{L1}AcquireTime:\t{}",
-            ls.acquire_time
-                .map(|t| t.0.format("%a, %d %b %Y %H:%M:%S %z").to_string())
-                .unwrap_or_else(|| "<unset>".into())
+            ls.acquire_time.map(|t| rfc1123z(&t.0)).unwrap_or_else(|| "<unset>".into())
         ));
         w.line(format!(
             "{L1}RenewTime:\t{}",
-            ls.renew_time
-                .map(|t| t.0.format("%a, %d %b %Y %H:%M:%S %z").to_string())
-                .unwrap_or_else(|| "<unset>".into())
+            ls.renew_time.map(|t| rfc1123z(&t.0)).unwrap_or_else(|| "<unset>".into())
         ));
     }
     if let Some(conds) = status.conditions.as_ref().filter(|c| !c.is_empty()) {
@@ -837,11 +836,7 @@ fn deployment(cx: &Cx<'_>, w: &mut Tabbed, d: &Deployment) {
     w.line(format!("StrategyType:\t{kind}"));
     w.line(format!("MinReadySeconds:\t{}", spec.min_ready_seconds.unwrap_or(0)));
     if let Some(ru) = strategy.rolling_update.clone() {
-        let text = |v: &Option<k8s_openapi::apimachinery::pkg::util::intstr::IntOrString>| match v {
-            Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i)) => i.to_string(),
-            Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => s.clone(),
-            None => "<nil>".into(),
-        };
+        let text = |v: &Option<_>| v.as_ref().map_or_else(|| "<nil>".to_string(), intstr::text);
         w.line(format!(
             "RollingUpdateStrategy:\t{} max unavailable, {} max surge",
             text(&ru.max_unavailable),
@@ -849,14 +844,8 @@ fn deployment(cx: &Cx<'_>, w: &mut Tabbed, d: &Deployment) {
         ));
     }
     pod_template(cx, w, Some(&spec.template));
-    if let Some(conds) = status.conditions.as_ref().filter(|c| !c.is_empty()) {
-        w.line("Conditions:");
-        w.line(format!("{L1}Type\tStatus\tReason"));
-        w.line(format!("{L1}----\t------\t------"));
-        for c in conds {
-            w.line(format!("{L1}{} \t{}\t{}", c.type_, c.status, c.reason.clone().unwrap_or_default()));
-        }
-    }
+    let conds = status.conditions.iter().flatten();
+    workload_conditions(w, conds.map(|c| (c.type_.as_str(), c.status.as_str(), c.reason.as_deref())));
     // The ReplicaSets the Deployment controls: the one with its template is new, the rest old.
     let uid = meta.uid.clone().unwrap_or_default();
     let mut owned: Vec<ReplicaSet> = cx
@@ -901,6 +890,24 @@ fn deployment(cx: &Cx<'_>, w: &mut Tabbed, d: &Deployment) {
     }
 }
 
+/// The Conditions table of Deployments and ReplicaSets (type, status, reason), when they have
+/// any.
+fn workload_conditions<'a>(
+    w: &mut Tabbed,
+    conditions: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+) {
+    let mut conditions = conditions.peekable();
+    if conditions.peek().is_none() {
+        return;
+    }
+    w.line("Conditions:");
+    w.line(format!("{L1}Type\tStatus\tReason"));
+    w.line(format!("{L1}----\t------\t------"));
+    for (ty, status, reason) in conditions {
+        w.line(format!("{L1}{ty} \t{status}\t{}", reason.unwrap_or_default()));
+    }
+}
+
 /// `getPodStatusForController`: the phases of the pods `owner` controls (Running, Pending as
 /// waiting, Succeeded, Failed).
 fn controlled_pod_phases(
@@ -933,14 +940,7 @@ fn daemon_set(cx: &Cx<'_>, w: &mut Tabbed, ds: &k8s_openapi::api::apps::v1::Daem
     w.line(format!("Name:\t{}", meta.name.clone().unwrap_or_default()));
     w.line(format!("Namespace:\t{}", meta.namespace.clone().unwrap_or_default()));
     w.line(format!("Selector:\t{}", selector_text(&spec.selector)));
-    let node_selector = spec
-        .template
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_selector.as_ref())
-        .filter(|m| !m.is_empty())
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
-        .unwrap_or_else(|| "<none>".into());
+    let node_selector = format_labels(spec.template.spec.as_ref().and_then(|s| s.node_selector.as_ref()));
     w.line(format!("Node-Selector:\t{node_selector}"));
     labels_multiline(w, "", "Labels", meta.labels.as_ref());
     annotations_multiline(w, "", meta.annotations.as_ref());
@@ -1083,32 +1083,18 @@ fn replica_set(cx: &Cx<'_>, w: &mut Tabbed, rs: &ReplicaSet) {
         "Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed"
     ));
     pod_template(cx, w, spec.template.as_ref());
-    if let Some(conds) = status.conditions.as_ref().filter(|c| !c.is_empty()) {
-        w.line("Conditions:");
-        w.line(format!("{L1}Type\tStatus\tReason"));
-        w.line(format!("{L1}----\t------\t------"));
-        for c in conds {
-            w.line(format!("{L1}{} \t{}\t{}", c.type_, c.status, c.reason.clone().unwrap_or_default()));
-        }
-    }
+    let conds = status.conditions.iter().flatten();
+    workload_conditions(w, conds.map(|c| (c.type_.as_str(), c.status.as_str(), c.reason.as_deref())));
 }
 
 fn service(cx: &Cx<'_>, w: &mut Tabbed, s: &Service) {
-    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
     let meta = &s.metadata;
     let spec = s.spec.clone().unwrap_or_default();
     w.line(format!("Name:\t{}", meta.name.clone().unwrap_or_default()));
     w.line(format!("Namespace:\t{}", meta.namespace.clone().unwrap_or_default()));
     labels_multiline(w, "", "Labels", meta.labels.as_ref());
     annotations_multiline(w, "", meta.annotations.as_ref());
-    // labels.FormatLabels: one line, `<none>` when empty.
-    let selector = spec
-        .selector
-        .as_ref()
-        .filter(|m| !m.is_empty())
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
-        .unwrap_or_else(|| "<none>".into());
-    w.line(format!("Selector:\t{selector}"));
+    w.line(format!("Selector:\t{}", format_labels(spec.selector.as_ref())));
     w.line(format!("Type:\t{}", spec.type_.clone().unwrap_or_default()));
     if let Some(p) = &spec.ip_family_policy {
         w.line(format!("IP Family Policy:\t{p}"));
@@ -1139,11 +1125,8 @@ fn service(cx: &Cx<'_>, w: &mut Tabbed, s: &Service) {
         let name = if raw_name.is_empty() { "<unset>".to_string() } else { raw_name.clone() };
         let proto = port.protocol.clone().unwrap_or_else(|| "TCP".into());
         w.line(format!("Port:\t{name}\t{}/{proto}", port.port));
-        match &port.target_port {
-            Some(IntOrString::Int(i)) => w.line(format!("TargetPort:\t{i}/{proto}")),
-            Some(IntOrString::String(t)) => w.line(format!("TargetPort:\t{t}/{proto}")),
-            None => w.line(format!("TargetPort:\t0/{proto}")),
-        }
+        let target = port.target_port.as_ref().map_or_else(|| "0".to_string(), intstr::text);
+        w.line(format!("TargetPort:\t{target}/{proto}"));
         if let Some(np) = port.node_port.filter(|n| *n != 0) {
             w.line(format!("NodePort:\t{name}\t{np}/{proto}"));
         }
@@ -1209,11 +1192,7 @@ fn format_endpoint_slices(
 
 /// `describePodDisruptionBudget`.
 fn pod_disruption_budget(w: &mut Tabbed, p: &k8s_openapi::api::policy::v1::PodDisruptionBudget) {
-    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-    let text = |v: &IntOrString| match v {
-        IntOrString::Int(i) => i.to_string(),
-        IntOrString::String(s) => s.clone(),
-    };
+    let text = intstr::text;
     let spec = p.spec.clone().unwrap_or_default();
     let status = p.status.clone().unwrap_or_default();
     w.line(format!("Name:\t{}", p.metadata.name.clone().unwrap_or_default()));

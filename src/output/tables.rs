@@ -49,6 +49,16 @@ pub fn human_duration(d: SimDuration) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
+/// `labels.FormatLabels`: `k=v,k2=v2` in key order, `<none>` when there are none.
+pub fn format_labels(labels: Option<&std::collections::BTreeMap<String, String>>) -> String {
+    let pairs: Vec<String> = labels.into_iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+    if pairs.is_empty() {
+        "<none>".into()
+    } else {
+        pairs.join(",")
+    }
+}
+
 /// Aligns rows like kubectl's tabwriter (3 spaces between columns).
 pub fn render(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -332,9 +342,7 @@ pub fn table(kind: Kind, objects: &[Arc<Object>], cx: &TableContext) -> String {
             row.extend(wide_cells(obj));
         }
         if cx.show_labels {
-            let labels: Vec<String> =
-                obj.labels().into_iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
-            row.push(if labels.is_empty() { "<none>".into() } else { labels.join(",") });
+            row.push(format_labels(obj.labels()));
         }
         rows.push(row);
     }
@@ -391,10 +399,7 @@ fn wide_cells(obj: &Object) -> Vec<String> {
             template(c.spec.as_ref().and_then(|s| s.job_template.spec.as_ref()).map(|s| &s.template), None)
         }
         Object::Service(svc) => {
-            let sel = svc.spec.as_ref().and_then(|s| s.selector.as_ref()).filter(|m| !m.is_empty());
-            vec![sel
-                .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
-                .unwrap_or_else(|| "<none>".into())]
+            vec![format_labels(svc.spec.as_ref().and_then(|s| s.selector.as_ref()))]
         }
         _ => Vec::new(),
     }
@@ -546,14 +551,12 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
         }
         Object::DaemonSet(ds) => {
             let st = ds.status.as_ref();
-            let selector = ds
-                .spec
-                .as_ref()
-                .and_then(|s| s.template.spec.as_ref())
-                .and_then(|s| s.node_selector.as_ref())
-                .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "<none>".into());
+            let selector = format_labels(
+                ds.spec
+                    .as_ref()
+                    .and_then(|s| s.template.spec.as_ref())
+                    .and_then(|s| s.node_selector.as_ref()),
+            );
             vec![
                 name,
                 st.map_or(0, |s| s.desired_number_scheduled).to_string(),
@@ -636,11 +639,7 @@ fn row(obj: &Arc<Object>, cx: &TableContext) -> Vec<String> {
         ],
         Object::PodDisruptionBudget(p) => {
             // printers.go printPodDisruptionBudget: N/A for the bound that is not set.
-            let text = |v: Option<&k8s_openapi::apimachinery::pkg::util::intstr::IntOrString>| match v {
-                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i)) => i.to_string(),
-                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => s.clone(),
-                None => "N/A".into(),
-            };
+            let text = |v: Option<_>| v.map_or_else(|| "N/A".to_string(), crate::api::intstr::text);
             let spec = p.spec.as_ref();
             vec![
                 name,
