@@ -103,17 +103,7 @@ pub enum Command {
     /// up to `--at` with each node's filter verdict (plugin and reason) and each score plugin's
     /// normalized score × weight, the total and the chosen node:
     /// `explain SCENARIO --pod web-0 --at 2m`.
-    Explain {
-        scenario: PathBuf,
-        /// The pod (`NAME` or `NAMESPACE/NAME`); a prefix of generated names also matches
-        /// (`--pod web` for `web-7x2kq`) when it is unambiguous.
-        #[arg(long)]
-        pod: String,
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-        #[arg(long, value_parser = parse_duration)]
-        at: Option<SimDuration>,
-    },
+    Explain(PodQuery),
     /// Print an object as `kubectl describe` would, with its Events, at a virtual time:
     /// `describe pod web-0 SCENARIO --at 2m` (pods, nodes, deployments, replicasets, services…).
     Describe {
@@ -129,16 +119,7 @@ pub enum Command {
     /// The causal chain behind a pod's fate across components: who created it, where and why
     /// it was scheduled, what happened to its node, who evicted it, what replaced it:
     /// `why SCENARIO --pod web --at 10m`.
-    Why {
-        scenario: PathBuf,
-        /// The pod (`NAME` or `NAMESPACE/NAME`; a unique prefix of a generated name matches).
-        #[arg(long)]
-        pod: String,
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-        #[arg(long, value_parser = parse_duration)]
-        at: Option<SimDuration>,
-    },
+    Why(PodQuery),
     /// An interactive session over a paused simulation: advance time, inspect, act, save the
     /// session as a scenario. Reads commands from a terminal (with line editing and history)
     /// or from a pipe or file: `shell SCENARIO < commands.txt`.
@@ -166,6 +147,20 @@ pub enum Command {
         #[arg(long, default_value = "busybox")]
         style: String,
     },
+}
+
+/// A question about one pod of a scenario at a virtual time (`explain`, `why`).
+#[derive(clap::Args, Debug)]
+pub struct PodQuery {
+    scenario: PathBuf,
+    /// The pod (`NAME` or `NAMESPACE/NAME`); a prefix of generated names also matches
+    /// (`--pod web` for `web-7x2kq`) when it is unambiguous.
+    #[arg(long)]
+    pod: String,
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    #[arg(long, value_parser = parse_duration)]
+    at: Option<SimDuration>,
 }
 
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
@@ -354,13 +349,13 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Result<i32, Failure> {
             std::mem::forget(sim);
             Ok(code)
         }
-        Command::Explain { scenario, pod, namespace, at } => {
+        Command::Explain(PodQuery { scenario, pod, namespace, at }) => {
             let sim = run_to(&scenario, at, &RunOptions { record_decisions: true, ..Default::default() })?;
             let text = inspect::explain(&sim, &pod, namespace.as_deref())?;
             write!(out, "{text}").map_err(io)?;
             Ok(0)
         }
-        Command::Why { scenario, pod, namespace, at } => {
+        Command::Why(PodQuery { scenario, pod, namespace, at }) => {
             let sim = run_to(&scenario, at, &RunOptions { record_decisions: true, ..Default::default() })?;
             let text = inspect::why(&sim, &pod, namespace.as_deref())?;
             write!(out, "{text}").map_err(io)?;

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use k8s_openapi::api::core::v1::Pod;
 
+use crate::api::pod as podutil;
 use crate::inspect::{resolve_pod_name, QueryError, QueryResult};
 use crate::output::recorder::PodRecord;
 use crate::scheduler::decisions::Decision;
@@ -171,7 +172,13 @@ pub fn why(sim: &Simulation, ns: &str, name: &str) -> QueryResult {
             let taint = format!("{}{value}:{}", t.key, t.effect);
             let text = match (t.op, t.effect.as_str()) {
                 ("add", "NoExecute") => {
-                    let tolerated = current.as_ref().and_then(|p| toleration_seconds(p, &t.key));
+                    let noexecute = k8s_openapi::api::core::v1::Taint {
+                        key: t.key.clone(),
+                        value: (!t.value.is_empty()).then(|| t.value.clone()),
+                        effect: t.effect.clone(),
+                        time_added: None,
+                    };
+                    let tolerated = current.as_ref().and_then(|p| toleration_seconds(p, &noexecute));
                     let allow = match tolerated {
                         Some(Some(s)) => format!("; the pod tolerates it for {s}s (tolerationSeconds), then the taint manager evicts it"),
                         Some(None) => "; the pod tolerates it forever".to_string(),
@@ -296,16 +303,8 @@ fn score_summary(d: &Decision) -> String {
 }
 
 /// `Some(Some(s))` tolerated for s seconds, `Some(None)` forever, `None` not tolerated.
-fn toleration_seconds(pod: &Pod, key: &str) -> Option<Option<i64>> {
-    let tolerations = pod.spec.as_ref()?.tolerations.as_ref()?;
-    tolerations
-        .iter()
-        .find(|t| {
-            t.effect.as_deref().is_none_or(|e| e == "NoExecute")
-                && (t.key.as_deref() == Some(key)
-                    || (t.key.is_none() && t.operator.as_deref() == Some("Exists")))
-        })
-        .map(|t| t.toleration_seconds)
+fn toleration_seconds(pod: &Pod, taint: &k8s_openapi::api::core::v1::Taint) -> Option<Option<i64>> {
+    podutil::tolerations(pod).iter().find(|t| podutil::tolerates(t, taint)).map(|t| t.toleration_seconds)
 }
 
 /// The next pod of the same owner created once this one was on its way out.
