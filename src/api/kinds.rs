@@ -156,10 +156,19 @@ impl Kind {
 
     /// `/registry/<prefix>/<namespace>/<name>` or `/registry/<prefix>/<name>`.
     pub fn etcd_key(self, namespace: Option<&str>, name: &str) -> String {
-        match namespace.filter(|_| self.namespaced()) {
-            Some(ns) => format!("/registry/{}/{}/{}", self.etcd_prefix(), ns, name),
-            None => format!("/registry/{}/{}", self.etcd_prefix(), name),
+        // Built by hand rather than with format!: every API read and write builds one.
+        let prefix = self.etcd_prefix();
+        let ns = namespace.filter(|_| self.namespaced());
+        let mut key = String::with_capacity(11 + prefix.len() + ns.map_or(0, |n| n.len() + 1) + name.len());
+        key.push_str("/registry/");
+        key.push_str(prefix);
+        key.push('/');
+        if let Some(ns) = ns {
+            key.push_str(ns);
+            key.push('/');
         }
+        key.push_str(name);
+        key
     }
 
     /// The key prefix for all objects of this kind, optionally in one namespace (with a

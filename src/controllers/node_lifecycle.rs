@@ -95,8 +95,12 @@ pub struct NodeLifecycleController {
     leases: Option<Informer>,
     pods: Option<Informer>,
     health: BTreeMap<String, Health>,
-    /// Nodes whose Node or Lease changed since the last pass.
+    /// Nodes whose Node changed since the last pass (or whose Lease did, for a node the
+    /// controller has not classified yet).
     dirty: BTreeSet<String>,
+    /// Leases renewed since the last pass, as delivered. A renewal alone can only move its
+    /// node's probe time (see `monitor`), so these skip the full check.
+    renewed: Vec<Arc<Object>>,
     /// Every node's `Health::deadline`, ordered by time.
     deadlines: BTreeSet<(SimTime, Arc<str>)>,
     /// Per zone, the (Ready, not Ready) nodes counted there: the sum of the `Health::class`es.
@@ -231,6 +235,7 @@ impl NodeLifecycleController {
             pods: None,
             health: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            renewed: Vec::new(),
             deadlines: BTreeSet::new(),
             zone_counts: BTreeMap::new(),
             pending_noexecute: BTreeMap::new(),
@@ -259,6 +264,41 @@ impl NodeLifecycleController {
                 h.deadline = None;
             }
             work.insert(name.to_string());
+        }
+        // A renewed Lease of a node that is otherwise unchanged since the last pass: the full
+        // check would find the same Node (`unchanged`), move the probe time to now if the
+        // renewal is newer, and stop there. Do just that, without the walk.
+        for lease in std::mem::take(&mut self.renewed) {
+            let name = lease.name();
+            if work.contains(name) {
+                continue;
+            }
+            let Some(h) = self.health.get_mut(name) else {
+                work.insert(name.to_string());
+                continue;
+            };
+            // The Lease as the informer has it now (a later event may have replaced it).
+            let renew = lease_renew(self.leases.as_ref().and_then(|l| l.get(LEASE_NAMESPACE, name)));
+            if renew.is_some() && h.lease_renew.as_ref().map(|t| t.0) < renew.as_ref().map(|t| t.0) {
+                h.lease_renew = renew;
+                h.probe_time = now;
+            }
+            let starting = h
+                .seen
+                .as_ref()
+                .and_then(|o| o.as_type::<Node>())
+                .is_none_or(|n| podutil::node_condition(n, "Ready").is_none());
+            let grace = if starting {
+                self.cfg.node_startup_grace_period
+            } else {
+                self.cfg.node_monitor_grace_period
+            };
+            let deadline = h.probe_time + grace;
+            if now > deadline {
+                work.insert(name.to_string());
+            } else {
+                set_deadline(&mut self.deadlines, h, Some(deadline));
+            }
         }
         for name in &work {
             let Some(obj) = self.nodes.as_ref().and_then(|i| i.get("", name)).cloned() else {
@@ -676,7 +716,11 @@ impl Component for NodeLifecycleController {
                 } else if self.leases.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.leases.as_mut().expect("checked").apply(&ev);
                     // Node Leases are named after their nodes.
-                    self.dirty.insert(ev.object.name().to_string());
+                    if ev.kind == crate::apiserver::WatchEventType::Deleted {
+                        self.dirty.insert(ev.object.name().to_string());
+                    } else {
+                        self.renewed.push(ev.object.clone());
+                    }
                 } else if self.pods.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.pods.as_mut().expect("checked").apply(&ev);
                 }

@@ -107,40 +107,40 @@ struct Scheduled {
     event: Event,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, o: &Self) -> bool {
-        (self.time, self.seq) == (o.time, o.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.time, self.seq).cmp(&(o.time, o.seq))
-    }
-}
-
-/// The event queue: a min-heap on `(time, seq)`.
+/// The event queue: a min-heap on `(time, seq)`. The heap holds only the 24-byte keys; the
+/// events wait in a slab (slots reused through a free list), so sifting moves a third of the
+/// bytes it would move with whole events in the heap, and a 20,000-event queue stays in cache.
 #[derive(Default)]
 pub struct Queue {
-    heap: BinaryHeap<Reverse<Scheduled>>,
+    heap: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
+    slots: Vec<Option<(ComponentId, Event)>>,
+    free: Vec<u32>,
     seq: u64,
 }
 
 impl Queue {
     pub fn push(&mut self, time: SimTime, to: ComponentId, event: Event) {
         self.seq += 1;
-        self.heap.push(Reverse(Scheduled { time, seq: self.seq, to, event }));
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some((to, event));
+                i
+            }
+            None => {
+                self.slots.push(Some((to, event)));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
+            }
+        };
+        self.heap.push(Reverse((time, self.seq, slot)));
     }
     fn pop(&mut self) -> Option<Scheduled> {
-        self.heap.pop().map(|Reverse(s)| s)
+        let Reverse((time, seq, slot)) = self.heap.pop()?;
+        let (to, event) = self.slots[slot as usize].take().expect("a queued slot holds its event");
+        self.free.push(slot);
+        Some(Scheduled { time, seq, to, event })
     }
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|Reverse(s)| s.time)
+        self.heap.peek().map(|Reverse((time, _, _))| *time)
     }
     pub fn len(&self) -> usize {
         self.heap.len()
