@@ -449,15 +449,11 @@ impl ApiServer {
         let key = next.etcd_key();
         next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
         let value = Arc::new(next);
-        let result = self.store.txn(
-            &[Compare { key: key.clone(), mod_revision: current.resource_version() }],
-            vec![Op::Put(key, value.clone())],
-            vec![],
-        );
-        if !result.succeeded {
+        let Some(revision) = self.store.compare_and_put(&key, current.resource_version(), value.clone())
+        else {
             return Err(ApiError::conflict(kind, value.name()));
-        }
-        self.commit(kind, Some(current), Some(value.clone()), result.revision);
+        };
+        self.commit(kind, Some(current), Some(value.clone()), revision);
         Ok(value)
     }
 

@@ -76,6 +76,9 @@ struct Health {
     /// When the node goes silent unless heard from (`None`: already silent); also an entry of
     /// the controller's deadline index.
     deadline: Option<SimTime>,
+    /// The grace period the last pass applied: the startup one until the Node has a Ready
+    /// condition.
+    grace: SimDuration,
     /// The zone the node is counted in and whether as Ready (`None`: not counted, excluded
     /// from disruption); also part of the controller's zone counts.
     class: Option<(String, bool)>,
@@ -283,17 +286,7 @@ impl NodeLifecycleController {
                 h.lease_renew = renew;
                 h.probe_time = now;
             }
-            let starting = h
-                .seen
-                .as_ref()
-                .and_then(|o| o.as_type::<Node>())
-                .is_none_or(|n| podutil::node_condition(n, "Ready").is_none());
-            let grace = if starting {
-                self.cfg.node_startup_grace_period
-            } else {
-                self.cfg.node_monitor_grace_period
-            };
-            let deadline = h.probe_time + grace;
+            let deadline = h.probe_time + h.grace;
             if now > deadline {
                 work.insert(name.to_string());
             } else {
@@ -339,6 +332,7 @@ impl NodeLifecycleController {
                 lease_renew: lease.clone(),
                 seen: None,
                 deadline: None,
+                grace: self.cfg.node_startup_grace_period,
                 class: None,
             };
             self.health.insert(name.to_string(), h);
@@ -361,6 +355,7 @@ impl NodeLifecycleController {
         } else {
             self.cfg.node_monitor_grace_period
         };
+        h.grace = grace;
         let deadline = h.probe_time + grace;
         let silent = now > deadline;
         set_deadline(&mut self.deadlines, h, (!silent).then_some(deadline));

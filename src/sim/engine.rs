@@ -18,8 +18,8 @@
 //! events addressed by [`ComponentId`]. Node agents also write the nodes' data-plane state
 //! ([`Network`]: installed rule tables, listening pods), which carries the scenario's traffic.
 
+use dary_heap::QuaternaryHeap;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 use super::event::Event;
 use super::hash::StableHasher;
@@ -112,7 +112,7 @@ struct Scheduled {
 /// bytes it would move with whole events in the heap, and a 20,000-event queue stays in cache.
 #[derive(Default)]
 pub struct Queue {
-    heap: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
+    heap: QuaternaryHeap<Reverse<(SimTime, u64, u32)>>,
     slots: Vec<Option<(ComponentId, Event)>>,
     free: Vec<u32>,
     seq: u64,

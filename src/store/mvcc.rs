@@ -18,11 +18,14 @@
 //! Simplifications: no leases/TTLs, no physical persistence, no byte-level size limits. Values
 //! are `Arc`s shared between revisions, never deep-copied.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+// The key index's hash table is the one HashMap in the core; see `KeyIndex` for why its order
+// can never show.
+#[allow(clippy::disallowed_types)]
+use std::collections::HashMap;
+use std::collections::{BTreeSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Bound;
 use std::sync::Arc;
-
-use crate::sim::hash::hash_str;
 
 /// A revision number (etcd uses int64).
 pub type Revision = i64;
@@ -149,6 +152,34 @@ struct Version<V> {
     value: Option<Arc<V>>,
 }
 
+/// The index's hash of an etcd key: FxHash, 8 bytes per step (FNV-1a's byte-at-a-time loop
+/// was a tenth of an idle cluster's run). Never part of any output.
+fn key_hash(key: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(key.as_bytes());
+    h.finish()
+}
+
+/// The table's hasher: its keys are already hashes of the etcd keys, so it passes them
+/// through instead of hashing them again.
+#[derive(Default)]
+struct PrehashedKey(u64);
+
+impl Hasher for PrehashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold anything else in.
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517cc1b727220a95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 /// A key and its versions, oldest first.
 type KeyVersions<V> = (Arc<str>, Vec<Version<V>>);
 
@@ -156,34 +187,41 @@ type KeyVersions<V> = (Arc<str>, Vec<Version<V>>);
 /// (etcd keys share long prefixes like `/registry/leases/kube-node-lease/`, so ordering them
 /// byte by byte on every write is what an idle cluster spent its time on), and in byte order for
 /// range reads.
+///
+/// The hash table is only probed, never iterated where order could show: `version_count` sums
+/// and `retain` filters each key's versions independently. Range reads and watch history go
+/// through `ordered`. (Its hasher has no random state either, so even its order would repeat.)
 #[derive(Debug)]
 struct KeyIndex<V> {
-    /// hash → the keys with that hash (almost always one) and their versions.
-    by_hash: BTreeMap<u64, Vec<KeyVersions<V>>>,
+    /// `key_hash` → the keys with that hash (almost always one) and their versions.
+    #[allow(clippy::disallowed_types)]
+    by_hash: HashMap<u64, Vec<KeyVersions<V>>, BuildHasherDefault<PrehashedKey>>,
     /// Every key with at least one version, in byte order.
     ordered: BTreeSet<Arc<str>>,
 }
 
 impl<V> Default for KeyIndex<V> {
     fn default() -> Self {
-        KeyIndex { by_hash: BTreeMap::new(), ordered: BTreeSet::new() }
+        #[allow(clippy::disallowed_types)]
+        let by_hash = HashMap::default();
+        KeyIndex { by_hash, ordered: BTreeSet::new() }
     }
 }
 
 impl<V> KeyIndex<V> {
     fn get(&self, key: &str) -> Option<(&Arc<str>, &Vec<Version<V>>)> {
-        let bucket = self.by_hash.get(&hash_str(key))?;
+        let bucket = self.by_hash.get(&key_hash(key))?;
         bucket.iter().find(|(k, _)| &**k == key).map(|(k, v)| (k, v))
     }
 
     fn get_mut(&mut self, key: &str) -> Option<(&Arc<str>, &mut Vec<Version<V>>)> {
-        let bucket = self.by_hash.get_mut(&hash_str(key))?;
+        let bucket = self.by_hash.get_mut(&key_hash(key))?;
         bucket.iter_mut().find(|(k, _)| &**k == key).map(|(k, v)| (&*k, v))
     }
 
     /// The versions of `key`, created empty if the key is new.
     fn entry(&mut self, key: &str) -> (Arc<str>, &mut Vec<Version<V>>) {
-        let bucket = self.by_hash.entry(hash_str(key)).or_default();
+        let bucket = self.by_hash.entry(key_hash(key)).or_default();
         let idx = match bucket.iter().position(|(k, _)| &**k == key) {
             Some(i) => i,
             None => {
@@ -356,7 +394,7 @@ impl<V> Store<V> {
         let mut events = Vec::new();
         for op in ops {
             match op {
-                Op::Put(key, value) => events.push(self.apply_put(key, value, rev)),
+                Op::Put(key, value) => events.push(self.apply_put(&key, value, rev)),
                 Op::Delete(range) => {
                     let victims: Vec<Arc<str>> = match &range {
                         KeyRange::Key(k) => self.get(k).map(|kv| kv.key).into_iter().collect(),
@@ -375,8 +413,23 @@ impl<V> Store<V> {
         TxnResult { succeeded, revision: self.revision, events }
     }
 
-    fn apply_put(&mut self, key: String, value: Arc<V>, rev: Revision) -> WatchEvent<V> {
-        let (key, versions) = self.keys.entry(&key);
+    /// The kube-apiserver's guarded update of one key (`GuaranteedUpdate`: a txn that puts
+    /// `value` if `mod_revision(key)` is still `mod_revision`), without building the general
+    /// transaction's operation and event lists. Returns the new revision, or `None` (nothing
+    /// written) if the key moved.
+    pub fn compare_and_put(&mut self, key: &str, mod_revision: Revision, value: Arc<V>) -> Option<Revision> {
+        if self.mod_revision(key) != mod_revision {
+            return None;
+        }
+        let rev = self.revision + 1;
+        let event = self.apply_put(key, value, rev);
+        self.revision = rev;
+        self.history.push_back(event);
+        Some(rev)
+    }
+
+    fn apply_put(&mut self, key: &str, value: Arc<V>, rev: Revision) -> WatchEvent<V> {
+        let (key, versions) = self.keys.entry(key);
         let prev = versions.last().filter(|v| v.value.is_some()).map(|v| Self::to_kv(&key, v));
         let (create_revision, version) = match &prev {
             Some(p) => (p.create_revision, p.version + 1),
@@ -537,6 +590,22 @@ mod tests {
         );
         assert!(ok.succeeded);
         assert_eq!(ok.revision, 3);
+    }
+
+    #[test]
+    fn compare_and_put_is_the_one_key_txn() {
+        let mut s: Store<String> = Store::new();
+        assert_eq!(s.compare_and_put("/k", 0, Arc::new("a".into())), Some(2), "0: must not exist");
+        assert_eq!(s.compare_and_put("/k", 0, Arc::new("b".into())), None);
+        assert_eq!(s.compare_and_put("/k", 1, Arc::new("b".into())), None, "stale mod_revision");
+        assert_eq!(s.revision(), 2, "a failed compare writes nothing");
+        assert_eq!(s.compare_and_put("/k", 2, Arc::new("c".into())), Some(3));
+        let kv = s.get("/k").expect("written");
+        assert_eq!((kv.create_revision, kv.mod_revision, kv.version, kv.value.as_str()), (2, 3, 2, "c"));
+        let history = s.watch_history(&KeyRange::Key("/k".into()), 2).expect("not compacted");
+        let revs: Vec<Revision> = history.iter().map(|e| e.revision).collect();
+        assert_eq!(revs, [2, 3]);
+        assert_eq!(history[1].prev.as_ref().map(|p| p.value.as_str()), Some("a"));
     }
 
     #[test]
