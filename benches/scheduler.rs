@@ -18,6 +18,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use rand::SeedableRng;
 
 use kubesim::scheduler::cache::Cache;
+
+// The `kubesim` binary's allocator (src/main.rs says why), so the figures are the simulator's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use kubesim::scheduler::cycle::{self, CycleContext, NominatedPods};
 use kubesim::scheduler::framework::config::SchedulerConfig;
 use kubesim::scheduler::framework::registry::Registry;

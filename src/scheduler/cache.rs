@@ -46,6 +46,8 @@ pub struct NodeInfo {
     /// (upstream's `PodsWithAffinity` / `PodsWithRequiredAntiAffinity`).
     pub pods_with_affinity: usize,
     pub pods_with_required_anti_affinity: usize,
+    /// The pods with required anti-affinity, their terms parsed once on add.
+    pub anti_affinity: Vec<inter_pod_affinity::ExistingAntiAffinity>,
     /// The node-tree zone key and arrival number (the cache's listing order).
     zone: String,
     arrival: u64,
@@ -64,6 +66,7 @@ impl NodeInfo {
         NodeInfo {
             pods_with_affinity: 0,
             pods_with_required_anti_affinity: 0,
+            anti_affinity: Vec::new(),
             zone: zone_key(&node),
             arrival: 0,
             node: Arc::new(node),
@@ -82,7 +85,7 @@ impl NodeInfo {
 
     /// The node with its pods, as the ported plugins take it.
     pub fn node_pods(&self) -> NodePods<'_> {
-        NodePods { node: &self.node, pods: &self.pods }
+        NodePods { node: &self.node, pods: &self.pods, anti_affinity: Some(&self.anti_affinity) }
     }
 
     /// Counts `pod` on this node (NodeInfo.AddPod).
@@ -94,6 +97,7 @@ impl NodeInfo {
         let (any, anti) = affinity_kinds(&pod);
         self.pods_with_affinity += usize::from(any);
         self.pods_with_required_anti_affinity += usize::from(anti);
+        self.anti_affinity.extend(inter_pod_affinity::ExistingAntiAffinity::of(&pod));
         self.pods.push(pod);
     }
 
@@ -103,6 +107,7 @@ impl NodeInfo {
             return false;
         };
         let pod = self.pods.remove(i);
+        self.anti_affinity.retain(|e| !Arc::ptr_eq(&e.pod, &pod));
         let (any, anti) = affinity_kinds(&pod);
         self.pods_with_affinity -= usize::from(any);
         self.pods_with_required_anti_affinity -= usize::from(anti);

@@ -59,9 +59,10 @@ pub fn term_matches(term: &NodeSelectorTerm, node: &Node, labels: &BTreeMap<Stri
     if exprs.is_empty() && fields.is_empty() {
         return false;
     }
-    let name = node.metadata.name.clone().unwrap_or_default();
+    let empty = String::new();
+    let name = node.metadata.name.as_ref().unwrap_or(&empty);
     exprs.iter().all(|e| requirement_matches(e, labels.get(&e.key)))
-        && fields.iter().all(|e| e.key == "metadata.name" && requirement_matches(e, Some(&name)))
+        && fields.iter().all(|e| e.key == "metadata.name" && requirement_matches(e, Some(name)))
 }
 
 fn requirement_matches(req: &NodeSelectorRequirement, value: Option<&String>) -> bool {
@@ -91,6 +92,9 @@ pub const MAX_NODE_SCORE: i64 = 100;
 pub struct NodePods<'a> {
     pub node: &'a Node,
     pub pods: &'a [std::sync::Arc<Pod>],
+    /// The pods' parsed required anti-affinity terms, when the scheduler cache keeps them
+    /// (`None`: parse them from `pods`, as the ported upstream tests build nodes).
+    pub anti_affinity: Option<&'a [inter_pod_affinity::ExistingAntiAffinity]>,
 }
 
 /// Default normalization (helper.DefaultNormalizeScore): scale to [0, 100] by the maximum,

@@ -18,6 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Affinity, Node, Pod, PodAffinityTerm, WeightedPodAffinityTerm};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
@@ -230,6 +231,28 @@ fn parse_weighted(
         .collect()
 }
 
+/// An existing pod's parsed required anti-affinity terms, kept by the scheduler cache with the
+/// pod (upstream's `NodeInfo.PodsWithRequiredAntiAffinity` holds `PodInfo`s parsed once, when
+/// the pod is added), so PreFilter does not parse them again every cycle.
+#[derive(Clone, Debug)]
+pub struct ExistingAntiAffinity {
+    pub pod: Arc<Pod>,
+    terms: Vec<AffinityTerm>,
+}
+
+impl ExistingAntiAffinity {
+    /// `None` for a pod without required anti-affinity terms. Terms that do not parse leave
+    /// the list empty, as `NewPodInfo` does.
+    pub fn of(pod: &Arc<Pod>) -> Option<ExistingAntiAffinity> {
+        let raw = required_anti_affinity_terms(pod);
+        if raw.is_empty() {
+            return None;
+        }
+        let terms = parse_terms(namespace(pod), raw).unwrap_or_default();
+        Some(ExistingAntiAffinity { pod: pod.clone(), terms })
+    }
+}
+
 /// The four term lists of `framework.PodInfo`.
 #[derive(Clone, Debug, Default)]
 struct PodTerms {
@@ -300,7 +323,13 @@ fn pod_matches_all(
 /// `topologyToMatchedTermCount`: (topology key, value) → count. Entries that drop to zero are
 /// removed, so emptiness means what `len(m) == 0` means upstream.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct TopologyCounts(BTreeMap<String, BTreeMap<String, i64>>);
+struct TopologyCounts(BTreeMap<String, DomainCounts>);
+
+/// Topology value → count. A hash table: with `kubernetes.io/hostname` there is one domain per
+/// node, and ordering thousands of host names byte by byte was most of PreFilter. It is only
+/// probed and compared, never iterated, and its hasher has no random state.
+#[allow(clippy::disallowed_types)]
+type DomainCounts = rustc_hash::FxHashMap<String, i64>;
 
 impl TopologyCounts {
     fn get(&self, key: &str, value: &str) -> i64 {
@@ -317,8 +346,15 @@ impl TopologyCounts {
         let Some(value) = node.metadata.labels.as_ref().and_then(|l| l.get(key)) else {
             return;
         };
-        let values = self.0.entry(key.to_string()).or_default();
-        let count = values.entry(value.clone()).or_insert(0);
+        // Look up before inserting: a String per new key or domain, not per update.
+        if !self.0.contains_key(key) {
+            self.0.insert(key.to_string(), DomainCounts::default());
+        }
+        let values = self.0.get_mut(key).expect("just ensured");
+        let count = match values.get_mut(value.as_str()) {
+            Some(c) => c,
+            None => values.entry(value.clone()).or_insert(0),
+        };
         *count += delta;
         if *count == 0 {
             values.remove(value);
@@ -357,19 +393,20 @@ fn existing_anti_affinity_counts(
     nodes: &[NodePods<'_>],
 ) -> TopologyCounts {
     let mut counts = TopologyCounts::default();
-    for np in nodes {
-        for existing in np.pods {
-            let raw = required_anti_affinity_terms(existing);
-            if raw.is_empty() {
-                continue;
+    let mut count = |node: &Node, terms: &[AffinityTerm]| {
+        for t in terms {
+            if t.matches(pod_namespace, Some(pod_labels), pod_namespace_labels) {
+                counts.update(node, &t.topology_key, 1);
             }
-            // An existing pod whose terms do not parse keeps none (NewPodInfo leaves them nil).
-            let Ok(terms) = parse_terms(namespace(existing), raw) else {
-                continue;
-            };
-            for t in &terms {
-                if t.matches(pod_namespace, Some(pod_labels), pod_namespace_labels) {
-                    counts.update(np.node, &t.topology_key, 1);
+        }
+    };
+    for np in nodes {
+        match np.anti_affinity {
+            // Parsed when the cache added the pods.
+            Some(parsed) => parsed.iter().for_each(|e| count(np.node, &e.terms)),
+            None => {
+                for e in np.pods.iter().filter_map(ExistingAntiAffinity::of) {
+                    count(np.node, &e.terms);
                 }
             }
         }
@@ -413,9 +450,14 @@ fn incoming_counts(
 /// terms (required or preferred) has an invalid selector. `Ok(None)` is Skip: the pod has no
 /// required terms and no existing pod's required anti-affinity matches it; Filter then passes
 /// every node.
+///
+/// `nodes` are all nodes; `anti_affinity_nodes` those running a pod with required
+/// anti-affinity (`HavePodsWithRequiredAntiAffinityList`), the only ones the existing pods'
+/// counts can come from.
 pub fn pre_filter(
     pod: &Pod,
     nodes: &[NodePods<'_>],
+    anti_affinity_nodes: &[NodePods<'_>],
     namespace_labels: &NamespaceLabels,
 ) -> Result<Option<FilterState>, String> {
     let (terms, errors) = PodTerms::parse(pod);
@@ -430,7 +472,8 @@ pub fn pre_filter(
     let pod_labels = pod.metadata.labels.clone().unwrap_or_default();
     let ns_labels = namespace_labels.get(&pod_namespace).cloned();
 
-    let existing = existing_anti_affinity_counts(&pod_namespace, &pod_labels, ns_labels.as_ref(), nodes);
+    let existing =
+        existing_anti_affinity_counts(&pod_namespace, &pod_labels, ns_labels.as_ref(), anti_affinity_nodes);
     let (affinity_counts, anti_affinity_counts) =
         incoming_counts(&required_affinity, &required_anti_affinity, nodes);
 
@@ -579,8 +622,16 @@ fn process_term(
         return;
     }
     if let Some(value) = node.metadata.labels.as_ref().and_then(|l| l.get(&term.topology_key)) {
-        *scores.entry(term.topology_key.clone()).or_default().entry(value.clone()).or_insert(0) +=
-            i64::from(weight) * multiplier;
+        // Look up before inserting: a String per new key or domain, not per match.
+        if !scores.contains_key(&term.topology_key) {
+            scores.insert(term.topology_key.clone(), BTreeMap::new());
+        }
+        let values = scores.get_mut(&term.topology_key).expect("just ensured");
+        let sum = match values.get_mut(value.as_str()) {
+            Some(sum) => sum,
+            None => values.entry(value.clone()).or_insert(0),
+        };
+        *sum += i64::from(weight) * multiplier;
     }
 }
 
@@ -645,16 +696,18 @@ pub fn pre_score(
             if !existing_has_affinity {
                 continue;
             }
-            let (existing_terms, _) = PodTerms::parse(existing);
+            // The three lists scoring reads (not the required anti-affinity one, which only
+            // Filter uses); a list that does not parse counts as empty, as in NewPodInfo.
+            let ns = namespace(existing);
             if args.hard_pod_affinity_weight > 0 {
-                for t in &existing_terms.required_affinity {
+                for t in &parse_terms(ns, required_affinity_terms(existing)).unwrap_or_default() {
                     process_term(&mut scores, t, args.hard_pod_affinity_weight, &incoming, node, 1);
                 }
             }
-            for wt in &existing_terms.preferred_affinity {
+            for wt in &parse_weighted(ns, preferred_affinity_terms(existing)).unwrap_or_default() {
                 process_term(&mut scores, &wt.term, wt.weight, &incoming, node, 1);
             }
-            for wt in &existing_terms.preferred_anti_affinity {
+            for wt in &parse_weighted(ns, preferred_anti_affinity_terms(existing)).unwrap_or_default() {
                 process_term(&mut scores, &wt.term, wt.weight, &incoming, node, -1);
             }
         }
@@ -809,17 +862,15 @@ mod adapter {
             pod: &Pod,
             snapshot: &Snapshot,
         ) -> (PreFilterResult, Status) {
-            // Without required terms of its own, only existing pods' required anti-affinity
-            // counts, so only nodes running such pods are walked (upstream's
-            // HavePodsWithRequiredAntiAffinityList); the result is the same.
+            // Existing pods' required anti-affinity counts come from the nodes running such
+            // pods (upstream's HavePodsWithRequiredAntiAffinityList); the incoming pod's own
+            // required terms are counted over all nodes, so without any, all nodes are not
+            // listed at all.
             let has_required =
                 !required_affinity_terms(pod).is_empty() || !required_anti_affinity_terms(pod).is_empty();
-            let nodes = if has_required {
-                snapshot.node_pods()
-            } else {
-                snapshot.node_pods_with_required_anti_affinity()
-            };
-            match pre_filter(pod, &nodes, &snapshot.cluster.namespace_labels) {
+            let anti_nodes = snapshot.node_pods_with_required_anti_affinity();
+            let nodes = if has_required { snapshot.node_pods() } else { Vec::new() };
+            match pre_filter(pod, &nodes, &anti_nodes, &snapshot.cluster.namespace_labels) {
                 Ok(None) => (PreFilterResult::all(), Status::skip()),
                 Ok(Some(s)) => {
                     state.write(NAME, s);
@@ -1121,7 +1172,7 @@ mod tests {
             self.nodes
                 .iter()
                 .zip(&self.pods)
-                .map(|(node, pods)| NodePods { node, pods: pods.as_slice() })
+                .map(|(node, pods)| NodePods { node, pods: pods.as_slice(), anti_affinity: None })
                 .collect()
         }
     }
@@ -1146,7 +1197,24 @@ mod tests {
         ns: &NamespaceLabels,
     ) -> Option<Vec<Result<(), AffinityFailure>>> {
         let view = cluster.view();
-        let state = pre_filter(pod, &view, ns).expect("pre_filter")?;
+        let state = pre_filter(pod, &view, &view, ns).expect("pre_filter");
+        // The scheduler cache's NodeInfos carry the existing pods' terms parsed on add, and list
+        // only the nodes with required anti-affinity pods for the existing counts: same state.
+        let infos: Vec<crate::scheduler::cache::NodeInfo> = cluster
+            .nodes
+            .iter()
+            .zip(&cluster.pods)
+            .map(|(node, pods)| {
+                let mut info = crate::scheduler::cache::NodeInfo::new(node.clone());
+                pods.iter().for_each(|p| info.add_pod(p.clone()));
+                info
+            })
+            .collect();
+        let cached: Vec<NodePods<'_>> = infos.iter().map(|i| i.node_pods()).collect();
+        let anti: Vec<NodePods<'_>> =
+            infos.iter().filter(|i| i.pods_with_required_anti_affinity > 0).map(|i| i.node_pods()).collect();
+        assert_eq!(pre_filter(pod, &cached, &anti, ns).expect("pre_filter"), state, "cached terms");
+        let state = state?;
         Some(view.iter().map(|np| filter(pod, &state, np)).collect())
     }
 
@@ -1608,10 +1676,10 @@ mod tests {
     fn invalid_selector_fails_pre_filter() {
         let pod = make_pod().affinity_in("service", "region", &[]).obj();
         let cluster = Cluster::new(vec![node("node1", &[("region", "r1")])], vec![]);
-        let err = pre_filter(&pod, &cluster.view(), &NamespaceLabels::new()).unwrap_err();
+        let err = pre_filter(&pod, &cluster.view(), &cluster.view(), &NamespaceLabels::new()).unwrap_err();
         assert!(err.starts_with("parsing pod: requiredAffinityTerms: "), "{err}");
         let pod = make_pod().anti_in("service", "region", &[]).obj();
-        let err = pre_filter(&pod, &cluster.view(), &NamespaceLabels::new()).unwrap_err();
+        let err = pre_filter(&pod, &cluster.view(), &cluster.view(), &NamespaceLabels::new()).unwrap_err();
         assert!(err.starts_with("parsing pod: requiredAntiAffinityTerms: "), "{err}");
     }
 
@@ -1713,10 +1781,12 @@ mod tests {
             let mut all_pods = existing.clone();
             all_pods.push(added.clone());
             let all = Cluster::new(nodes.clone(), all_pods);
-            let all_state = pre_filter(&pending, &all.view(), &ns).unwrap().expect("not skipped");
+            let all_state =
+                pre_filter(&pending, &all.view(), &all.view(), &ns).unwrap().expect("not skipped");
 
             let base = Cluster::new(nodes.clone(), existing);
-            let mut state = pre_filter(&pending, &base.view(), &ns).unwrap().expect("not skipped");
+            let mut state =
+                pre_filter(&pending, &base.view(), &base.view(), &ns).unwrap().expect("not skipped");
             let original = state.clone();
 
             let added_node_name = added.spec.as_ref().and_then(|s| s.node_name.clone());
