@@ -186,3 +186,34 @@ fn every_command_in_the_readme_runs() {
     assert!(count >= 15, "the README's tour has commands ({count} found)");
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// The README's quickstart output (the first plain block after its set-up commands) is what
+/// `kubesim run scenarios/quickstart.yaml` prints: its lines in order, `...` standing for lines
+/// left out, and a line cut short with `...` matching any line that starts the same way.
+#[test]
+fn the_readme_quickstart_output_is_what_the_run_prints() {
+    let text = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let start =
+        text.find("The first prints the cluster's timeline").expect("the quickstart's output is shown");
+    let block: Vec<&str> = text[start..]
+        .lines()
+        .skip_while(|l| l.trim() != "```")
+        .skip(1)
+        .take_while(|l| l.trim() != "```")
+        .collect();
+    assert!(block.len() >= 5, "the quickstart block shows output: {block:?}");
+    let (code, output) = run("kubesim run scenarios/quickstart.yaml");
+    assert_eq!(code, 0, "{output}");
+    let lines: Vec<&str> = output.lines().map(str::trim_end).collect();
+    let mut at = 0;
+    for want in block.iter().map(|l| l.trim_end()).filter(|l| !l.is_empty() && l.trim() != "...") {
+        let matches = |l: &&str| match want.split_once("...") {
+            Some((head, _)) => l.starts_with(head),
+            None => *l == want,
+        };
+        match lines[at..].iter().position(matches) {
+            Some(i) => at += i + 1,
+            None => panic!("README.md shows the quickstart printing (in this order)\n  {want}\nbut it printed:\n{output}"),
+        }
+    }
+}
