@@ -18,12 +18,7 @@
 //! Simplifications: no leases/TTLs, no physical persistence, no byte-level size limits. Values
 //! are `Arc`s shared between revisions, never deep-copied.
 
-// The key index's hash table is the one HashMap in the core; see `KeyIndex` for why its order
-// can never show.
-#[allow(clippy::disallowed_types)]
-use std::collections::HashMap;
 use std::collections::{BTreeSet, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -152,87 +147,51 @@ struct Version<V> {
     value: Option<Arc<V>>,
 }
 
-/// The index's hash of an etcd key: FxHash, 8 bytes per step (FNV-1a's byte-at-a-time loop
-/// was a tenth of an idle cluster's run). Never part of any output.
-fn key_hash(key: &str) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    h.write(key.as_bytes());
-    h.finish()
-}
-
-/// The table's hasher: its keys are already hashes of the etcd keys, so it passes them
-/// through instead of hashing them again.
-#[derive(Default)]
-struct PrehashedKey(u64);
-
-impl Hasher for PrehashedKey {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed; fold anything else in.
-        for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517cc1b727220a95);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-/// A key and its versions, oldest first.
-type KeyVersions<V> = (Arc<str>, Vec<Version<V>>);
-
-/// Every key's versions (oldest first), found two ways: by exact key through its stable hash
-/// (etcd keys share long prefixes like `/registry/leases/kube-node-lease/`, so ordering them
-/// byte by byte on every write is what an idle cluster spent its time on), and in byte order for
-/// range reads.
+/// Every key's versions (oldest first), found two ways: by exact key in a hash table (etcd keys
+/// share long prefixes like `/registry/leases/kube-node-lease/`, so ordering them byte by byte
+/// on every write is what an idle cluster spent its time on), and in byte order for range reads.
 ///
 /// The hash table is only probed, never iterated where order could show: `version_count` sums
 /// and `retain` filters each key's versions independently. Range reads and watch history go
-/// through `ordered`. (Its hasher has no random state either, so even its order would repeat.)
+/// through `ordered`. Its hasher is FxHash, which has no random state, so even its order would
+/// repeat from run to run.
 #[derive(Debug)]
 struct KeyIndex<V> {
-    /// `key_hash` → the keys with that hash (almost always one) and their versions.
-    #[allow(clippy::disallowed_types)]
-    by_hash: HashMap<u64, Vec<KeyVersions<V>>, BuildHasherDefault<PrehashedKey>>,
+    by_key: VersionsByKey<V>,
     /// Every key with at least one version, in byte order.
     ordered: BTreeSet<Arc<str>>,
 }
 
+#[allow(clippy::disallowed_types)]
+type VersionsByKey<V> = rustc_hash::FxHashMap<Arc<str>, Vec<Version<V>>>;
+
 impl<V> Default for KeyIndex<V> {
     fn default() -> Self {
-        #[allow(clippy::disallowed_types)]
-        let by_hash = HashMap::default();
-        KeyIndex { by_hash, ordered: BTreeSet::new() }
+        KeyIndex { by_key: VersionsByKey::default(), ordered: BTreeSet::new() }
     }
 }
 
 impl<V> KeyIndex<V> {
     fn get(&self, key: &str) -> Option<(&Arc<str>, &Vec<Version<V>>)> {
-        let bucket = self.by_hash.get(&key_hash(key))?;
-        bucket.iter().find(|(k, _)| &**k == key).map(|(k, v)| (k, v))
+        self.by_key.get_key_value(key)
     }
 
-    fn get_mut(&mut self, key: &str) -> Option<(&Arc<str>, &mut Vec<Version<V>>)> {
-        let bucket = self.by_hash.get_mut(&key_hash(key))?;
-        bucket.iter_mut().find(|(k, _)| &**k == key).map(|(k, v)| (&*k, v))
+    fn get_mut(&mut self, key: &str) -> Option<&mut Vec<Version<V>>> {
+        self.by_key.get_mut(key)
     }
 
     /// The versions of `key`, created empty if the key is new.
     fn entry(&mut self, key: &str) -> (Arc<str>, &mut Vec<Version<V>>) {
-        let bucket = self.by_hash.entry(key_hash(key)).or_default();
-        let idx = match bucket.iter().position(|(k, _)| &**k == key) {
-            Some(i) => i,
+        let k = match self.by_key.get_key_value(key) {
+            Some((k, _)) => k.clone(),
             None => {
                 let k: Arc<str> = Arc::from(key);
                 self.ordered.insert(k.clone());
-                bucket.push((k, Vec::new()));
-                bucket.len() - 1
+                k
             }
         };
-        let (k, versions) = &mut bucket[idx];
-        (k.clone(), versions)
+        let versions = self.by_key.entry(k.clone()).or_default();
+        (k, versions)
     }
 
     /// Keys from `start` on, in byte order, with their versions.
@@ -243,21 +202,18 @@ impl<V> KeyIndex<V> {
     }
 
     fn version_count(&self) -> usize {
-        self.by_hash.values().flatten().map(|(_, v)| v.len()).sum()
+        self.by_key.values().map(Vec::len).sum()
     }
 
     /// Applies `f` to every key's versions and forgets keys left with none.
     fn retain(&mut self, mut f: impl FnMut(&mut Vec<Version<V>>)) {
         let ordered = &mut self.ordered;
-        self.by_hash.retain(|_, bucket| {
-            bucket.retain_mut(|(k, versions)| {
-                f(versions);
-                if versions.is_empty() {
-                    ordered.remove(k);
-                }
-                !versions.is_empty()
-            });
-            !bucket.is_empty()
+        self.by_key.retain(|k, versions| {
+            f(versions);
+            if versions.is_empty() {
+                ordered.remove(k);
+            }
+            !versions.is_empty()
         });
     }
 }
@@ -449,7 +405,7 @@ impl<V> Store<V> {
     }
 
     fn apply_delete(&mut self, key: Arc<str>, rev: Revision) -> WatchEvent<V> {
-        let (_, versions) = self.keys.get_mut(&key).expect("victims exist");
+        let versions = self.keys.get_mut(&key).expect("victims exist");
         let prev = versions.last().map(|v| Self::to_kv(&key, v));
         versions.push(Version { create_revision: 0, mod_revision: rev, version: 0, value: None });
         self.live_keys -= 1;
