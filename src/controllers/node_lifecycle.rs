@@ -84,6 +84,17 @@ struct Health {
     class: Option<(String, bool)>,
 }
 
+impl Health {
+    /// A Lease renewal newer than the last one seen moves the probe time to now
+    /// (tryUpdateNodeHealth: `observedLease.Spec.RenewTime` after the saved one).
+    fn observe_lease(&mut self, renew: Option<MicroTime>, now: SimTime) {
+        if renew.is_some() && self.lease_renew.as_ref().map(|t| t.0) < renew.as_ref().map(|t| t.0) {
+            self.lease_renew = renew;
+            self.probe_time = now;
+        }
+    }
+}
+
 /// A token bucket (flowcontrol.NewTokenBucketRateLimiter) per zone, in virtual time.
 #[derive(Clone, Debug)]
 struct Bucket {
@@ -101,7 +112,8 @@ pub struct NodeLifecycleController {
     /// Nodes whose Node changed since the last pass (or whose Lease did, for a node the
     /// controller has not classified yet).
     dirty: BTreeSet<String>,
-    /// Leases renewed since the last pass, as delivered. A renewal alone can only move its
+    /// Leases renewed since the last pass, as delivered (only their names are read: the pass
+    /// takes each Lease from the informer, which has the latest). A renewal alone can only move its
     /// node's probe time (see `monitor`), so these skip the full check.
     renewed: Vec<Arc<Object>>,
     /// Every node's `Health::deadline`, ordered by time.
@@ -276,16 +288,12 @@ impl NodeLifecycleController {
             if work.contains(name) {
                 continue;
             }
+            let renew = self.observed_renewal(name);
             let Some(h) = self.health.get_mut(name) else {
                 work.insert(name.to_string());
                 continue;
             };
-            // The Lease as the informer has it now (a later event may have replaced it).
-            let renew = lease_renew(self.leases.as_ref().and_then(|l| l.get(LEASE_NAMESPACE, name)));
-            if renew.is_some() && h.lease_renew.as_ref().map(|t| t.0) < renew.as_ref().map(|t| t.0) {
-                h.lease_renew = renew;
-                h.probe_time = now;
-            }
+            h.observe_lease(renew, now);
             let deadline = h.probe_time + h.grace;
             if now > deadline {
                 work.insert(name.to_string());
@@ -313,12 +321,17 @@ impl NodeLifecycleController {
         self.noexecute_tainting_pass(ctx);
     }
 
+    /// The renewal time of the node's Lease as the informer has it now (the latest delivered).
+    fn observed_renewal(&self, node: &str) -> Option<MicroTime> {
+        lease_renew(self.leases.as_ref()?.get(LEASE_NAMESPACE, node))
+    }
+
     /// One node of the monitor pass: probe time, Unknown after the grace period, NodeNotReady,
     /// the zone count and the NoExecute taint decision.
     fn check_node(&mut self, ctx: &mut Context<'_>, obj: &Arc<Object>, now: SimTime) {
         let Some(node) = obj.as_type::<Node>() else { return };
         let name = obj.name();
-        let lease = self.leases.as_ref().and_then(|l| lease_renew(l.get(LEASE_NAMESPACE, name)));
+        let lease = self.observed_renewal(name);
         let ready_hb = ready_heartbeat(node);
         // A node seen for the first time starts its clock now, and is announced
         // (classifyNodes: RecordNodeEvent "RegisteredNode").
@@ -346,10 +359,7 @@ impl NodeLifecycleController {
             h.ready_heartbeat = ready_hb.cloned();
             h.probe_time = now;
         }
-        if lease.is_some() && h.lease_renew.as_ref().map(|t| t.0) < lease.as_ref().map(|t| t.0) {
-            h.lease_renew = lease;
-            h.probe_time = now;
-        }
+        h.observe_lease(lease, now);
         let grace = if observed_ready.is_none() {
             self.cfg.node_startup_grace_period
         } else {
