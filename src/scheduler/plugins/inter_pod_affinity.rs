@@ -331,6 +331,19 @@ struct TopologyCounts(BTreeMap<String, DomainCounts>);
 #[allow(clippy::disallowed_types)]
 type DomainCounts = rustc_hash::FxHashMap<String, i64>;
 
+/// The number kept for `value` among `key`'s domains, created at 0. Looks up before inserting:
+/// a String per new key or domain, not per call.
+fn domain_slot<'a>(map: &'a mut BTreeMap<String, DomainCounts>, key: &str, value: &str) -> &'a mut i64 {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), DomainCounts::default());
+    }
+    let values = map.get_mut(key).expect("just ensured");
+    if !values.contains_key(value) {
+        values.insert(value.to_string(), 0);
+    }
+    values.get_mut(value).expect("just ensured")
+}
+
 impl TopologyCounts {
     fn get(&self, key: &str, value: &str) -> i64 {
         self.0.get(key).and_then(|values| values.get(value)).copied().unwrap_or(0)
@@ -346,17 +359,10 @@ impl TopologyCounts {
         let Some(value) = node.metadata.labels.as_ref().and_then(|l| l.get(key)) else {
             return;
         };
-        // Look up before inserting: a String per new key or domain, not per update.
-        if !self.0.contains_key(key) {
-            self.0.insert(key.to_string(), DomainCounts::default());
-        }
-        let values = self.0.get_mut(key).expect("just ensured");
-        let count = match values.get_mut(value.as_str()) {
-            Some(c) => c,
-            None => values.entry(value.clone()).or_insert(0),
-        };
+        let count = domain_slot(&mut self.0, key, value);
         *count += delta;
         if *count == 0 {
+            let values = self.0.get_mut(key).expect("just counted");
             values.remove(value);
             if values.is_empty() {
                 self.0.remove(key);
@@ -593,7 +599,7 @@ pub fn filter(_pod: &Pod, state: &FilterState, node: &NodePods<'_>) -> Result<()
 // ---------------------------------------------------------------------------------------------
 
 /// topology key → value → summed weight.
-type TopologyScore = BTreeMap<String, BTreeMap<String, i64>>;
+type TopologyScore = BTreeMap<String, DomainCounts>;
 
 /// What PreScore computes for Score (upstream `preScoreState.topologyScore`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -622,16 +628,7 @@ fn process_term(
         return;
     }
     if let Some(value) = node.metadata.labels.as_ref().and_then(|l| l.get(&term.topology_key)) {
-        // Look up before inserting: a String per new key or domain, not per match.
-        if !scores.contains_key(&term.topology_key) {
-            scores.insert(term.topology_key.clone(), BTreeMap::new());
-        }
-        let values = scores.get_mut(&term.topology_key).expect("just ensured");
-        let sum = match values.get_mut(value.as_str()) {
-            Some(sum) => sum,
-            None => values.entry(value.clone()).or_insert(0),
-        };
-        *sum += i64::from(weight) * multiplier;
+        *domain_slot(scores, &term.topology_key, value) += i64::from(weight) * multiplier;
     }
 }
 

@@ -302,12 +302,6 @@ pub fn pre_filter(
     }
     let ns = namespace(pod);
     let mut tp_value_to_match_num: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); constraints.len()];
-    // Whether the inclusion policies can exclude any node for this pod: if not, the per-node
-    // check is skipped (it would pass every node).
-    let policies_matter = constraints.iter().any(|c| {
-        (c.node_affinity_policy == InclusionPolicy::Honor && has_required_node_affinity(pod))
-            || c.node_taints_policy == InclusionPolicy::Honor
-    });
     let mut values: Vec<&str> = Vec::with_capacity(constraints.len());
     for np in nodes {
         let labels = node_labels(np.node);
@@ -323,15 +317,12 @@ pub fn pre_filter(
         if values.len() < constraints.len() {
             continue;
         }
-        // Pods of other namespaces or terminating ones never count; a node without pods adds
-        // nothing but its domains.
         for (i, c) in constraints.iter().enumerate() {
-            if policies_matter && !c.match_node_inclusion_policies(pod, np.node) {
+            if !c.match_node_inclusion_policies(pod, np.node) {
                 continue;
             }
             let value = values[i];
-            let count =
-                if np.pods.is_empty() { 0 } else { count_pods_match_selector(np.pods, &c.selector, ns) };
+            let count = count_pods_match_selector(np.pods, &c.selector, ns);
             // Look up before inserting: one String per domain, not one per node.
             match tp_value_to_match_num[i].get_mut(value) {
                 Some(n) => *n += count,
@@ -697,18 +688,6 @@ fn node_labels_match_spread_constraints(
     constraints: &[Constraint],
 ) -> bool {
     constraints.iter().all(|c| labels.contains_key(&c.topology_key))
-}
-
-/// Whether the pod has a nodeSelector or required node affinity: without either, every node
-/// passes the Honor node-affinity inclusion policy.
-fn has_required_node_affinity(pod: &Pod) -> bool {
-    pod.spec.as_ref().is_some_and(|s| {
-        s.node_selector.as_ref().is_some_and(|m| !m.is_empty())
-            || s.affinity
-                .as_ref()
-                .and_then(|a| a.node_affinity.as_ref())
-                .is_some_and(|na| na.required_during_scheduling_ignored_during_execution.is_some())
-    })
 }
 
 fn pod_constraints(pod: &Pod) -> &[TopologySpreadConstraint] {
