@@ -8,16 +8,10 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use kubesim::store::{KeyRange, Store};
 use kubesim::{RunOptions, Simulation};
 
-// The same allocator and settings as the `kubesim` binary (src/main.rs says why), so the
-// figures here are the command's.
+// The `kubesim` binary's allocator and settings (`kubesim::allocator`), so the figures here are
+// the command's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// `mi_option_purge_delay` in mimalloc.h; see src/main.rs.
-fn tune_allocator() {
-    // SAFETY: sets a process-wide allocator option; criterion runs benches on this thread.
-    unsafe { libmimalloc_sys::mi_option_set(15, -1) };
-}
 
 /// An idle cluster of `nodes` workers plus `replicas` nginx pods, run for `until`.
 fn cluster_yaml(nodes: usize, replicas: usize, until: &str) -> String {
@@ -33,7 +27,7 @@ fn simulation(yaml: &str) -> Simulation {
 }
 
 fn engine(c: &mut Criterion) {
-    tune_allocator();
+    kubesim::allocator::configure();
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
     for (nodes, replicas, until) in [(10, 30, "10m"), (100, 300, "10m")] {
@@ -95,7 +89,7 @@ fn store(c: &mut Criterion) {
 
 /// An idle cluster (no workloads): leases, status reports and node-controller passes only.
 fn idle(c: &mut Criterion) {
-    tune_allocator();
+    kubesim::allocator::configure();
     let mut group = c.benchmark_group("idle");
     group.sample_size(10);
     let yaml = "name: idle\nseed: 1\nuntil: 10m\nnodes:\n  - {name: worker, count: 5000, capacity: {cpu: \"8\", memory: 32Gi}}\n";

@@ -19,7 +19,8 @@ use rand::SeedableRng;
 
 use kubesim::scheduler::cache::Cache;
 
-// The `kubesim` binary's allocator (src/main.rs says why), so the figures are the simulator's.
+// The `kubesim` binary's allocator and settings (`kubesim::allocator`), so the figures are the
+// simulator's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use kubesim::scheduler::cycle::{self, CycleContext, NominatedPods};
@@ -125,6 +126,7 @@ fn cluster(nodes: usize, kind: Workload) -> Cache {
 }
 
 fn cycles(c: &mut Criterion) {
+    kubesim::allocator::configure();
     let profiles = SchedulerConfig::default().build(&Registry::in_tree()).expect("default profile");
     let profile = &profiles[0];
     let nominated = NominatedPods::new();

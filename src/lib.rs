@@ -1,5 +1,6 @@
 //! kubesim: a deterministic discrete-event simulator of a Kubernetes cluster.
 
+pub mod allocator;
 pub mod api;
 pub mod apiserver;
 pub mod client;
