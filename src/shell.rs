@@ -40,6 +40,16 @@ struct Line {
     command: ShellCommand,
 }
 
+/// `--dry-run=client -o yaml|name`, shared by the commands that create objects (`run`,
+/// `create`, `expose`).
+#[derive(clap::Args, Debug)]
+struct CreateOutput {
+    #[arg(long)]
+    dry_run: Option<String>,
+    #[arg(short = 'o', long)]
+    output: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 #[command(disable_help_subcommand = true)]
 enum ShellCommand {
@@ -145,10 +155,8 @@ enum ShellCommand {
         /// The words after `--` are the container's command, not its args.
         #[arg(long)]
         command: bool,
-        #[arg(long)]
-        dry_run: Option<String>,
-        #[arg(short = 'o', long)]
-        output: Option<String>,
+        #[command(flatten)]
+        creation: CreateOutput,
         #[arg(short = 'n', long)]
         namespace: Option<String>,
         #[arg(last = true)]
@@ -166,10 +174,8 @@ enum ShellCommand {
         replicas: Option<i32>,
         #[arg(long)]
         port: Option<i32>,
-        #[arg(long)]
-        dry_run: Option<String>,
-        #[arg(short = 'o', long)]
-        output: Option<String>,
+        #[command(flatten)]
+        creation: CreateOutput,
         #[arg(short = 'n', long)]
         namespace: Option<String>,
     },
@@ -187,10 +193,8 @@ enum ShellCommand {
         type_: Option<String>,
         #[arg(long)]
         protocol: Option<String>,
-        #[arg(long)]
-        dry_run: Option<String>,
-        #[arg(short = 'o', long)]
-        output: Option<String>,
+        #[command(flatten)]
+        creation: CreateOutput,
         #[arg(short = 'n', long)]
         namespace: Option<String>,
     },
@@ -521,7 +525,7 @@ impl Shell {
                 let objects = manifest_objects(&file)?;
                 self.act(entry("apply", &[("objects", Value::Sequence(objects))], None))
             }
-            ShellCommand::Run { name, image, labels, port, restart, command, dry_run, output, namespace, rest } => {
+            ShellCommand::Run { name, image, labels, port, restart, command, creation, namespace, rest } => {
                 let pod = imperative::run_pod(&imperative::RunRequest {
                     name: &name,
                     image: &image,
@@ -532,25 +536,25 @@ impl Shell {
                     rest: &rest,
                     command,
                 })?;
-                self.create_objects(vec![pod], dry_run.as_deref(), output.as_deref())
+                self.create_objects(vec![pod], &creation)
             }
-            ShellCommand::Create { args, file, image, replicas, port, dry_run, output, namespace } => {
+            ShellCommand::Create { args, file, image, replicas, port, creation, namespace } => {
                 if let Some(file) = file {
                     let objects = manifest_objects(&file)?;
-                    return self.create_objects(objects, dry_run.as_deref(), output.as_deref());
+                    return self.create_objects(objects, &creation);
                 }
                 match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
                     ["deployment" | "deploy", name] => {
                         let image = image.ok_or_else(|| QueryError::invalid("required flag(s) \"image\" not set"))?;
                         let d = imperative::create_deployment(name, &image, replicas, port, namespace.as_deref());
-                        self.create_objects(vec![d], dry_run.as_deref(), output.as_deref())
+                        self.create_objects(vec![d], &creation)
                     }
                     _ => Err(QueryError::invalid(
                         "modelled: create deployment NAME --image=IMAGE [--replicas=N] [--port=P], create -f FILE",
                     )),
                 }
             }
-            ShellCommand::Expose { target, port, target_port, name, type_, protocol, dry_run, output, namespace } => {
+            ShellCommand::Expose { target, port, target_port, name, type_, protocol, creation, namespace } => {
                 let (kind, object_name) = kind_and_name(&target)?;
                 let kind = one_kind(&kind)?;
                 if !imperative::exposable(kind) {
@@ -569,7 +573,7 @@ impl Shell {
                     type_: type_.as_deref(),
                     protocol: protocol.as_deref(),
                 })?;
-                self.create_objects(vec![svc], dry_run.as_deref(), output.as_deref())
+                self.create_objects(vec![svc], &creation)
             }
             ShellCommand::Set { what, target, assignment, namespace } => {
                 if what != "image" {
@@ -663,16 +667,11 @@ impl Shell {
 
     /// Creates objects as `kubectl create` does (an error for one that exists), or with
     /// `--dry-run=client` prints them (`-o yaml`) without sending anything.
-    fn create_objects(
-        &mut self,
-        objects: Vec<Value>,
-        dry_run: Option<&str>,
-        output: Option<&str>,
-    ) -> Result<String, QueryError> {
-        match dry_run {
+    fn create_objects(&mut self, objects: Vec<Value>, creation: &CreateOutput) -> Result<String, QueryError> {
+        match creation.dry_run.as_deref() {
             None | Some("none") => {}
             Some("client" | "server") => {
-                return match output {
+                return match creation.output.as_deref() {
                     // As kubectl prints it (keys sorted, go-yaml quoting).
                     Some("yaml") => Ok(objects
                         .iter()
