@@ -397,7 +397,7 @@ impl ApiServer {
             return Err(ApiError::conflict(kind, obj.name()));
         }
         let mut next = if status_only {
-            with_status_from(&current, &obj)
+            with_status_from(&current, obj)
         } else {
             let mut next = obj;
             keep_status(&mut next, &current);
@@ -1110,7 +1110,6 @@ macro_rules! with_status_kinds {
     };
 }
 
-/// `current` with the status taken from `update` (a `/status` write).
 /// The object with the finalizers a delete's propagation policy asks for, if they change
 /// (deletionFinalizersForGarbageCollection in apiserver/pkg/registry/generic/registry/store.go):
 /// an explicit policy replaces any earlier `orphan` / `foregroundDeletion` finalizer; without
@@ -1139,14 +1138,17 @@ fn gc_finalizers(obj: &Object, requested: Option<Propagation>) -> Option<Object>
     Some(changed)
 }
 
-fn with_status_from(current: &Object, update: &Object) -> Object {
+/// `current` with the status taken from `update` (a `/status` write). Every kind listed has
+/// exactly `metadata`, `spec` and `status`: the update's status is moved, not copied, and the
+/// stored object's status is not copied only to be replaced.
+fn with_status_from(current: &Object, update: Object) -> Object {
     macro_rules! arms {
         ($($k:ident),*) => {
             match (current, update) {
-                $((Object::$k(c), Object::$k(u)) => {
-                    let mut next = c.clone();
-                    next.status = u.status.clone();
-                    Object::$k(next)
+                $((Object::$k(c), Object::$k(mut u)) => {
+                    u.metadata = c.metadata.clone();
+                    u.spec = c.spec.clone();
+                    Object::$k(u)
                 })*
                 _ => current.clone(),
             }

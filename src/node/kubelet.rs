@@ -638,8 +638,8 @@ impl Kubelet {
         if summary != self.last_conditions {
             self.record_condition_changes(ctx, self.last_conditions, summary);
         }
-        let mut node = match ctx.api.get_as::<Node>(None, &self.cfg.node_name) {
-            Ok(node) => node,
+        let current = match ctx.api.get(Kind::Node, None, &self.cfg.node_name) {
+            Ok(current) => current,
             Err(e) if e.is_not_found() => {
                 // The Node object was deleted: register again, as the kubelet does.
                 self.register_node(ctx);
@@ -647,10 +647,11 @@ impl Kubelet {
             }
             Err(_) => return,
         };
+        let Some(current_node) = current.as_type::<Node>() else { return };
         let mut status = self.node_status(ctx);
         // Keep transition times of conditions whose status did not change.
         if let (Some(old), Some(new)) =
-            (node.status.as_ref().and_then(|s| s.conditions.as_ref()), status.conditions.as_mut())
+            (current_node.status.as_ref().and_then(|s| s.conditions.as_ref()), status.conditions.as_mut())
         {
             for c in new.iter_mut() {
                 if let Some(o) = old.iter().find(|o| o.type_ == c.type_ && o.status == c.status) {
@@ -658,8 +659,19 @@ impl Kubelet {
                 }
             }
         }
-        node.status = Some(status);
-        if ctx.api.update_status_as(node).is_ok() {
+        // A status write carries only the status and the resourceVersion it was computed
+        // against (the API server keeps the rest of the stored object), so the Node read above
+        // is not copied.
+        let update = Node {
+            metadata: ObjectMeta {
+                name: current_node.metadata.name.clone(),
+                resource_version: current_node.metadata.resource_version.clone(),
+                ..Default::default()
+            },
+            spec: None,
+            status: Some(status),
+        };
+        if ctx.api.update_status_as(update).is_ok() {
             self.last_status_post = ctx.now();
             self.last_conditions = summary;
         }

@@ -42,31 +42,22 @@ pub struct NodeInfo {
     pub pod_count: i64,
     /// hostPorts in use: (protocol, hostIP, port).
     pub used_ports: Vec<(String, String, i32)>,
-    /// Pods with any pod affinity or anti-affinity, and with required anti-affinity
-    /// (upstream's `PodsWithAffinity` / `PodsWithRequiredAntiAffinity`).
-    pub pods_with_affinity: usize,
+    /// The pods with any pod affinity or anti-affinity, their terms parsed once on add
+    /// (upstream's `PodsWithAffinity`), in the order they were added.
+    pub affinity_pods: Vec<inter_pod_affinity::AffinityPodInfo>,
+    /// How many of them have required anti-affinity (`PodsWithRequiredAntiAffinity`).
     pub pods_with_required_anti_affinity: usize,
-    /// The pods with required anti-affinity, their terms parsed once on add.
-    pub anti_affinity: Vec<inter_pod_affinity::ExistingAntiAffinity>,
     /// The node-tree zone key and arrival number (the cache's listing order).
     zone: String,
     arrival: u64,
-}
-
-fn affinity_kinds(pod: &Pod) -> (bool, bool) {
-    (
-        inter_pod_affinity::has_pod_affinity(pod),
-        !inter_pod_affinity::required_anti_affinity_terms(pod).is_empty(),
-    )
 }
 
 impl NodeInfo {
     pub fn new(node: Node) -> Self {
         let allocatable = podutil::node_allocatable(&node);
         NodeInfo {
-            pods_with_affinity: 0,
+            affinity_pods: Vec::new(),
             pods_with_required_anti_affinity: 0,
-            anti_affinity: Vec::new(),
             zone: zone_key(&node),
             arrival: 0,
             node: Arc::new(node),
@@ -83,9 +74,15 @@ impl NodeInfo {
         self.node.metadata.name.as_deref().unwrap_or("")
     }
 
+    /// Whether the node is in the snapshot's affinity lists: (runs pods with affinity, runs
+    /// pods with required anti-affinity).
+    fn affinity_kinds(&self) -> (bool, bool) {
+        (!self.affinity_pods.is_empty(), self.pods_with_required_anti_affinity > 0)
+    }
+
     /// The node with its pods, as the ported plugins take it.
     pub fn node_pods(&self) -> NodePods<'_> {
-        NodePods { node: &self.node, pods: &self.pods, anti_affinity: Some(&self.anti_affinity) }
+        NodePods { node: &self.node, pods: &self.pods, affinity_pods: Some(&self.affinity_pods) }
     }
 
     /// Counts `pod` on this node (NodeInfo.AddPod).
@@ -94,10 +91,10 @@ impl NodeInfo {
         self.nonzero_requested.add(&nonzero_requests(&pod));
         self.pod_count += 1;
         self.used_ports.extend(host_ports(&pod));
-        let (any, anti) = affinity_kinds(&pod);
-        self.pods_with_affinity += usize::from(any);
-        self.pods_with_required_anti_affinity += usize::from(anti);
-        self.anti_affinity.extend(inter_pod_affinity::ExistingAntiAffinity::of(&pod));
+        if let Some(info) = inter_pod_affinity::AffinityPodInfo::of(&pod) {
+            self.pods_with_required_anti_affinity += usize::from(info.has_required_anti_affinity());
+            self.affinity_pods.push(info);
+        }
         self.pods.push(pod);
     }
 
@@ -107,10 +104,10 @@ impl NodeInfo {
             return false;
         };
         let pod = self.pods.remove(i);
-        self.anti_affinity.retain(|e| !Arc::ptr_eq(&e.pod, &pod));
-        let (any, anti) = affinity_kinds(&pod);
-        self.pods_with_affinity -= usize::from(any);
-        self.pods_with_required_anti_affinity -= usize::from(anti);
+        if let Some(j) = self.affinity_pods.iter().position(|e| Arc::ptr_eq(&e.pod, &pod)) {
+            let info = self.affinity_pods.remove(j);
+            self.pods_with_required_anti_affinity -= usize::from(info.has_required_anti_affinity());
+        }
         self.requested.sub(&podutil::pod_requests(&pod));
         self.nonzero_requested.sub(&nonzero_requests(&pod));
         self.pod_count -= 1;
@@ -230,6 +227,31 @@ pub struct Snapshot<'a> {
     pub cluster: &'a ClusterObjects,
     /// Image name (as nodes report it) → number of nodes that have it (ImageLocality).
     pub image_spread: &'a BTreeMap<String, usize>,
+    /// The positions in `nodes` of the nodes running pods with affinity, kept by the cache
+    /// (`None`: found by walking `nodes`, for snapshots built by hand).
+    pub affinity_lists: Option<&'a AffinityLists>,
+}
+
+/// The snapshot's `HavePodsWithAffinityNodeInfoList` and
+/// `HavePodsWithRequiredAntiAffinityNodeInfoList` (pkg/scheduler/backend/cache/snapshot.go),
+/// as positions in node-tree order. Like upstream's snapshot, the cache rebuilds them when a
+/// node starts or stops running such pods, so a cycle does not walk every node to find them.
+#[derive(Clone, Debug, Default)]
+pub struct AffinityLists {
+    with_affinity: Vec<usize>,
+    with_required_anti_affinity: Vec<usize>,
+}
+
+impl AffinityLists {
+    fn of(nodes: &[NodeInfo]) -> AffinityLists {
+        let positions = |keep: fn(&NodeInfo) -> bool| {
+            nodes.iter().enumerate().filter(|(_, n)| keep(n)).map(|(i, _)| i).collect()
+        };
+        AffinityLists {
+            with_affinity: positions(|n| !n.affinity_pods.is_empty()),
+            with_required_anti_affinity: positions(|n| n.pods_with_required_anti_affinity > 0),
+        }
+    }
 }
 
 impl<'a> Snapshot<'a> {
@@ -243,16 +265,28 @@ impl<'a> Snapshot<'a> {
     /// Only the nodes running a pod with pod affinity or anti-affinity
     /// (HavePodsWithAffinityList).
     pub fn node_pods_with_affinity(&self) -> Vec<NodePods<'a>> {
-        self.nodes.iter().filter(|n| n.pods_with_affinity > 0).map(NodeInfo::node_pods).collect()
+        match self.affinity_lists {
+            Some(lists) => self.listed(&lists.with_affinity),
+            None => {
+                self.nodes.iter().filter(|n| !n.affinity_pods.is_empty()).map(NodeInfo::node_pods).collect()
+            }
+        }
     }
     /// Only the nodes running a pod with required anti-affinity
     /// (HavePodsWithRequiredAntiAffinityList).
     pub fn node_pods_with_required_anti_affinity(&self) -> Vec<NodePods<'a>> {
-        self.nodes
-            .iter()
-            .filter(|n| n.pods_with_required_anti_affinity > 0)
-            .map(NodeInfo::node_pods)
-            .collect()
+        match self.affinity_lists {
+            Some(lists) => self.listed(&lists.with_required_anti_affinity),
+            None => self
+                .nodes
+                .iter()
+                .filter(|n| n.pods_with_required_anti_affinity > 0)
+                .map(NodeInfo::node_pods)
+                .collect(),
+        }
+    }
+    fn listed(&self, positions: &[usize]) -> Vec<NodePods<'a>> {
+        positions.iter().map(|&i| self.nodes[i].node_pods()).collect()
     }
 }
 
@@ -271,6 +305,9 @@ pub struct Cache {
     /// Pod UID → the node it is counted on.
     pods: BTreeMap<Arc<str>, (String, Arc<Pod>)>,
     image_spread: BTreeMap<String, usize>,
+    /// Rebuilt by `snapshot` when `affinity_lists_stale`.
+    affinity_lists: AffinityLists,
+    affinity_lists_stale: bool,
     pub cluster: ClusterObjects,
 }
 
@@ -293,7 +330,16 @@ impl Cache {
         if self.dirty {
             self.reorder();
         }
-        Snapshot { nodes: &self.nodes, cluster: &self.cluster, image_spread: &self.image_spread }
+        if self.affinity_lists_stale {
+            self.affinity_lists = AffinityLists::of(&self.nodes);
+            self.affinity_lists_stale = false;
+        }
+        Snapshot {
+            nodes: &self.nodes,
+            cluster: &self.cluster,
+            image_spread: &self.image_spread,
+            affinity_lists: Some(&self.affinity_lists),
+        }
     }
 
     /// Adds (`delta` 1) or removes (-1) the node's images in the image spread counts.
@@ -339,6 +385,7 @@ impl Cache {
         self.nodes = out;
         self.reindex();
         self.dirty = false;
+        self.affinity_lists_stale = true;
     }
 
     fn reindex(&mut self) {
@@ -393,6 +440,7 @@ impl Cache {
             self.count_images(&info.node, -1);
             self.reindex();
             self.dirty = true;
+            self.affinity_lists_stale = true;
         }
     }
 
@@ -408,7 +456,9 @@ impl Cache {
         }
         let pod = Arc::new(pod.clone());
         if let Some(&i) = self.index.get(node) {
+            let before = self.nodes[i].affinity_kinds();
             self.nodes[i].add_pod(pod.clone());
+            self.affinity_lists_stale |= self.nodes[i].affinity_kinds() != before;
         }
         self.pods.insert(uid, (node.to_string(), pod));
     }
@@ -416,7 +466,9 @@ impl Cache {
     pub fn remove_pod(&mut self, uid: &str) {
         if let Some((node, _)) = self.pods.remove(uid) {
             if let Some(&i) = self.index.get(&node) {
+                let before = self.nodes[i].affinity_kinds();
                 self.nodes[i].remove_pod(uid);
+                self.affinity_lists_stale |= self.nodes[i].affinity_kinds() != before;
             }
         }
     }
@@ -445,6 +497,63 @@ mod tests {
             metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels), ..Default::default() },
             ..Default::default()
         }
+    }
+
+    fn pod_on(uid: &str, node: &str, anti_affinity: bool) -> Pod {
+        use k8s_openapi::api::core::v1::{Affinity, PodAffinityTerm, PodAntiAffinity, PodSpec};
+        let affinity = anti_affinity.then(|| Affinity {
+            pod_anti_affinity: Some(PodAntiAffinity {
+                required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
+                    topology_key: "kubernetes.io/hostname".into(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        Pod {
+            metadata: ObjectMeta { uid: Some(uid.into()), ..Default::default() },
+            spec: Some(PodSpec { node_name: Some(node.into()), affinity, ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn affinity_lists_follow_pods_and_node_order() {
+        let mut c = Cache::default();
+        for (n, z) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
+            c.upsert_node(node(n, z));
+        }
+        let names = |c: &mut Cache| {
+            let snap = c.snapshot();
+            let walk = Snapshot { affinity_lists: None, ..snap };
+            let listed = |v: Vec<NodePods<'_>>| -> Vec<String> {
+                v.iter().map(|np| np.node.metadata.name.clone().unwrap_or_default()).collect()
+            };
+            // The kept lists are what walking every node finds.
+            let kept = (
+                listed(snap.node_pods_with_affinity()),
+                listed(snap.node_pods_with_required_anti_affinity()),
+            );
+            let walked = (
+                listed(walk.node_pods_with_affinity()),
+                listed(walk.node_pods_with_required_anti_affinity()),
+            );
+            assert_eq!(kept, walked);
+            kept.0
+        };
+        assert!(names(&mut c).is_empty());
+        c.upsert_pod("p1".into(), &pod_on("p1", "a2", true));
+        c.upsert_pod("p2".into(), &pod_on("p2", "a1", false));
+        c.upsert_pod("p3".into(), &pod_on("p3", "a1", true));
+        assert_eq!(names(&mut c), ["a1", "a2"]);
+        // A node arriving re-lists the nodes (a1, b1, c1, a2): the positions follow.
+        c.upsert_node(node("c1", "c"));
+        assert_eq!(names(&mut c), ["a1", "a2"]);
+        c.remove_pod("p3");
+        assert_eq!(names(&mut c), ["a2"]);
+        c.remove_node("a2");
+        assert!(names(&mut c).is_empty());
     }
 
     #[test]

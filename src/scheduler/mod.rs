@@ -28,8 +28,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, PodCondition, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, PodCondition, Service, Taint};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::api::pod as podutil;
 use crate::api::KindOf;
@@ -523,22 +524,31 @@ impl Scheduler {
 /// when `spec.unschedulable`, allocatable, labels, taints, condition statuses or annotations
 /// changed — not for a heartbeat.
 fn node_scheduling_properties_changed(old: &Node, new: &Node) -> bool {
-    let unschedulable = |n: &Node| n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
-    let taints = |n: &Node| n.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
-    let allocatable = |n: &Node| n.status.as_ref().and_then(|s| s.allocatable.clone());
-    let conditions = |n: &Node| -> BTreeMap<String, String> {
+    fn unschedulable(n: &Node) -> bool {
+        n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false)
+    }
+    fn taints(n: &Node) -> &[Taint] {
+        n.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[])
+    }
+    fn allocatable(n: &Node) -> Option<&BTreeMap<String, Quantity>> {
+        n.status.as_ref().and_then(|s| s.allocatable.as_ref())
+    }
+    // Condition type → status, as upstream's nodeConditionsChanged compares them (a map: a
+    // later condition of the same type wins; order does not matter). Compared without copying:
+    // this runs for every node heartbeat the scheduler hears.
+    fn conditions(n: &Node) -> BTreeMap<&str, &str> {
         n.status
             .iter()
             .flat_map(|s| s.conditions.iter().flatten())
-            .map(|c| (c.type_.clone(), c.status.clone()))
+            .map(|c| (c.type_.as_str(), c.status.as_str()))
             .collect()
-    };
+    }
     unschedulable(old) != unschedulable(new)
         || allocatable(old) != allocatable(new)
         || old.metadata.labels != new.metadata.labels
         || taints(old) != taints(new)
-        || conditions(old) != conditions(new)
         || old.metadata.annotations != new.metadata.annotations
+        || conditions(old) != conditions(new)
 }
 
 /// isPodUpdated (scheduling_queue.go): anything but status, resourceVersion, generation,

@@ -92,9 +92,10 @@ pub const MAX_NODE_SCORE: i64 = 100;
 pub struct NodePods<'a> {
     pub node: &'a Node,
     pub pods: &'a [std::sync::Arc<Pod>],
-    /// The pods' parsed required anti-affinity terms, when the scheduler cache keeps them
-    /// (`None`: parse them from `pods`, as the ported upstream tests build nodes).
-    pub anti_affinity: Option<&'a [inter_pod_affinity::ExistingAntiAffinity]>,
+    /// The pods with pod affinity or anti-affinity, their terms parsed, when the scheduler
+    /// cache keeps them (`None`: parse them from `pods`, as the ported upstream tests build
+    /// nodes).
+    pub affinity_pods: Option<&'a [inter_pod_affinity::AffinityPodInfo]>,
 }
 
 /// Default normalization (helper.DefaultNormalizeScore): scale to [0, 100] by the maximum,

@@ -133,6 +133,11 @@ impl crate::scheduler::framework::ScorePlugin for ImageLocality {
         node: &crate::scheduler::cache::NodeInfo,
         snapshot: &crate::scheduler::cache::Snapshot,
     ) -> Result<i64, crate::scheduler::framework::Status> {
+        if snapshot.image_spread.is_empty() {
+            // No node lists an image by name: every sum is 0, which scores 0 (calculatePriority
+            // clamps it to the lower threshold). Saves reading each Node's status.
+            return Ok(0);
+        }
         Ok(score(pod, &node.node, snapshot.nodes.len(), snapshot.image_spread))
     }
 }
@@ -228,6 +233,16 @@ mod tests {
         let refs: Vec<&Node> = nodes.iter().collect();
         let spread = image_spread_counts(&refs);
         nodes.iter().map(|n| score(pod, n, nodes.len(), &spread)).collect()
+    }
+
+    #[test]
+    fn a_zero_sum_scores_zero_whatever_the_containers() {
+        // What the adapter's shortcut for a cluster without image names relies on.
+        for containers in 0..6 {
+            assert_eq!(calculate_priority(0, containers), 0, "{containers} containers");
+        }
+        let bare = Node::default();
+        assert_eq!(score(&pod(&["nginx"], &["busybox"]), &bare, 3, &BTreeMap::new()), 0);
     }
 
     #[test]

@@ -231,25 +231,39 @@ fn parse_weighted(
         .collect()
 }
 
-/// An existing pod's parsed required anti-affinity terms, kept by the scheduler cache with the
-/// pod (upstream's `NodeInfo.PodsWithRequiredAntiAffinity` holds `PodInfo`s parsed once, when
-/// the pod is added), so PreFilter does not parse them again every cycle.
+/// An existing pod with pod affinity or anti-affinity and its four term lists, parsed once
+/// when the scheduler cache adds the pod: upstream's `NodeInfo.PodsWithAffinity` holds
+/// `PodInfo`s parsed in `NewPodInfo`, so neither PreFilter nor PreScore parses existing pods'
+/// terms again every cycle.
 #[derive(Clone, Debug)]
-pub struct ExistingAntiAffinity {
+pub struct AffinityPodInfo {
     pub pod: Arc<Pod>,
-    terms: Vec<AffinityTerm>,
+    terms: PodTerms,
 }
 
-impl ExistingAntiAffinity {
-    /// `None` for a pod without required anti-affinity terms. Terms that do not parse leave
-    /// the list empty, as `NewPodInfo` does.
-    pub fn of(pod: &Arc<Pod>) -> Option<ExistingAntiAffinity> {
-        let raw = required_anti_affinity_terms(pod);
-        if raw.is_empty() {
+impl AffinityPodInfo {
+    /// `None` for a pod without pod affinity or anti-affinity (not in `PodsWithAffinity`).
+    /// A list that does not parse is left empty, as `NewPodInfo` does.
+    pub fn of(pod: &Arc<Pod>) -> Option<AffinityPodInfo> {
+        if !has_pod_affinity(pod) {
             return None;
         }
-        let terms = parse_terms(namespace(pod), raw).unwrap_or_default();
-        Some(ExistingAntiAffinity { pod: pod.clone(), terms })
+        Some(AffinityPodInfo { pod: pod.clone(), terms: PodTerms::parse(pod).0 })
+    }
+
+    /// In `PodsWithRequiredAntiAffinity`: the pod lists required anti-affinity terms (whether
+    /// or not they parsed, as upstream's `podWithRequiredAntiAffinity` looks at the spec).
+    pub fn has_required_anti_affinity(&self) -> bool {
+        !required_anti_affinity_terms(&self.pod).is_empty()
+    }
+}
+
+/// The parsed affinity pods of a node: the cache's list, or parsed now from `pods` for a view
+/// built without a cache (the ported upstream tests).
+fn affinity_pods<'a>(np: &NodePods<'a>) -> std::borrow::Cow<'a, [AffinityPodInfo]> {
+    match np.affinity_pods {
+        Some(parsed) => std::borrow::Cow::Borrowed(parsed),
+        None => std::borrow::Cow::Owned(np.pods.iter().filter_map(AffinityPodInfo::of).collect()),
     }
 }
 
@@ -331,20 +345,40 @@ struct TopologyCounts(BTreeMap<String, DomainCounts>);
 #[allow(clippy::disallowed_types)]
 type DomainCounts = rustc_hash::FxHashMap<String, i64>;
 
-/// The number kept for `value` among `key`'s domains, created at 0. Looks up before inserting:
-/// a String per new key or domain, not per call.
-fn domain_slot<'a>(map: &'a mut BTreeMap<String, DomainCounts>, key: &str, value: &str) -> &'a mut i64 {
+/// Adds `delta` to the number kept for `value` among `key`'s domains (created at 0) and
+/// returns the new number. One probe when the domain is known; a String only for a new key or
+/// domain.
+fn add_to_domain(map: &mut BTreeMap<String, DomainCounts>, key: &str, value: &str, delta: i64) -> i64 {
     if !map.contains_key(key) {
         map.insert(key.to_string(), DomainCounts::default());
     }
     let values = map.get_mut(key).expect("just ensured");
-    if !values.contains_key(value) {
-        values.insert(value.to_string(), 0);
+    if let Some(count) = values.get_mut(value) {
+        *count += delta;
+        return *count;
     }
-    values.get_mut(value).expect("just ensured")
+    values.insert(value.to_string(), delta);
+    delta
 }
 
 impl TopologyCounts {
+    /// Room for `domains` values of each of `terms`' topology keys, so that counting thousands
+    /// of host names does not rehash as it goes. [`TopologyCounts::prune`] drops what stayed
+    /// empty.
+    fn reserve(&mut self, terms: &[AffinityTerm], domains: usize) {
+        for t in terms {
+            if !self.0.contains_key(&t.topology_key) {
+                let values = DomainCounts::with_capacity_and_hasher(domains, Default::default());
+                self.0.insert(t.topology_key.clone(), values);
+            }
+        }
+    }
+
+    /// Forgets keys without domains (left by [`TopologyCounts::reserve`]).
+    fn prune(&mut self) {
+        self.0.retain(|_, values| !values.is_empty());
+    }
+
     fn get(&self, key: &str, value: &str) -> i64 {
         self.0.get(key).and_then(|values| values.get(value)).copied().unwrap_or(0)
     }
@@ -359,9 +393,7 @@ impl TopologyCounts {
         let Some(value) = node.metadata.labels.as_ref().and_then(|l| l.get(key)) else {
             return;
         };
-        let count = domain_slot(&mut self.0, key, value);
-        *count += delta;
-        if *count == 0 {
+        if add_to_domain(&mut self.0, key, value, delta) == 0 {
             let values = self.0.get_mut(key).expect("just counted");
             values.remove(value);
             if values.is_empty() {
@@ -399,24 +431,20 @@ fn existing_anti_affinity_counts(
     nodes: &[NodePods<'_>],
 ) -> TopologyCounts {
     let mut counts = TopologyCounts::default();
-    let mut count = |node: &Node, terms: &[AffinityTerm]| {
-        for t in terms {
-            if t.matches(pod_namespace, Some(pod_labels), pod_namespace_labels) {
-                counts.update(node, &t.topology_key, 1);
-            }
-        }
-    };
     for np in nodes {
-        match np.anti_affinity {
-            // Parsed when the cache added the pods.
-            Some(parsed) => parsed.iter().for_each(|e| count(np.node, &e.terms)),
-            None => {
-                for e in np.pods.iter().filter_map(ExistingAntiAffinity::of) {
-                    count(np.node, &e.terms);
+        for e in affinity_pods(np).iter() {
+            for t in &e.terms.required_anti_affinity {
+                if t.matches(pod_namespace, Some(pod_labels), pod_namespace_labels) {
+                    if counts.is_empty() {
+                        // At most one domain per node listed.
+                        counts.reserve(std::slice::from_ref(t), nodes.len());
+                    }
+                    counts.update(np.node, &t.topology_key, 1);
                 }
             }
         }
     }
+    counts.prune();
     counts
 }
 
@@ -432,6 +460,10 @@ fn incoming_counts(
     if required_affinity.is_empty() && required_anti_affinity.is_empty() {
         return (affinity, anti_affinity);
     }
+    // At most one domain per node with pods.
+    let domains = nodes.iter().filter(|np| !np.pods.is_empty()).count();
+    affinity.reserve(required_affinity, domains);
+    anti_affinity.reserve(required_anti_affinity, domains);
     for np in nodes {
         for existing in np.pods {
             let (ns, labels) = (namespace(existing), existing.metadata.labels.as_ref());
@@ -447,6 +479,8 @@ fn incoming_counts(
             }
         }
     }
+    affinity.prune();
+    anti_affinity.prune();
     (affinity, anti_affinity)
 }
 
@@ -575,7 +609,13 @@ impl FilterState {
         let Some(labels) = node.metadata.labels.as_ref() else {
             return true;
         };
-        !labels.iter().any(|(k, v)| self.existing_anti_affinity_counts.get(k, v) > 0)
+        // Upstream walks the node's labels and looks each (key, value) up; walking the few
+        // counted keys and looking the node's value up is the same test.
+        !self
+            .existing_anti_affinity_counts
+            .0
+            .iter()
+            .any(|(key, values)| labels.get(key).and_then(|v| values.get(v.as_str())).is_some_and(|&n| n > 0))
     }
 }
 
@@ -628,19 +668,19 @@ fn process_term(
         return;
     }
     if let Some(value) = node.metadata.labels.as_ref().and_then(|l| l.get(&term.topology_key)) {
-        *domain_slot(scores, &term.topology_key, value) += i64::from(weight) * multiplier;
+        add_to_domain(scores, &term.topology_key, value, i64::from(weight) * multiplier);
     }
 }
 
 /// PreScore. `all` is every node with its pods (upstream walks the whole snapshot, not only
-/// the feasible nodes, so `feasible` is unused). `None` is Skip, upstream's outcome when
+/// the feasible nodes, so those are not an input; without preferred terms of its own, the pod
+/// can only be scored by nodes running pods with affinity, and `all` may be just those). `None` is Skip, upstream's outcome when
 /// `ignorePreferredTermsOfExistingPods` is set and the pod has no preferred terms, or when no
 /// term of either side matched anything (then every node scores 0 and NormalizeScore does not
 /// run). A pod whose terms do not parse also gives `None`; upstream returns an error there,
 /// which cannot happen after PreFilter rejected the same pod.
 pub fn pre_score(
     pod: &Pod,
-    _feasible: &[NodePods<'_>],
     all: &[NodePods<'_>],
     args: &AffinityArgs,
     namespace_labels: &NamespaceLabels,
@@ -671,40 +711,37 @@ pub fn pre_score(
         if node.metadata.labels.as_ref().is_none_or(|l| l.is_empty()) {
             continue;
         }
-        for existing in np.pods {
-            let existing_has_affinity = has_pod_affinity(existing);
-            // Without preferred terms of its own, only pods with affinity can contribute.
-            if !has_constraints && !existing_has_affinity {
-                continue;
+        // The incoming pod's preferred terms against every existing pod. (Upstream handles
+        // both sides pod by pod; the sums do not depend on the order.) Its namespace
+        // selectors are merged, so the existing pods' namespace labels are not needed.
+        if has_constraints {
+            for existing in np.pods {
+                let target = Target {
+                    namespace: namespace(existing),
+                    labels: existing.metadata.labels.as_ref(),
+                    namespace_labels: None,
+                };
+                for wt in &preferred_affinity {
+                    process_term(&mut scores, &wt.term, wt.weight, &target, node, 1);
+                }
+                for wt in &preferred_anti_affinity {
+                    process_term(&mut scores, &wt.term, wt.weight, &target, node, -1);
+                }
             }
-            // The incoming pod's terms have their namespace selectors merged, so the existing
-            // pod's namespace labels are not needed.
-            let target = Target {
-                namespace: namespace(existing),
-                labels: existing.metadata.labels.as_ref(),
-                namespace_labels: None,
-            };
-            for wt in &preferred_affinity {
-                process_term(&mut scores, &wt.term, wt.weight, &target, node, 1);
-            }
-            for wt in &preferred_anti_affinity {
-                process_term(&mut scores, &wt.term, wt.weight, &target, node, -1);
-            }
-            if !existing_has_affinity {
-                continue;
-            }
-            // The three lists scoring reads (not the required anti-affinity one, which only
-            // Filter uses); a list that does not parse counts as empty, as in NewPodInfo.
-            let ns = namespace(existing);
+        }
+        // The existing pods' terms against the incoming pod: only pods with affinity have any.
+        // The three lists scoring reads (not required anti-affinity, which only Filter uses).
+        for existing in affinity_pods(np).iter() {
+            let terms = &existing.terms;
             if args.hard_pod_affinity_weight > 0 {
-                for t in &parse_terms(ns, required_affinity_terms(existing)).unwrap_or_default() {
+                for t in &terms.required_affinity {
                     process_term(&mut scores, t, args.hard_pod_affinity_weight, &incoming, node, 1);
                 }
             }
-            for wt in &parse_weighted(ns, preferred_affinity_terms(existing)).unwrap_or_default() {
+            for wt in &terms.preferred_affinity {
                 process_term(&mut scores, &wt.term, wt.weight, &incoming, node, 1);
             }
-            for wt in &parse_weighted(ns, preferred_anti_affinity_terms(existing)).unwrap_or_default() {
+            for wt in &terms.preferred_anti_affinity {
                 process_term(&mut scores, &wt.term, wt.weight, &incoming, node, -1);
             }
         }
@@ -908,16 +945,15 @@ mod adapter {
             &self,
             state: &mut CycleState,
             pod: &Pod,
-            feasible: &[&NodeInfo],
+            _feasible: &[&NodeInfo],
             snapshot: &Snapshot,
         ) -> Status {
-            let feasible: Vec<NodePods<'_>> = feasible.iter().map(|n| n.node_pods()).collect();
             // Unless the pod has preferred terms, only nodes hosting pods with affinity matter
             // (upstream's HavePodsWithAffinityList).
             let has_preferred =
                 !preferred_affinity_terms(pod).is_empty() || !preferred_anti_affinity_terms(pod).is_empty();
             let all = if has_preferred { snapshot.node_pods() } else { snapshot.node_pods_with_affinity() };
-            match pre_score(pod, &feasible, &all, &self.args, &snapshot.cluster.namespace_labels) {
+            match pre_score(pod, &all, &self.args, &snapshot.cluster.namespace_labels) {
                 None => Status::skip(),
                 Some(s) => {
                     state.write(PRE_SCORE_KEY, s);
@@ -1165,11 +1201,24 @@ mod tests {
             Cluster { nodes, pods: per_node }
         }
 
+        /// The nodes as the scheduler cache holds them, existing pods' terms parsed on add.
+        fn node_infos(&self) -> Vec<crate::scheduler::cache::NodeInfo> {
+            self.nodes
+                .iter()
+                .zip(&self.pods)
+                .map(|(node, pods)| {
+                    let mut info = crate::scheduler::cache::NodeInfo::new(node.clone());
+                    pods.iter().for_each(|p| info.add_pod(p.clone()));
+                    info
+                })
+                .collect()
+        }
+
         fn view(&self) -> Vec<NodePods<'_>> {
             self.nodes
                 .iter()
                 .zip(&self.pods)
-                .map(|(node, pods)| NodePods { node, pods: pods.as_slice(), anti_affinity: None })
+                .map(|(node, pods)| NodePods { node, pods: pods.as_slice(), affinity_pods: None })
                 .collect()
         }
     }
@@ -1197,16 +1246,7 @@ mod tests {
         let state = pre_filter(pod, &view, &view, ns).expect("pre_filter");
         // The scheduler cache's NodeInfos carry the existing pods' terms parsed on add, and list
         // only the nodes with required anti-affinity pods for the existing counts: same state.
-        let infos: Vec<crate::scheduler::cache::NodeInfo> = cluster
-            .nodes
-            .iter()
-            .zip(&cluster.pods)
-            .map(|(node, pods)| {
-                let mut info = crate::scheduler::cache::NodeInfo::new(node.clone());
-                pods.iter().for_each(|p| info.add_pod(p.clone()));
-                info
-            })
-            .collect();
+        let infos = cluster.node_infos();
         let cached: Vec<NodePods<'_>> = infos.iter().map(|i| i.node_pods()).collect();
         let anti: Vec<NodePods<'_>> =
             infos.iter().filter(|i| i.pods_with_required_anti_affinity > 0).map(|i| i.node_pods()).collect();
@@ -1223,7 +1263,12 @@ mod tests {
         ns: &NamespaceLabels,
     ) -> Option<Vec<i64>> {
         let view = cluster.view();
-        let state = pre_score(pod, &view, &view, args, ns)?;
+        let state = pre_score(pod, &view, args, ns);
+        // From the cache's parsed terms: the same state.
+        let infos = cluster.node_infos();
+        let cached: Vec<NodePods<'_>> = infos.iter().map(|i| i.node_pods()).collect();
+        assert_eq!(pre_score(pod, &cached, args, ns), state, "cached terms");
+        let state = state?;
         let mut scores: Vec<i64> = view.iter().map(|np| score(&state, np)).collect();
         normalize(&mut scores);
         Some(scores)

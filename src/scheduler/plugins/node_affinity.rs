@@ -263,7 +263,12 @@ mod tests {
     fn scores(pl: &NodeAffinity, pod: &Pod, nodes: &[NodeInfo]) -> Vec<i64> {
         let st = CycleState::default();
         let refs: Vec<&NodeInfo> = nodes.iter().collect();
-        let snap = Snapshot { nodes, cluster: &Default::default(), image_spread: &Default::default() };
+        let snap = Snapshot {
+            nodes,
+            cluster: &Default::default(),
+            image_spread: &Default::default(),
+            affinity_lists: None,
+        };
         let mut s: Vec<i64> = nodes.iter().map(|n| pl.score(&st, pod, n, &snap).unwrap()).collect();
         pl.normalize(&st, pod, &refs, &mut s);
         s
@@ -347,7 +352,12 @@ mod tests {
                 ..Default::default()
             })
         };
-        let snap = Snapshot { nodes: &[], cluster: &Default::default(), image_spread: &Default::default() };
+        let snap = Snapshot {
+            nodes: &[],
+            cluster: &Default::default(),
+            image_spread: &Default::default(),
+            affinity_lists: None,
+        };
         let (r, s) = pl.pre_filter(&mut CycleState::default(), &by_name(&[&["node1"]]), &snap);
         assert!(s.is_success());
         assert_eq!(r.node_names, Some(["node1".to_string()].into()));

@@ -144,7 +144,12 @@ mod tests {
         let (_, s) = NodePorts.pre_filter(
             &mut CycleState::default(),
             &Pod::default(),
-            &Snapshot { nodes: &[], cluster: &Default::default(), image_spread: &Default::default() },
+            &Snapshot {
+                nodes: &[],
+                cluster: &Default::default(),
+                image_spread: &Default::default(),
+                affinity_lists: None,
+            },
         );
         assert!(s.is_skip(), "nothing running: PreFilter skips a pod without hostPorts");
     }

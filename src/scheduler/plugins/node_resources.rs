@@ -73,11 +73,38 @@ const CONFIG_API_VERSION: &str = "kubescheduler.config.k8s.io/v1";
 pub struct ResourceSpec {
     pub name: String,
     pub weight: i64,
+    /// Where the name's amounts live, resolved once from `name` (scoring runs per node).
+    slot: ResourceSlot,
+}
+
+/// Which field of `framework.Resource` a scored resource name reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResourceSlot {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    /// A name `ScalarResources` keeps (extended, hugepages-, …).
+    Scalar,
+    /// Any other name (`pods`, unknown native names): not in `framework.Resource`, so never
+    /// scored.
+    Unscored,
+}
+
+impl ResourceSlot {
+    fn of(name: &str) -> ResourceSlot {
+        match name {
+            "cpu" => ResourceSlot::Cpu,
+            "memory" => ResourceSlot::Memory,
+            "ephemeral-storage" => ResourceSlot::EphemeralStorage,
+            n if is_scalar_resource_name(n) => ResourceSlot::Scalar,
+            _ => ResourceSlot::Unscored,
+        }
+    }
 }
 
 impl ResourceSpec {
     pub fn new(name: &str, weight: i64) -> Self {
-        ResourceSpec { name: name.to_string(), weight }
+        ResourceSpec { name: name.to_string(), weight, slot: ResourceSlot::of(name) }
     }
 }
 
@@ -682,7 +709,7 @@ fn decode_resources(
             Some(w) => int(w, &join(&p, "weight"), "ResourceSpec", "int64")?,
             None => 0,
         };
-        out.push(ResourceSpec { name, weight });
+        out.push(ResourceSpec::new(&name, weight));
     }
     Ok(out)
 }
@@ -955,24 +982,26 @@ pub fn pod_resource_requests(pod: &Pod, resources: &[ResourceSpec], use_requeste
 /// and for a resource the node does not have.
 fn allocatable_and_requested(
     node: &NodeInfo,
-    resource: &str,
+    resource: &ResourceSpec,
     pod_request: i64,
     use_requested: bool,
 ) -> (i64, i64) {
     let requested = if use_requested { &node.requested } else { &node.nonzero_requested };
-    if pod_request == 0 && is_scalar_resource_name(resource) {
-        return (0, 0);
-    }
-    match resource {
-        "cpu" => (node.allocatable.milli_cpu, requested.milli_cpu.saturating_add(pod_request)),
-        "memory" => (node.allocatable.memory, requested.memory.saturating_add(pod_request)),
-        "ephemeral-storage" => {
+    match resource.slot {
+        ResourceSlot::Cpu => (node.allocatable.milli_cpu, requested.milli_cpu.saturating_add(pod_request)),
+        ResourceSlot::Memory => (node.allocatable.memory, requested.memory.saturating_add(pod_request)),
+        ResourceSlot::EphemeralStorage => {
             (node.allocatable.ephemeral_storage, node.requested.ephemeral_storage.saturating_add(pod_request))
         }
-        other => match scalar(&node.allocatable, other) {
-            Some(a) => (a, scalar(&node.requested, other).unwrap_or(0).saturating_add(pod_request)),
+        ResourceSlot::Scalar if pod_request == 0 => (0, 0),
+        ResourceSlot::Scalar => match node.allocatable.scalar.get(&resource.name) {
+            Some(&a) => {
+                let used = node.requested.scalar.get(&resource.name).copied().unwrap_or(0);
+                (a, used.saturating_add(pod_request))
+            }
             None => (0, 0),
         },
+        ResourceSlot::Unscored => (0, 0),
     }
 }
 
@@ -998,7 +1027,7 @@ fn with_requested_and_allocatable<R>(
     };
     for (i, r) in resources.iter().enumerate() {
         let pod_request = pod_requests.get(i).copied().unwrap_or(0);
-        let (alloc, req) = allocatable_and_requested(node, &r.name, pod_request, use_requested);
+        let (alloc, req) = allocatable_and_requested(node, r, pod_request, use_requested);
         if alloc == 0 {
             continue;
         }
@@ -1012,12 +1041,28 @@ fn to_i64(v: i128) -> i64 {
     i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
+/// `a × b / c` with Go's truncating integer division, in i64 when the product fits (every
+/// realistic quantity: a 128-bit division costs several times more, and this runs per node
+/// per resource), else in i128. `c` must not be 0.
+fn mul_div(a: i64, b: i64, c: i64) -> i64 {
+    match a.checked_mul(b) {
+        Some(product) => product / c,
+        None => to_i64(i128::from(a) * i128::from(b) / i128::from(c)),
+    }
+}
+
 /// `leastRequestedScore`: unused capacity on 0..100.
 fn least_requested_score(requested: i64, capacity: i64) -> i64 {
     if capacity == 0 || requested > capacity {
         return 0;
     }
-    to_i64((i128::from(capacity) - i128::from(requested)) * i128::from(MAX_NODE_SCORE) / i128::from(capacity))
+    match capacity.checked_sub(requested) {
+        Some(unused) => mul_div(unused, MAX_NODE_SCORE, capacity),
+        None => to_i64(
+            (i128::from(capacity) - i128::from(requested)) * i128::from(MAX_NODE_SCORE)
+                / i128::from(capacity),
+        ),
+    }
 }
 
 /// `mostRequestedScore`: used capacity on 0..100 (requests above capacity count as full).
@@ -1025,8 +1070,7 @@ fn most_requested_score(requested: i64, capacity: i64) -> i64 {
     if capacity == 0 {
         return 0;
     }
-    let requested = requested.min(capacity);
-    to_i64(i128::from(requested) * i128::from(MAX_NODE_SCORE) / i128::from(capacity))
+    mul_div(requested.min(capacity), MAX_NODE_SCORE, capacity)
 }
 
 /// `leastResourceScorer` / `mostResourceScorer`: the weighted mean (integer division).
@@ -1044,10 +1088,11 @@ fn weighted_scorer(
         node_score += i128::from(score(requested[i], allocatable[i])) * i128::from(r.weight);
         weight_sum += i128::from(r.weight);
     }
-    if weight_sum == 0 {
-        0
-    } else {
-        to_i64(node_score / weight_sum)
+    match (i64::try_from(node_score), i64::try_from(weight_sum)) {
+        (_, Ok(0)) => 0,
+        // A 64-bit division unless the sums need more.
+        (Ok(score), Ok(weights)) => score / weights,
+        _ => to_i64(node_score / weight_sum),
     }
 }
 

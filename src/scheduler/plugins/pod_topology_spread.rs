@@ -1182,7 +1182,7 @@ mod tests {
             self.nodes
                 .iter()
                 .zip(&self.pods)
-                .map(|(node, pods)| NodePods { node, pods: pods.as_slice(), anti_affinity: None })
+                .map(|(node, pods)| NodePods { node, pods: pods.as_slice(), affinity_pods: None })
                 .collect()
         }
     }

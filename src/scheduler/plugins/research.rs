@@ -257,7 +257,12 @@ mod tests {
 
     fn run(pl: &dyn ScorePlugin, p: &Pod, nodes: &[NodeInfo], seed: u64) -> Vec<i64> {
         let st = CycleState::new(seed);
-        let snap = Snapshot { nodes, cluster: &Default::default(), image_spread: &Default::default() };
+        let snap = Snapshot {
+            nodes,
+            cluster: &Default::default(),
+            image_spread: &Default::default(),
+            affinity_lists: None,
+        };
         let refs: Vec<&NodeInfo> = nodes.iter().collect();
         let mut s: Vec<i64> = nodes.iter().map(|n| pl.score(&st, p, n, &snap).unwrap()).collect();
         assert!(pl.normalize(&st, p, &refs, &mut s).is_success());

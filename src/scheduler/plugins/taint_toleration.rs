@@ -130,7 +130,12 @@ mod tests {
     fn scores(pod: &Pod, nodes: &[NodeInfo]) -> Vec<i64> {
         let mut st = CycleState::default();
         let refs: Vec<&NodeInfo> = nodes.iter().collect();
-        let snap = Snapshot { nodes, cluster: &Default::default(), image_spread: &Default::default() };
+        let snap = Snapshot {
+            nodes,
+            cluster: &Default::default(),
+            image_spread: &Default::default(),
+            affinity_lists: None,
+        };
         assert!(TaintToleration.pre_score(&mut st, pod, &refs, &snap).is_success());
         let mut s: Vec<i64> =
             nodes.iter().map(|n| TaintToleration.score(&st, pod, n, &snap).unwrap()).collect();
