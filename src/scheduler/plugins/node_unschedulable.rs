@@ -18,7 +18,7 @@ crate::impl_plugin!(NodeUnschedulable, NAME, [filter]);
 
 impl FilterPlugin for NodeUnschedulable {
     fn filter(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
-        if !podutil::is_unschedulable(&node.node) {
+        if !node.unschedulable {
             return Status::success();
         }
         let taint = Taint {

@@ -19,7 +19,7 @@ crate::impl_plugin!(TaintToleration, NAME, [filter, pre_score, score]);
 impl FilterPlugin for TaintToleration {
     fn filter(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
         match podutil::untolerated_taint(
-            podutil::node_taints(&node.node),
+            &node.taints,
             podutil::tolerations(pod),
             &["NoSchedule", "NoExecute"],
         ) {
@@ -57,7 +57,7 @@ impl PreScorePlugin for TaintToleration {
 
 /// The raw score: the node's PreferNoSchedule taints none of `tolerations` tolerates.
 pub fn intolerable_prefer_no_schedule(tolerations: &[Toleration], node: &NodeInfo) -> i64 {
-    podutil::node_taints(&node.node)
+    node.taints
         .iter()
         .filter(|t| t.effect == "PreferNoSchedule")
         .filter(|taint| !tolerations.iter().any(|t| podutil::tolerates(t, taint)))
