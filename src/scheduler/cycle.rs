@@ -257,8 +257,10 @@ pub fn schedule_pod(profile: &Profile, pod: &Pod, cx: CycleContext<'_>) -> Outco
         }
     }
 
-    let candidates: Vec<&NodeInfo> = match &pre_result.node_names {
-        None => all.iter().collect(),
+    // The nodes PreFilter left: all of them (indexed in place, not copied: this runs every
+    // cycle over thousands of nodes), or the listed ones in snapshot order.
+    let narrowed: Option<Vec<&NodeInfo>> = match &pre_result.node_names {
+        None => None,
         Some(names) => {
             let plugins: Vec<&str> = narrowing.iter().map(String::as_str).collect();
             statuses.absent = Some(Status::unresolvable(format!(
@@ -266,10 +268,16 @@ pub fn schedule_pod(profile: &Profile, pod: &Pod, cx: CycleContext<'_>) -> Outco
                 plugins.join(" ")
             )));
             // PreFilterResult.NodeNames is a set; list it in snapshot order for determinism.
-            all.iter().filter(|n| names.contains(n.name())).collect()
+            Some(all.iter().filter(|n| names.contains(n.name())).collect())
         }
     };
-    let n = candidates.len();
+    let candidate = |i: usize| -> &NodeInfo {
+        match &narrowed {
+            None => &all[i],
+            Some(listed) => listed[i],
+        }
+    };
+    let n = narrowed.as_ref().map_or(all.len(), Vec::len);
     let mut to_find = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score);
     if !profile.has_score_plugins() {
         to_find = to_find.min(1);
@@ -278,7 +286,7 @@ pub fn schedule_pod(profile: &Profile, pod: &Pod, cx: CycleContext<'_>) -> Outco
     let mut processed = 0;
     if n > 0 {
         for i in 0..n {
-            let info = candidates[(*next_start_node_index + i) % n];
+            let info = candidate((*next_start_node_index + i) % n);
             processed += 1;
             let s = if profile.has_filter_plugins() {
                 filter_with_nominated(profile, nominated, &state, pod, info)
