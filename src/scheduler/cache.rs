@@ -50,8 +50,6 @@ pub struct NodeInfo {
     /// The pods with any pod affinity or anti-affinity, their terms parsed once on add
     /// (upstream's `PodsWithAffinity`), in the order they were added.
     pub affinity_pods: Vec<inter_pod_affinity::AffinityPodInfo>,
-    /// How many of them have required anti-affinity (`PodsWithRequiredAntiAffinity`).
-    pub pods_with_required_anti_affinity: usize,
     /// The node-tree zone key and arrival number (the cache's listing order).
     zone: String,
     arrival: u64,
@@ -59,32 +57,50 @@ pub struct NodeInfo {
 
 impl NodeInfo {
     pub fn new(node: Node) -> Self {
-        let allocatable = podutil::node_allocatable(&node);
-        NodeInfo {
-            unschedulable: podutil::is_unschedulable(&node),
-            taints: podutil::node_taints(&node).to_vec(),
+        let mut info = NodeInfo {
+            unschedulable: false,
+            taints: Vec::new(),
             affinity_pods: Vec::new(),
-            pods_with_required_anti_affinity: 0,
             zone: zone_key(&node),
             arrival: 0,
-            node: Arc::new(node),
+            node: Arc::new(Node::default()),
             pods: Vec::new(),
-            allocatable,
+            allocatable: Resources::default(),
             requested: Resources::default(),
             nonzero_requested: Resources::default(),
             pod_count: 0,
             used_ports: Vec::new(),
-        }
+        };
+        info.set_node(node);
+        info
+    }
+
+    /// Sets the Node and what is read from it (allocatable, `spec.unschedulable`,
+    /// `spec.taints`). The node-tree zone is the cache's to move.
+    fn set_node(&mut self, node: Node) {
+        self.allocatable = podutil::node_allocatable(&node);
+        self.unschedulable = podutil::is_unschedulable(&node);
+        self.taints = podutil::node_taints(&node).to_vec();
+        self.node = Arc::new(node);
     }
 
     pub fn name(&self) -> &str {
         self.node.metadata.name.as_deref().unwrap_or("")
     }
 
-    /// Whether the node is in the snapshot's affinity lists: (runs pods with affinity, runs
-    /// pods with required anti-affinity).
+    /// Runs a pod with pod affinity or anti-affinity (is in `HavePodsWithAffinityList`).
+    pub fn runs_affinity_pods(&self) -> bool {
+        !self.affinity_pods.is_empty()
+    }
+
+    /// Runs a pod with required anti-affinity (is in `HavePodsWithRequiredAntiAffinityList`).
+    pub fn runs_required_anti_affinity_pods(&self) -> bool {
+        self.affinity_pods.iter().any(inter_pod_affinity::AffinityPodInfo::has_required_anti_affinity)
+    }
+
+    /// Which of the snapshot's affinity lists the node belongs in.
     fn affinity_kinds(&self) -> (bool, bool) {
-        (!self.affinity_pods.is_empty(), self.pods_with_required_anti_affinity > 0)
+        (self.runs_affinity_pods(), self.runs_required_anti_affinity_pods())
     }
 
     /// The node with its pods, as the ported plugins take it.
@@ -98,10 +114,7 @@ impl NodeInfo {
         self.nonzero_requested.add(&nonzero_requests(&pod));
         self.pod_count += 1;
         self.used_ports.extend(host_ports(&pod));
-        if let Some(info) = inter_pod_affinity::AffinityPodInfo::of(&pod) {
-            self.pods_with_required_anti_affinity += usize::from(info.has_required_anti_affinity());
-            self.affinity_pods.push(info);
-        }
+        self.affinity_pods.extend(inter_pod_affinity::AffinityPodInfo::of(&pod));
         self.pods.push(pod);
     }
 
@@ -111,10 +124,7 @@ impl NodeInfo {
             return false;
         };
         let pod = self.pods.remove(i);
-        if let Some(j) = self.affinity_pods.iter().position(|e| Arc::ptr_eq(&e.pod, &pod)) {
-            let info = self.affinity_pods.remove(j);
-            self.pods_with_required_anti_affinity -= usize::from(info.has_required_anti_affinity());
-        }
+        self.affinity_pods.retain(|e| !Arc::ptr_eq(&e.pod, &pod));
         self.requested.sub(&podutil::pod_requests(&pod));
         self.nonzero_requested.sub(&nonzero_requests(&pod));
         self.pod_count -= 1;
@@ -255,8 +265,8 @@ impl AffinityLists {
             nodes.iter().enumerate().filter(|(_, n)| keep(n)).map(|(i, _)| i).collect()
         };
         AffinityLists {
-            with_affinity: positions(|n| !n.affinity_pods.is_empty()),
-            with_required_anti_affinity: positions(|n| n.pods_with_required_anti_affinity > 0),
+            with_affinity: positions(NodeInfo::runs_affinity_pods),
+            with_required_anti_affinity: positions(NodeInfo::runs_required_anti_affinity_pods),
         }
     }
 }
@@ -274,9 +284,7 @@ impl<'a> Snapshot<'a> {
     pub fn node_pods_with_affinity(&self) -> Vec<NodePods<'a>> {
         match self.affinity_lists {
             Some(lists) => self.listed(&lists.with_affinity),
-            None => {
-                self.nodes.iter().filter(|n| !n.affinity_pods.is_empty()).map(NodeInfo::node_pods).collect()
-            }
+            None => self.nodes.iter().filter(|n| n.runs_affinity_pods()).map(NodeInfo::node_pods).collect(),
         }
     }
     /// Only the nodes running a pod with required anti-affinity
@@ -287,7 +295,7 @@ impl<'a> Snapshot<'a> {
             None => self
                 .nodes
                 .iter()
-                .filter(|n| n.pods_with_required_anti_affinity > 0)
+                .filter(|n| n.runs_required_anti_affinity_pods())
                 .map(NodeInfo::node_pods)
                 .collect(),
         }
@@ -413,10 +421,7 @@ impl Cache {
                 let zone = zone_key(&node);
                 let rezone = zone != self.nodes[i].zone;
                 let info = &mut self.nodes[i];
-                info.allocatable = podutil::node_allocatable(&node);
-                info.unschedulable = podutil::is_unschedulable(&node);
-                info.taints = podutil::node_taints(&node).to_vec();
-                info.node = Arc::new(node);
+                info.set_node(node);
                 if rezone {
                     // node_tree.go updateNode: removed from the old zone, added at the end of
                     // the new one.

@@ -435,10 +435,8 @@ fn existing_anti_affinity_counts(
         for e in affinity_pods(np).iter() {
             for t in &e.terms.required_anti_affinity {
                 if t.matches(pod_namespace, Some(pod_labels), pod_namespace_labels) {
-                    if counts.is_empty() {
-                        // At most one domain per node listed.
-                        counts.reserve(std::slice::from_ref(t), nodes.len());
-                    }
+                    // At most one domain per node listed.
+                    counts.reserve(std::slice::from_ref(t), nodes.len());
                     counts.update(np.node, &t.topology_key, 1);
                 }
             }
@@ -672,13 +670,13 @@ fn process_term(
     }
 }
 
-/// PreScore. `all` is every node with its pods (upstream walks the whole snapshot, not only
-/// the feasible nodes, so those are not an input; without preferred terms of its own, the pod
-/// can only be scored by nodes running pods with affinity, and `all` may be just those). `None` is Skip, upstream's outcome when
-/// `ignorePreferredTermsOfExistingPods` is set and the pod has no preferred terms, or when no
-/// term of either side matched anything (then every node scores 0 and NormalizeScore does not
-/// run). A pod whose terms do not parse also gives `None`; upstream returns an error there,
-/// which cannot happen after PreFilter rejected the same pod.
+/// PreScore. `all` is every node with its pods: upstream walks the whole snapshot, not only the
+/// feasible nodes, so those are not an input; without preferred terms of its own the pod can
+/// only be scored by nodes running pods with affinity, and `all` may be just those. `None` is
+/// Skip, upstream's outcome when `ignorePreferredTermsOfExistingPods` is set and the pod has
+/// no preferred terms, or when no term of either side matched anything (then every node scores
+/// 0 and NormalizeScore does not run). A pod whose terms do not parse also gives `None`;
+/// upstream returns an error there, which cannot happen after PreFilter rejected the same pod.
 pub fn pre_score(
     pod: &Pod,
     all: &[NodePods<'_>],
@@ -1249,7 +1247,7 @@ mod tests {
         let infos = cluster.node_infos();
         let cached: Vec<NodePods<'_>> = infos.iter().map(|i| i.node_pods()).collect();
         let anti: Vec<NodePods<'_>> =
-            infos.iter().filter(|i| i.pods_with_required_anti_affinity > 0).map(|i| i.node_pods()).collect();
+            infos.iter().filter(|i| i.runs_required_anti_affinity_pods()).map(|i| i.node_pods()).collect();
         assert_eq!(pre_filter(pod, &cached, &anti, ns).expect("pre_filter"), state, "cached terms");
         let state = state?;
         Some(view.iter().map(|np| filter(pod, &state, np)).collect())
