@@ -17,7 +17,8 @@
 //!
 //! Not modelled: node CIDR allocation (the kubelet config carries the pod CIDR).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -28,7 +29,7 @@ use crate::api::pod as podutil;
 use crate::api::{Kind, Object};
 use crate::apiserver::{Reporter, WatchSpec};
 use crate::client::{record_event, Informer};
-use crate::sim::{Component, Context, Event, SimDuration, SimTime, Timer};
+use crate::sim::{Component, Context, Event, LookupMap, SimDuration, SimTime, Timer};
 
 pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
@@ -73,9 +74,11 @@ struct Health {
     /// The Node as the last pass saw it: while it is the same object, only a lease renewal
     /// can have brought the node into the pass, and only its probe time can change.
     seen: Option<Arc<Object>>,
-    /// When the node goes silent unless heard from (`None`: already silent); also an entry of
-    /// the controller's deadline index.
+    /// When the node goes silent unless heard from (`None`: already silent, or gone).
     deadline: Option<SimTime>,
+    /// The node's live entry in the controller's [`Deadlines`] (time and sequence number), at
+    /// or before `deadline`.
+    filed: Option<(SimTime, u64)>,
     /// The grace period the last pass applied: the startup one until the Node has a Ready
     /// condition.
     grace: SimDuration,
@@ -108,7 +111,8 @@ pub struct NodeLifecycleController {
     nodes: Option<Informer>,
     leases: Option<Informer>,
     pods: Option<Informer>,
-    health: BTreeMap<String, Health>,
+    /// Per node, by name (only probed: the pass walks `work`, which is ordered).
+    health: LookupMap<String, Health>,
     /// Nodes whose Node changed since the last pass (or whose Lease did, for a node the
     /// controller has not classified yet).
     dirty: BTreeSet<String>,
@@ -116,8 +120,8 @@ pub struct NodeLifecycleController {
     /// takes each Lease from the informer, which has the latest). A renewal alone can only move its
     /// node's probe time (see `monitor`), so these skip the full check.
     renewed: Vec<Arc<Object>>,
-    /// Every node's `Health::deadline`, ordered by time.
-    deadlines: BTreeSet<(SimTime, Arc<str>)>,
+    /// When to look at each node that is still heard from.
+    deadlines: Deadlines,
     /// Per zone, the (Ready, not Ready) nodes counted there: the sum of the `Health::class`es.
     zone_counts: BTreeMap<String, (usize, usize)>,
     /// Nodes waiting for a NoExecute taint, per zone, first in first out (zoneNoExecuteTainter).
@@ -182,17 +186,41 @@ fn zone_of(node: &Node) -> String {
     zone_key(region, zone)
 }
 
-/// Moves a node's entry in the deadline index (`None`: already silent, or gone).
-fn set_deadline(deadlines: &mut BTreeSet<(SimTime, Arc<str>)>, h: &mut Health, deadline: Option<SimTime>) {
-    if h.deadline == deadline {
-        return;
+/// When nodes go silent unless heard from: a lazy min-heap. A renewal only moves the node's
+/// `Health::deadline`; its entry stays where it was, and when that comes due the pass finds the
+/// later deadline and files the node again there. An idle cluster then pays one heap operation
+/// per node per grace period, not an ordered-set removal and insertion per renewal. Entries are
+/// ordered by (time, sequence number), so equal times never compare names.
+#[derive(Default)]
+struct Deadlines {
+    heap: BinaryHeap<Reverse<(SimTime, u64, Arc<str>)>>,
+    seq: u64,
+}
+
+impl Deadlines {
+    fn file(&mut self, at: SimTime, name: &Arc<str>) -> (SimTime, u64) {
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, name.clone())));
+        (at, self.seq)
     }
-    if let Some(old) = h.deadline.take() {
-        deadlines.remove(&(old, h.name.clone()));
+
+    /// Takes the earliest entry if it is before `now`.
+    fn pop_before(&mut self, now: SimTime) -> Option<(SimTime, u64, Arc<str>)> {
+        if self.heap.peek().is_none_or(|Reverse((at, _, _))| *at >= now) {
+            return None;
+        }
+        self.heap.pop().map(|Reverse(entry)| entry)
     }
+}
+
+/// Sets when the node goes silent (`None`: already silent, or gone), filing it earlier if the
+/// deadline moved before its entry.
+fn set_deadline(deadlines: &mut Deadlines, h: &mut Health, deadline: Option<SimTime>) {
+    h.deadline = deadline;
     if let Some(d) = deadline {
-        deadlines.insert((d, h.name.clone()));
-        h.deadline = Some(d);
+        if h.filed.is_none_or(|(at, _)| at > d) {
+            h.filed = Some(deadlines.file(d, &h.name));
+        }
     }
 }
 
@@ -248,10 +276,10 @@ impl NodeLifecycleController {
             nodes: None,
             leases: None,
             pods: None,
-            health: BTreeMap::new(),
+            health: LookupMap::new(),
             dirty: BTreeSet::new(),
             renewed: Vec::new(),
-            deadlines: BTreeSet::new(),
+            deadlines: Deadlines::default(),
             zone_counts: BTreeMap::new(),
             pending_noexecute: BTreeMap::new(),
             buckets: BTreeMap::new(),
@@ -270,15 +298,20 @@ impl NodeLifecycleController {
         let now = ctx.now();
         let mut work: BTreeSet<String> = std::mem::take(&mut self.dirty);
         // Silent means now > probe time + grace.
-        while let Some((deadline, _)) = self.deadlines.first() {
-            if *deadline >= now {
-                break;
+        while let Some((at, seq, name)) = self.deadlines.pop_before(now) {
+            let Some(h) = self.health.get_mut(&*name) else { continue };
+            if h.filed != Some((at, seq)) {
+                continue; // superseded by an earlier filing
             }
-            let (_, name) = self.deadlines.pop_first().expect("checked");
-            if let Some(h) = self.health.get_mut(&*name) {
-                h.deadline = None;
+            h.filed = None;
+            match h.deadline {
+                Some(d) if d >= now => h.filed = Some(self.deadlines.file(d, &h.name)),
+                Some(_) => {
+                    h.deadline = None;
+                    work.insert(name.to_string());
+                }
+                None => {}
             }
-            work.insert(name.to_string());
         }
         // A renewed Lease of a node that is otherwise unchanged since the last pass: the full
         // check would find the same Node (`unchanged`), move the probe time to now if the
@@ -345,6 +378,7 @@ impl NodeLifecycleController {
                 lease_renew: lease.clone(),
                 seen: None,
                 deadline: None,
+                filed: None,
                 grace: self.cfg.node_startup_grace_period,
                 class: None,
             };

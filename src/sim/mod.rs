@@ -3,9 +3,11 @@
 //! delivered event.
 
 pub mod hash;
+pub mod lookup;
 pub mod rng;
 pub mod time;
 
+pub use lookup::LookupMap;
 pub use time::{SimDuration, SimTime};
 pub mod engine;
 pub mod event;
