@@ -348,13 +348,14 @@ impl Simulation {
                 break;
             }
             let delivered = self.engine.step().expect("an event is pending");
-            let changes = self.engine.api.take_journal();
-            self.recorder.observe(delivered.time, &changes);
+            let changes = self.engine.api.journal();
+            self.recorder.observe(delivered.time, changes);
             if let Some(inv) = self.invariants.as_mut() {
-                if let Err(message) = inv.check(&delivered, &changes) {
+                if let Err(message) = inv.check(&delivered, changes) {
                     self.outcome = Some(Outcome::InvariantViolated { message });
                 }
             }
+            self.engine.api.clear_journal();
         }
         if self.outcome.is_none() {
             // No event before `t`: the state is final up to and including `t`.

@@ -245,9 +245,21 @@ impl ApiServer {
     pub fn take_deliveries(&mut self) -> Vec<(ComponentId, WatchEvent)> {
         std::mem::take(&mut self.deliveries)
     }
+    /// The same, keeping the buffer for the next writes (the engine's path, once per event).
+    pub fn drain_deliveries(&mut self) -> std::vec::Drain<'_, (ComponentId, WatchEvent)> {
+        self.deliveries.drain(..)
+    }
     /// Committed writes since the last call, for observers.
     pub fn take_journal(&mut self) -> Vec<Change> {
         std::mem::take(&mut self.journal)
+    }
+    /// Committed writes since the last [`ApiServer::clear_journal`], without taking them.
+    pub fn journal(&self) -> &[Change] {
+        &self.journal
+    }
+    /// Forgets the journal, keeping its buffer.
+    pub fn clear_journal(&mut self) {
+        self.journal.clear();
     }
 
     // ---------------------------------------------------------------- reads
@@ -412,18 +424,24 @@ impl ApiServer {
             next
         };
         {
+            // The server's fields come from the stored object (copied only where the client
+            // sent something else: usually it sent them back unchanged).
             let (cur, meta) = (current.meta(), next.meta_mut());
-            meta.uid = cur.uid.clone();
+            if meta.uid != cur.uid {
+                meta.uid = cur.uid.clone();
+            }
             meta.creation_timestamp = cur.creation_timestamp.clone();
             meta.deletion_timestamp = cur.deletion_timestamp.clone();
             meta.deletion_grace_period_seconds = cur.deletion_grace_period_seconds;
             meta.generation = cur.generation;
-            meta.resource_version = cur.resource_version.clone();
+            if meta.resource_version != cur.resource_version {
+                meta.resource_version = cur.resource_version.clone();
+            }
         }
         if spec_changed(&current, &next) {
             next.meta_mut().generation = Some(current.meta().generation.unwrap_or(0) + 1);
         }
-        if next == *current {
+        if !payload_differs(&next, &current) && next == *current {
             // An update that changes nothing is not written (no new revision, no event).
             return Ok(current);
         }
@@ -1173,6 +1191,21 @@ fn keep_status(next: &mut Object, current: &Object) {
 fn has_spec(obj: &Object) -> bool {
     macro_rules! arms {
         ($($k:ident),*) => { matches!(obj, $(Object::$k(_))|* | Object::LimitRange(_)) };
+    }
+    with_status_kinds!(arms)
+}
+
+/// Whether the parts updates usually change (spec, status) differ: a cheap first test before
+/// comparing whole objects, whose metadata is mostly long equal strings.
+fn payload_differs(a: &Object, b: &Object) -> bool {
+    macro_rules! arms {
+        ($($k:ident),*) => {
+            match (a, b) {
+                $((Object::$k(x), Object::$k(y)) => x.spec != y.spec || x.status != y.status,)*
+                (Object::Lease(x), Object::Lease(y)) => x.spec != y.spec,
+                _ => false,
+            }
+        };
     }
     with_status_kinds!(arms)
 }

@@ -293,7 +293,7 @@ impl Engine {
     /// Queues the watch events produced by API writes made outside a handler (scenario setup).
     pub fn flush_watch_deliveries(&mut self) {
         let at = self.now + self.watch_latency;
-        for (to, ev) in self.api.take_deliveries() {
+        for (to, ev) in self.api.drain_deliveries() {
             self.queue.push(at, to, Event::Watch(ev));
         }
     }

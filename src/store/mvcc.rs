@@ -163,7 +163,15 @@ struct KeyIndex<V> {
 }
 
 #[allow(clippy::disallowed_types)]
-type VersionsByKey<V> = rustc_hash::FxHashMap<Arc<str>, Vec<Version<V>>>;
+type VersionsByKey<V> = rustc_hash::FxHashMap<Arc<str>, KeyEntry<V>>;
+
+/// A key's versions, with the key itself: one probe finds both (a write needs the shared key
+/// for its event).
+#[derive(Debug)]
+struct KeyEntry<V> {
+    key: Arc<str>,
+    versions: Vec<Version<V>>,
+}
 
 impl<V> Default for KeyIndex<V> {
     fn default() -> Self {
@@ -173,25 +181,21 @@ impl<V> Default for KeyIndex<V> {
 
 impl<V> KeyIndex<V> {
     fn get(&self, key: &str) -> Option<(&Arc<str>, &Vec<Version<V>>)> {
-        self.by_key.get_key_value(key)
+        self.by_key.get(key).map(|e| (&e.key, &e.versions))
     }
 
-    fn get_mut(&mut self, key: &str) -> Option<&mut Vec<Version<V>>> {
+    fn get_mut(&mut self, key: &str) -> Option<&mut KeyEntry<V>> {
         self.by_key.get_mut(key)
     }
 
-    /// The versions of `key`, created empty if the key is new.
-    fn entry(&mut self, key: &str) -> (Arc<str>, &mut Vec<Version<V>>) {
-        let k = match self.by_key.get_key_value(key) {
-            Some((k, _)) => k.clone(),
-            None => {
-                let k: Arc<str> = Arc::from(key);
-                self.ordered.insert(k.clone());
-                k
-            }
-        };
-        let versions = self.by_key.entry(k.clone()).or_default();
-        (k, versions)
+    /// The entry of `key`, created empty if the key is new.
+    fn entry(&mut self, key: &str) -> &mut KeyEntry<V> {
+        if !self.by_key.contains_key(key) {
+            let k: Arc<str> = Arc::from(key);
+            self.ordered.insert(k.clone());
+            self.by_key.insert(k.clone(), KeyEntry { key: k, versions: Vec::new() });
+        }
+        self.by_key.get_mut(key).expect("just ensured")
     }
 
     /// Keys from `start` on, in byte order, with their versions.
@@ -202,18 +206,18 @@ impl<V> KeyIndex<V> {
     }
 
     fn version_count(&self) -> usize {
-        self.by_key.values().map(Vec::len).sum()
+        self.by_key.values().map(|e| e.versions.len()).sum()
     }
 
     /// Applies `f` to every key's versions and forgets keys left with none.
     fn retain(&mut self, mut f: impl FnMut(&mut Vec<Version<V>>)) {
         let ordered = &mut self.ordered;
-        self.by_key.retain(|k, versions| {
-            f(versions);
-            if versions.is_empty() {
+        self.by_key.retain(|k, e| {
+            f(&mut e.versions);
+            if e.versions.is_empty() {
                 ordered.remove(k);
             }
-            !versions.is_empty()
+            !e.versions.is_empty()
         });
     }
 }
@@ -374,26 +378,41 @@ impl<V> Store<V> {
     /// transaction's operation and event lists. Returns the new revision, or `None` (nothing
     /// written) if the key moved.
     pub fn compare_and_put(&mut self, key: &str, mod_revision: Revision, value: Arc<V>) -> Option<Revision> {
-        if self.mod_revision(key) != mod_revision {
-            return None;
-        }
         let rev = self.revision + 1;
-        let event = self.apply_put(key, value, rev);
+        // One probe for an existing key: compare and write in the same entry.
+        let event = match self.keys.get_mut(key) {
+            Some(entry) => {
+                let live = entry.versions.last().filter(|v| v.value.is_some());
+                if live.map_or(0, |v| v.mod_revision) != mod_revision {
+                    return None;
+                }
+                let (event, created) = Self::put_version(entry, value, rev);
+                self.live_keys += usize::from(created);
+                event
+            }
+            None if mod_revision == 0 => self.apply_put(key, value, rev),
+            None => return None,
+        };
         self.revision = rev;
         self.history.push_back(event);
         Some(rev)
     }
 
     fn apply_put(&mut self, key: &str, value: Arc<V>, rev: Revision) -> WatchEvent<V> {
-        let (key, versions) = self.keys.entry(key);
-        let prev = versions.last().filter(|v| v.value.is_some()).map(|v| Self::to_kv(&key, v));
+        let (event, created) = Self::put_version(self.keys.entry(key), value, rev);
+        self.live_keys += usize::from(created);
+        event
+    }
+
+    /// Writes a new version of the entry's key at `rev`; returns the event and whether the key
+    /// came (back) into existence.
+    fn put_version(entry: &mut KeyEntry<V>, value: Arc<V>, rev: Revision) -> (WatchEvent<V>, bool) {
+        let (key, versions) = (&entry.key, &mut entry.versions);
+        let prev = versions.last().filter(|v| v.value.is_some()).map(|v| Self::to_kv(key, v));
         let (create_revision, version) = match &prev {
             Some(p) => (p.create_revision, p.version + 1),
             None => (rev, 1),
         };
-        if prev.is_none() {
-            self.live_keys += 1;
-        }
         // Two puts of one key in one txn: etcd rejects that ("duplicate key given in txn
         // request"); here the later one replaces the earlier version of this revision.
         if versions.last().is_some_and(|v| v.mod_revision == rev) {
@@ -401,11 +420,12 @@ impl<V> Store<V> {
         }
         versions.push(Version { create_revision, mod_revision: rev, version, value: Some(value.clone()) });
         let kv = KeyValue { key: key.clone(), create_revision, mod_revision: rev, version, value };
-        WatchEvent { kind: EventType::Put, key, revision: rev, kv: Some(kv), prev }
+        let created = prev.is_none();
+        (WatchEvent { kind: EventType::Put, key: key.clone(), revision: rev, kv: Some(kv), prev }, created)
     }
 
     fn apply_delete(&mut self, key: Arc<str>, rev: Revision) -> WatchEvent<V> {
-        let versions = self.keys.get_mut(&key).expect("victims exist");
+        let versions = &mut self.keys.get_mut(&key).expect("victims exist").versions;
         let prev = versions.last().map(|v| Self::to_kv(&key, v));
         versions.push(Version { create_revision: 0, mod_revision: rev, version: 0, value: None });
         self.live_keys -= 1;
