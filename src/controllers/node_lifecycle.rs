@@ -66,8 +66,12 @@ impl Default for NodeLifecycleConfig {
 
 #[derive(Clone, Debug)]
 struct Health {
-    /// The node's name, shared with the deadline index.
+    /// The node's name, shared with the deadline index and the renewal list.
     name: Arc<str>,
+    /// Where the record sits in the [`HealthTable`].
+    slot: u32,
+    /// The renewal time of the latest Lease delivered since the last pass (`Some`: one was).
+    pending_renew: Option<Option<MicroTime>>,
     probe_time: SimTime,
     ready_heartbeat: Option<Time>,
     lease_renew: Option<MicroTime>,
@@ -111,15 +115,15 @@ pub struct NodeLifecycleController {
     nodes: Option<Informer>,
     leases: Option<Informer>,
     pods: Option<Informer>,
-    /// Per node, by name (only probed: the pass walks `work`, which is ordered).
-    health: LookupMap<String, Health>,
+    /// Per node (only probed: the pass walks `work`, which is ordered).
+    health: HealthTable,
     /// Nodes whose Node changed since the last pass (or whose Lease did, for a node the
     /// controller has not classified yet).
     dirty: BTreeSet<String>,
-    /// Leases renewed since the last pass, as delivered (only their names are read: the pass
-    /// takes each Lease from the informer, which has the latest). A renewal alone can only move its
-    /// node's probe time (see `monitor`), so these skip the full check.
-    renewed: Vec<Arc<Object>>,
+    /// Records with a Lease renewal delivered since the last pass (its time waits in
+    /// `Health::pending_renew`, the latest delivered, as the informer has it). A renewal alone
+    /// can only move its node's probe time (see `monitor`), so these skip the full check.
+    renewed: Vec<(u32, Arc<str>)>,
     /// When to look at each node that is still heard from.
     deadlines: Deadlines,
     /// Per zone, the (Ready, not Ready) nodes counted there: the sum of the `Health::class`es.
@@ -186,6 +190,49 @@ fn zone_of(node: &Node) -> String {
     zone_key(region, zone)
 }
 
+/// The controller's per-node records: a slab, found by name through a hash table, or by slot
+/// (what the deadline heap and the renewal list keep: a renewal finds its record once, when it
+/// is delivered and the record is likely in cache), the slot checked against the shared name.
+#[derive(Default)]
+struct HealthTable {
+    slots: Vec<Option<Health>>,
+    free: Vec<u32>,
+    by_name: LookupMap<String, u32>,
+}
+
+impl HealthTable {
+    fn get_mut(&mut self, name: &str) -> Option<&mut Health> {
+        let slot = *self.by_name.get(name)?;
+        self.slots[slot as usize].as_mut()
+    }
+
+    /// The record in `slot` if it is still `name`'s (the very name it was filed with).
+    fn at_mut(&mut self, slot: u32, name: &Arc<str>) -> Option<&mut Health> {
+        self.slots.get_mut(slot as usize)?.as_mut().filter(|h| Arc::ptr_eq(&h.name, name))
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// Files a new record; sets its `slot`.
+    fn insert(&mut self, mut h: Health) {
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 nodes")
+        });
+        h.slot = slot;
+        self.by_name.insert(h.name.to_string(), slot);
+        self.slots[slot as usize] = Some(h);
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Health> {
+        let slot = self.by_name.remove(name)?;
+        self.free.push(slot);
+        self.slots[slot as usize].take()
+    }
+}
+
 /// When nodes go silent unless heard from: a lazy min-heap. A renewal only moves the node's
 /// `Health::deadline`; its entry stays where it was, and when that comes due the pass finds the
 /// later deadline and files the node again there. An idle cluster then pays one heap operation
@@ -193,20 +240,20 @@ fn zone_of(node: &Node) -> String {
 /// ordered by (time, sequence number), so equal times never compare names.
 #[derive(Default)]
 struct Deadlines {
-    heap: BinaryHeap<Reverse<(SimTime, u64, Arc<str>)>>,
+    heap: BinaryHeap<Reverse<(SimTime, u64, u32, Arc<str>)>>,
     seq: u64,
 }
 
 impl Deadlines {
-    fn file(&mut self, at: SimTime, name: &Arc<str>) -> (SimTime, u64) {
+    fn file(&mut self, at: SimTime, h: &Health) -> (SimTime, u64) {
         self.seq += 1;
-        self.heap.push(Reverse((at, self.seq, name.clone())));
+        self.heap.push(Reverse((at, self.seq, h.slot, h.name.clone())));
         (at, self.seq)
     }
 
-    /// Takes the earliest entry if it is before `now`.
-    fn pop_before(&mut self, now: SimTime) -> Option<(SimTime, u64, Arc<str>)> {
-        if self.heap.peek().is_none_or(|Reverse((at, _, _))| *at >= now) {
+    /// Takes the earliest entry (time, sequence, record slot, name) if it is before `now`.
+    fn pop_before(&mut self, now: SimTime) -> Option<(SimTime, u64, u32, Arc<str>)> {
+        if self.heap.peek().is_none_or(|Reverse((at, _, _, _))| *at >= now) {
             return None;
         }
         self.heap.pop().map(|Reverse(entry)| entry)
@@ -219,7 +266,7 @@ fn set_deadline(deadlines: &mut Deadlines, h: &mut Health, deadline: Option<SimT
     h.deadline = deadline;
     if let Some(d) = deadline {
         if h.filed.is_none_or(|(at, _)| at > d) {
-            h.filed = Some(deadlines.file(d, &h.name));
+            h.filed = Some(deadlines.file(d, h));
         }
     }
 }
@@ -276,7 +323,7 @@ impl NodeLifecycleController {
             nodes: None,
             leases: None,
             pods: None,
-            health: LookupMap::new(),
+            health: HealthTable::default(),
             dirty: BTreeSet::new(),
             renewed: Vec::new(),
             deadlines: Deadlines::default(),
@@ -298,14 +345,14 @@ impl NodeLifecycleController {
         let now = ctx.now();
         let mut work: BTreeSet<String> = std::mem::take(&mut self.dirty);
         // Silent means now > probe time + grace.
-        while let Some((at, seq, name)) = self.deadlines.pop_before(now) {
-            let Some(h) = self.health.get_mut(&*name) else { continue };
+        while let Some((at, seq, slot, name)) = self.deadlines.pop_before(now) {
+            let Some(h) = self.health.at_mut(slot, &name) else { continue };
             if h.filed != Some((at, seq)) {
                 continue; // superseded by an earlier filing
             }
             h.filed = None;
             match h.deadline {
-                Some(d) if d >= now => h.filed = Some(self.deadlines.file(d, &h.name)),
+                Some(d) if d >= now => h.filed = Some(self.deadlines.file(d, h)),
                 Some(_) => {
                     h.deadline = None;
                     work.insert(name.to_string());
@@ -316,16 +363,15 @@ impl NodeLifecycleController {
         // A renewed Lease of a node that is otherwise unchanged since the last pass: the full
         // check would find the same Node (`unchanged`), move the probe time to now if the
         // renewal is newer, and stop there. Do just that, without the walk.
-        for lease in std::mem::take(&mut self.renewed) {
-            let name = lease.name();
-            if work.contains(name) {
-                continue;
-            }
-            let renew = self.observed_renewal(name);
-            let Some(h) = self.health.get_mut(name) else {
-                work.insert(name.to_string());
+        for (slot, name) in std::mem::take(&mut self.renewed) {
+            let Some(h) = self.health.at_mut(slot, &name) else {
+                work.insert(name.to_string()); // its record went: the full check says why
                 continue;
             };
+            let Some(renew) = h.pending_renew.take() else { continue };
+            if work.contains(&*name) {
+                continue;
+            }
             h.observe_lease(renew, now);
             let deadline = h.probe_time + h.grace;
             if now > deadline {
@@ -368,11 +414,13 @@ impl NodeLifecycleController {
         let ready_hb = ready_heartbeat(node);
         // A node seen for the first time starts its clock now, and is announced
         // (classifyNodes: RecordNodeEvent "RegisteredNode").
-        if !self.health.contains_key(name) {
+        if !self.health.contains(name) {
             let msg = format!("Node {name} event: Registered Node {name} in Controller");
             record_event(ctx, reporter(), obj, "Normal", "RegisteredNode", msg);
             let h = Health {
                 name: Arc::from(name),
+                slot: 0,
+                pending_renew: None,
                 probe_time: now,
                 ready_heartbeat: ready_hb.cloned(),
                 lease_renew: lease.clone(),
@@ -382,7 +430,7 @@ impl NodeLifecycleController {
                 grace: self.cfg.node_startup_grace_period,
                 class: None,
             };
-            self.health.insert(name.to_string(), h);
+            self.health.insert(h);
         }
         let h = self.health.get_mut(name).expect("just ensured");
         let unchanged = h.seen.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, obj));
@@ -755,10 +803,18 @@ impl Component for NodeLifecycleController {
                 } else if self.leases.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.leases.as_mut().expect("checked").apply(&ev);
                     // Node Leases are named after their nodes.
-                    if ev.kind == crate::apiserver::WatchEventType::Deleted {
-                        self.dirty.insert(ev.object.name().to_string());
-                    } else {
-                        self.renewed.push(ev.object.clone());
+                    let name = ev.object.name();
+                    match self.health.get_mut(name) {
+                        Some(h) if ev.kind != crate::apiserver::WatchEventType::Deleted => {
+                            let renew = lease_renew(Some(&ev.object));
+                            if h.pending_renew.replace(renew).is_none() {
+                                self.renewed.push((h.slot, h.name.clone()));
+                            }
+                        }
+                        // Deleted, or a node not classified yet: the full check.
+                        _ => {
+                            self.dirty.insert(name.to_string());
+                        }
                     }
                 } else if self.pods.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.pods.as_mut().expect("checked").apply(&ev);
