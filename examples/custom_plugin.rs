@@ -32,7 +32,7 @@ impl Plugin for ZoneAffinityForBatch {
 impl ScorePlugin for ZoneAffinityForBatch {
     fn score(&self, _: &CycleState, pod: &Pod, node: &NodeInfo, _: &Snapshot) -> Result<i64, Status> {
         let batch = pod.metadata.labels.as_ref().and_then(|l| l.get("tier")).is_some_and(|t| t == "batch");
-        let zone = node.node().metadata.labels.as_ref().and_then(|l| l.get("topology.kubernetes.io/zone"));
+        let zone = node.node.metadata.labels.as_ref().and_then(|l| l.get("topology.kubernetes.io/zone"));
         let in_zone = zone.is_some_and(|z| *z == self.zone);
         Ok(if batch == in_zone { 100 } else { 0 })
     }

@@ -20,7 +20,7 @@ use k8s_openapi::api::core::v1::{Node, Pod, Service, Taint};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 use crate::api::pod::{self as podutil, Resources};
-use crate::api::{KindOf, LabelSelector, Object};
+use crate::api::LabelSelector;
 use crate::scheduler::plugins::{image_locality, inter_pod_affinity, NodePods};
 
 /// The default requests upstream substitutes for containers that set none, for scoring only
@@ -31,9 +31,7 @@ pub const DEFAULT_MEMORY_REQUEST: i64 = 200 << 20;
 /// One node and what is placed on it (framework.NodeInfo).
 #[derive(Clone, Debug)]
 pub struct NodeInfo {
-    /// The Node as the informer delivered it, shared rather than copied (a heartbeat the
-    /// scheduler hears replaces it without a deep copy). Always a Node: see [`NodeInfo::node`].
-    object: Arc<Object>,
+    pub node: Arc<Node>,
     /// `spec.unschedulable` and `spec.taints`, copied from `node` when it is set: the filters
     /// and scores every cycle runs for every node read them here, next to the resource sums,
     /// instead of each first touching the Node object elsewhere in memory.
@@ -59,18 +57,13 @@ pub struct NodeInfo {
 
 impl NodeInfo {
     pub fn new(node: Node) -> Self {
-        Self::from_object(node.into_object().into())
-    }
-
-    /// A NodeInfo for a Node object (anything else is taken as an empty Node).
-    pub fn from_object(node: Arc<Object>) -> Self {
         let mut info = NodeInfo {
             unschedulable: false,
             taints: Vec::new(),
             affinity_pods: Vec::new(),
-            zone: String::new(),
+            zone: zone_key(&node),
             arrival: 0,
-            object: Arc::new(Node::default().into_object()),
+            node: Arc::new(Node::default()),
             pods: Vec::new(),
             allocatable: Resources::default(),
             requested: Resources::default(),
@@ -79,37 +72,20 @@ impl NodeInfo {
             used_ports: Vec::new(),
         };
         info.set_node(node);
-        info.zone = zone_key(info.node());
         info
     }
 
     /// Sets the Node and what is read from it (allocatable, `spec.unschedulable`,
     /// `spec.taints`). The node-tree zone is the cache's to move.
-    fn set_node(&mut self, object: Arc<Object>) {
-        let object = match object.as_type::<Node>() {
-            Some(node) => {
-                self.allocatable = podutil::node_allocatable(node);
-                self.unschedulable = podutil::is_unschedulable(node);
-                self.taints = podutil::node_taints(node).to_vec();
-                object
-            }
-            None => {
-                self.allocatable = Resources::default();
-                self.unschedulable = false;
-                self.taints = Vec::new();
-                Arc::new(Node::default().into_object())
-            }
-        };
-        self.object = object;
-    }
-
-    /// The Node.
-    pub fn node(&self) -> &Node {
-        self.object.as_type::<Node>().expect("NodeInfo holds a Node (set_node)")
+    fn set_node(&mut self, node: Node) {
+        self.allocatable = podutil::node_allocatable(&node);
+        self.unschedulable = podutil::is_unschedulable(&node);
+        self.taints = podutil::node_taints(&node).to_vec();
+        self.node = Arc::new(node);
     }
 
     pub fn name(&self) -> &str {
-        self.node().metadata.name.as_deref().unwrap_or("")
+        self.node.metadata.name.as_deref().unwrap_or("")
     }
 
     /// Runs a pod with pod affinity or anti-affinity (is in `HavePodsWithAffinityList`).
@@ -129,7 +105,7 @@ impl NodeInfo {
 
     /// The node with its pods, as the ported plugins take it.
     pub fn node_pods(&self) -> NodePods<'_> {
-        NodePods { node: self.node(), pods: &self.pods, affinity_pods: Some(&self.affinity_pods) }
+        NodePods { node: &self.node, pods: &self.pods, affinity_pods: Some(&self.affinity_pods) }
     }
 
     /// Counts `pod` on this node (NodeInfo.AddPod).
@@ -431,30 +407,21 @@ impl Cache {
         self.index = self.nodes.iter().enumerate().map(|(i, n)| (n.name().to_string(), i)).collect();
     }
 
-    /// Adds or replaces a node (a Node the caller built; see [`Cache::upsert_node_object`]).
     pub fn upsert_node(&mut self, node: Node) {
-        self.upsert_node_object(Arc::new(node.into_object()));
-    }
-
-    /// Adds or replaces a node, sharing the Node object as the informer delivered it (anything
-    /// but a Node is ignored).
-    pub fn upsert_node_object(&mut self, object: Arc<Object>) {
-        let Some(node) = object.as_type::<Node>() else { return };
         let name = node.metadata.name.clone().unwrap_or_default();
         match self.index.get(&name).copied() {
             Some(i) => {
-                let old = self.nodes[i].object.clone();
-                let old = old.as_type::<Node>().expect("NodeInfo holds a Node");
+                let old = self.nodes[i].node.clone();
                 if old.status.as_ref().and_then(|s| s.images.as_ref())
                     != node.status.as_ref().and_then(|s| s.images.as_ref())
                 {
-                    self.count_images(old, -1);
-                    self.count_images(node, 1);
+                    self.count_images(&old, -1);
+                    self.count_images(&node, 1);
                 }
-                let zone = zone_key(node);
+                let zone = zone_key(&node);
                 let rezone = zone != self.nodes[i].zone;
                 let info = &mut self.nodes[i];
-                info.set_node(object.clone());
+                info.set_node(node);
                 if rezone {
                     // node_tree.go updateNode: removed from the old zone, added at the end of
                     // the new one.
@@ -465,8 +432,8 @@ impl Cache {
                 }
             }
             None => {
-                self.count_images(node, 1);
-                let mut info = NodeInfo::from_object(object.clone());
+                self.count_images(&node, 1);
+                let mut info = NodeInfo::new(node);
                 for (n, p) in self.pods.values() {
                     if *n == name {
                         info.add_pod(p.clone());
@@ -484,7 +451,7 @@ impl Cache {
     pub fn remove_node(&mut self, name: &str) {
         if let Some(i) = self.index.get(name).copied() {
             let info = self.nodes.remove(i);
-            self.count_images(info.node(), -1);
+            self.count_images(&info.node, -1);
             self.reindex();
             self.dirty = true;
             self.affinity_lists_stale = true;

@@ -138,7 +138,7 @@ impl crate::scheduler::framework::ScorePlugin for ImageLocality {
             // clamps it to the lower threshold). Saves reading each Node's status.
             return Ok(0);
         }
-        Ok(score(pod, &node.node(), snapshot.nodes.len(), snapshot.image_spread))
+        Ok(score(pod, &node.node, snapshot.nodes.len(), snapshot.image_spread))
     }
 }
 

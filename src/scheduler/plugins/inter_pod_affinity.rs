@@ -913,13 +913,13 @@ mod adapter {
         }
         fn add_pod(&self, state: &mut CycleState, _pod: &Pod, to_add: &Pod, node: &NodeInfo) -> Status {
             if let Some(s) = state.read_mut::<FilterState>(NAME) {
-                s.add_pod(to_add, &node.node());
+                s.add_pod(to_add, &node.node);
             }
             Status::success()
         }
         fn remove_pod(&self, state: &mut CycleState, _pod: &Pod, to_remove: &Pod, node: &NodeInfo) -> Status {
             if let Some(s) = state.read_mut::<FilterState>(NAME) {
-                s.remove_pod(to_remove, &node.node());
+                s.remove_pod(to_remove, &node.node);
             }
             Status::success()
         }

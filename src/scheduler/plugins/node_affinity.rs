@@ -63,7 +63,7 @@ impl NodeAffinity {
         else {
             return true;
         };
-        req.node_selector_terms.iter().any(|t| term_matches(t, &node.node(), node_labels(&node.node())))
+        req.node_selector_terms.iter().any(|t| term_matches(t, &node.node, node_labels(&node.node)))
     }
 
     fn added_preferred(&self) -> &[PreferredSchedulingTerm] {
@@ -151,7 +151,7 @@ impl FilterPlugin for NodeAffinity {
         if !self.added_required_matches(node) {
             return Status::unresolvable(ERR_REASON_ENFORCED);
         }
-        if !node_affinity_matches(pod, &node.node()) {
+        if !node_affinity_matches(pod, &node.node) {
             return Status::unresolvable(ERR_REASON_POD);
         }
         Status::success()
@@ -175,10 +175,10 @@ impl PreScorePlugin for NodeAffinity {
 
 /// The summed weights of `terms` that match `node`.
 fn matching_weight(terms: &[PreferredSchedulingTerm], node: &NodeInfo) -> i64 {
-    let labels = node_labels(&node.node());
+    let labels = node_labels(&node.node);
     terms
         .iter()
-        .filter(|p| p.weight != 0 && term_matches(&p.preference, &node.node(), labels))
+        .filter(|p| p.weight != 0 && term_matches(&p.preference, &node.node, labels))
         .map(|p| i64::from(p.weight))
         .sum()
 }

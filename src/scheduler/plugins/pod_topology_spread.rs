@@ -846,13 +846,13 @@ mod adapter {
         }
         fn add_pod(&self, state: &mut CycleState, pod: &Pod, to_add: &Pod, node: &NodeInfo) -> Status {
             if let Some(s) = state.read_mut::<FilterState>(NAME) {
-                add_pod(s, pod, to_add, &node.node());
+                add_pod(s, pod, to_add, &node.node);
             }
             Status::success()
         }
         fn remove_pod(&self, state: &mut CycleState, pod: &Pod, to_remove: &Pod, node: &NodeInfo) -> Status {
             if let Some(s) = state.read_mut::<FilterState>(NAME) {
-                remove_pod(s, pod, to_remove, &node.node());
+                remove_pod(s, pod, to_remove, &node.node);
             }
             Status::success()
         }
