@@ -190,6 +190,9 @@ fn zone_of(node: &Node) -> String {
     zone_key(region, zone)
 }
 
+/// A filed deadline: (time, sequence number, record slot, node name).
+type DeadlineEntry = (SimTime, u64, u32, Arc<str>);
+
 /// The controller's per-node records: a slab, found by name through a hash table, or by slot
 /// (what the deadline heap and the renewal list keep: a renewal finds its record once, when it
 /// is delivered and the record is likely in cache), the slot checked against the shared name.
@@ -240,7 +243,7 @@ impl HealthTable {
 /// ordered by (time, sequence number), so equal times never compare names.
 #[derive(Default)]
 struct Deadlines {
-    heap: BinaryHeap<Reverse<(SimTime, u64, u32, Arc<str>)>>,
+    heap: BinaryHeap<Reverse<DeadlineEntry>>,
     seq: u64,
 }
 
@@ -252,7 +255,7 @@ impl Deadlines {
     }
 
     /// Takes the earliest entry (time, sequence, record slot, name) if it is before `now`.
-    fn pop_before(&mut self, now: SimTime) -> Option<(SimTime, u64, u32, Arc<str>)> {
+    fn pop_before(&mut self, now: SimTime) -> Option<DeadlineEntry> {
         if self.heap.peek().is_none_or(|Reverse((at, _, _, _))| *at >= now) {
             return None;
         }
