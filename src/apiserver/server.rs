@@ -1195,13 +1195,14 @@ fn has_spec(obj: &Object) -> bool {
     with_status_kinds!(arms)
 }
 
-/// Whether the parts updates usually change (spec, status) differ: a cheap first test before
-/// comparing whole objects, whose metadata is mostly long equal strings.
+/// Whether the parts updates usually change (status, spec) differ: a cheap first test before
+/// comparing whole objects, whose metadata is mostly long equal strings. Status first: a
+/// status write's spec is the stored one, already compared by `spec_changed`.
 fn payload_differs(a: &Object, b: &Object) -> bool {
     macro_rules! arms {
         ($($k:ident),*) => {
             match (a, b) {
-                $((Object::$k(x), Object::$k(y)) => x.spec != y.spec || x.status != y.status,)*
+                $((Object::$k(x), Object::$k(y)) => x.status != y.status || x.spec != y.spec,)*
                 (Object::Lease(x), Object::Lease(y)) => x.spec != y.spec,
                 _ => false,
             }

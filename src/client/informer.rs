@@ -81,7 +81,7 @@ impl Informer {
         if names.is_empty() {
             self.by_key.remove(namespace);
         }
-        let ordered = self.ordered.get_mut(namespace).expect("indexed twice");
+        let ordered = self.ordered.get_mut(namespace).expect("both indexes hold every key");
         ordered.remove(name);
         if ordered.is_empty() {
             self.ordered.remove(namespace);
