@@ -124,6 +124,11 @@ pub struct Kubelet {
     cidr: PodCidr,
     last_status_post: SimTime,
     last_conditions: [(&'static str, &'static str); 4],
+    /// The node-status loop's beat: ticks fall every `nodeStatusUpdateFrequency` after this
+    /// instant (the process start).
+    status_origin: SimTime,
+    /// The tick the armed `NodeStatus` timer stands for (`SimTime::MAX`: none armed).
+    status_tick_at: SimTime,
     /// The Lease as last written (upstream's `latestLease`).
     latest_lease: Option<Arc<Object>>,
     /// Memory, disk and PID pressure, as the scenario sets them.
@@ -156,6 +161,8 @@ impl Kubelet {
             cidr,
             last_status_post: SimTime::ZERO,
             last_conditions: [("", ""); 4],
+            status_origin: SimTime::ZERO,
+            status_tick_at: SimTime::MAX,
             latest_lease: None,
             pressure: Pressure::default(),
         }
@@ -182,7 +189,9 @@ impl Kubelet {
         self.renew_lease(ctx);
         let boot = self.boot;
         ctx.after(self.cfg.lease_renew_interval, Event::Timer(Timer::LeaseRenew { boot }));
-        ctx.after(self.cfg.node_status_update_frequency, Event::Timer(Timer::NodeStatus { boot }));
+        self.status_origin = ctx.now();
+        self.status_tick_at = SimTime::MAX;
+        self.arm_status_tick(ctx, ctx.now() + self.cfg.node_status_update_frequency);
         self.ensure_mirror_pods(ctx);
         self.relist(ctx);
     }
@@ -626,6 +635,45 @@ impl Kubelet {
         }
     }
 
+    /// The first beat of the node-status loop strictly after `t`.
+    fn status_tick_after(&self, t: SimTime) -> SimTime {
+        let period = self.cfg.node_status_update_frequency.as_millis().max(1);
+        let beats = t.since(self.status_origin).as_millis() / period + 1;
+        self.status_origin + SimDuration::from_millis(beats * period)
+    }
+
+    /// The next beat after the tick at `now` on which [`Kubelet::maybe_post_status`] can do
+    /// anything: the next one while the conditions differ from the last post (a failed post is
+    /// retried on every beat), otherwise the first one at which `nodeStatusReportFrequency` has
+    /// passed. The conditions change only with the scenario's pressure faults, which arm the
+    /// next beat themselves, so the beats in between are not simulated: they would find nothing
+    /// to post. (Upstream the loop wakes every beat: kubelet.go `wait.JitterUntil(
+    /// kl.syncNodeStatus, kl.nodeStatusUpdateFrequency, ...)`; what it posts is the same.)
+    fn next_status_tick(&self, now: SimTime) -> SimTime {
+        let next = self.status_tick_after(now);
+        if self.condition_summary() != self.last_conditions {
+            return next;
+        }
+        let due = self.last_status_post + self.cfg.node_status_report_frequency;
+        if due <= next {
+            return next;
+        }
+        // The first beat at or after `due`.
+        self.status_tick_after(SimTime(due.as_millis() - 1)).max(next)
+    }
+
+    /// Arms the `NodeStatus` timer for the beat at `at` unless one is armed for that beat or an
+    /// earlier one (a later one is then stale: its tick finds `status_tick_at` moved and does
+    /// nothing).
+    fn arm_status_tick(&mut self, ctx: &mut Context<'_>, at: SimTime) {
+        if at >= self.status_tick_at {
+            return;
+        }
+        self.status_tick_at = at;
+        let boot = self.boot;
+        ctx.after(at.since(ctx.now()), Event::Timer(Timer::NodeStatus { boot }));
+    }
+
     /// Every `nodeStatusUpdateFrequency`: post status when a condition changed or
     /// `nodeStatusReportFrequency` passed since the last post (kubelet_node_status.go).
     /// `force`: post even if nothing changed (after the connection to the API server is back).
@@ -970,6 +1018,11 @@ impl Component for Kubelet {
                     Fault::DiskPressure | Fault::DiskRelieved => self.pressure.disk = on,
                     _ => self.pressure.pid = on,
                 }
+                if self.running {
+                    // The status loop's next beat sees the new conditions.
+                    let next = self.status_tick_after(ctx.now());
+                    self.arm_status_tick(ctx, next);
+                }
             }
             Event::Fault(Fault::StartKubelet) if self.powered && !self.running => {
                 self.start(ctx);
@@ -988,9 +1041,13 @@ impl Component for Kubelet {
                 self.renew_lease(ctx);
                 ctx.after(self.cfg.lease_renew_interval, Event::Timer(Timer::LeaseRenew { boot }));
             }
-            Event::Timer(Timer::NodeStatus { boot }) if boot == self.boot && self.running => {
+            Event::Timer(Timer::NodeStatus { boot })
+                if boot == self.boot && self.running && ctx.now() == self.status_tick_at =>
+            {
+                self.status_tick_at = SimTime::MAX;
                 self.maybe_post_status(ctx, false);
-                ctx.after(self.cfg.node_status_update_frequency, Event::Timer(Timer::NodeStatus { boot }));
+                let next = self.next_status_tick(ctx.now());
+                self.arm_status_tick(ctx, next);
             }
             Event::Timer(Timer::PodStep { uid, step, boot }) if boot == self.boot && self.running => {
                 self.pod_step(ctx, uid, step);

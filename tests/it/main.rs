@@ -7,6 +7,7 @@ mod convergence;
 mod determinism;
 mod docs;
 mod manifests;
+mod node_status;
 mod scenarios;
 mod scheduling;
 mod services;
