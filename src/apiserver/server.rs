@@ -265,9 +265,13 @@ impl ApiServer {
     // ---------------------------------------------------------------- reads
 
     pub fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Arc<Object>, ApiError> {
+        self.get_at_key(kind, &kind.etcd_key(namespace, name), name)
+    }
+
+    /// [`ApiServer::get`] of an object whose etcd key the caller built.
+    fn get_at_key(&self, kind: Kind, key: &str, name: &str) -> Result<Arc<Object>, ApiError> {
         self.reachable()?;
-        let key = kind.etcd_key(namespace, name);
-        self.store.get(&key).map(|kv| kv.value).ok_or_else(|| ApiError::not_found(kind, name))
+        self.store.current_value(key).cloned().ok_or_else(|| ApiError::not_found(kind, name))
     }
 
     /// Typed get, cloning the object so the caller can modify and update it.
@@ -403,7 +407,8 @@ impl ApiServer {
         if kind.namespaced() && obj.meta().namespace.as_deref().is_none_or(str::is_empty) {
             obj.meta_mut().namespace = Some("default".into());
         }
-        let current = self.get(kind, obj.namespace(), obj.name())?;
+        let key = obj.etcd_key();
+        let current = self.get_at_key(kind, &key, obj.name())?;
         let requested_rv = obj.resource_version();
         if requested_rv != 0 && requested_rv != current.resource_version() {
             return Err(ApiError::conflict(kind, obj.name()));
@@ -453,21 +458,27 @@ impl ApiServer {
         if finalized {
             return self.remove(kind, &current);
         }
-        self.put_over(kind, current, next)
+        self.put_over_key(kind, &key, current, next)
     }
 
     /// Writes `next` in place of `current`, guarded by `current`'s mod_revision (409 if it moved
     /// meanwhile), stamps the new resourceVersion and fans the change out.
-    fn put_over(
+    fn put_over(&mut self, kind: Kind, current: Arc<Object>, next: Object) -> Result<Arc<Object>, ApiError> {
+        let key = next.etcd_key();
+        self.put_over_key(kind, &key, current, next)
+    }
+
+    /// [`ApiServer::put_over`] at `key`, the etcd key of both objects.
+    fn put_over_key(
         &mut self,
         kind: Kind,
+        key: &str,
         current: Arc<Object>,
         mut next: Object,
     ) -> Result<Arc<Object>, ApiError> {
-        let key = next.etcd_key();
         next.meta_mut().resource_version = Some((self.store.revision() + 1).to_string());
         let value = Arc::new(next);
-        let Some(revision) = self.store.compare_and_put(&key, current.resource_version(), value.clone())
+        let Some(revision) = self.store.compare_and_put(key, current.resource_version(), value.clone())
         else {
             return Err(ApiError::conflict(kind, value.name()));
         };

@@ -305,6 +305,13 @@ impl<V> Store<V> {
         Some(Self::to_kv(k, last))
     }
 
+    /// Current value of one key, borrowed (no key or value handle is cloned: the API server's
+    /// reads take just the value).
+    pub fn current_value(&self, key: &str) -> Option<&Arc<V>> {
+        let (_, versions) = self.keys.get(key)?;
+        versions.last()?.value.as_ref()
+    }
+
     /// `mod_revision` of a key now, 0 if absent.
     pub fn mod_revision(&self, key: &str) -> Revision {
         let live = self.keys.get(key).and_then(|(_, versions)| versions.last().filter(|v| v.value.is_some()));
