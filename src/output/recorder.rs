@@ -111,45 +111,47 @@ impl Recorder {
     }
 
     fn node(&mut self, t: u64, old: Option<&Node>, new: Option<&Node>) {
-        let name = new.or(old).and_then(|n| n.metadata.name.clone()).unwrap_or_default();
-        let conds = |n: Option<&Node>| -> BTreeMap<String, (String, String)> {
-            n.and_then(|n| n.status.as_ref()?.conditions.clone())
-                .unwrap_or_default()
+        // Runs for every Node write (heartbeats included): compared borrowed, copied only into
+        // the rows a change produces.
+        let name = new.or(old).and_then(|n| n.metadata.name.as_deref()).unwrap_or_default();
+        fn conds(n: Option<&Node>) -> BTreeMap<&str, (&str, &str)> {
+            n.and_then(|n| n.status.as_ref()?.conditions.as_ref())
                 .into_iter()
-                .map(|c| (c.type_, (c.status, c.reason.unwrap_or_default())))
+                .flatten()
+                .map(|c| (c.type_.as_str(), (c.status.as_str(), c.reason.as_deref().unwrap_or_default())))
                 .collect()
-        };
+        }
         let (before, after) = (conds(old), conds(new));
         for (ty, (status, reason)) in &after {
-            if before.get(ty).map(|b| &b.0) != Some(status) {
+            if before.get(ty).map(|b| b.0) != Some(*status) {
                 self.conditions.push(ConditionRow {
                     time_ms: t,
-                    node: name.clone(),
-                    condition: ty.clone(),
-                    status: status.clone(),
-                    reason: reason.clone(),
+                    node: name.to_string(),
+                    condition: ty.to_string(),
+                    status: status.to_string(),
+                    reason: reason.to_string(),
                 });
             }
         }
-        let taints = |n: Option<&Node>| -> Vec<(String, String, String)> {
+        fn taints(n: Option<&Node>) -> Vec<(&str, &str, &str)> {
             n.map(|n| {
                 podutil::node_taints(n)
                     .iter()
-                    .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default(), t.effect.clone()))
+                    .map(|t| (t.key.as_str(), t.value.as_deref().unwrap_or_default(), t.effect.as_str()))
                     .collect()
             })
             .unwrap_or_default()
-        };
+        }
         let (before, after) = (taints(old), taints(new));
         for (op, from, to) in [("add", &after, &before), ("remove", &before, &after)] {
             for (key, value, effect) in from.iter().filter(|t| !to.contains(t)) {
                 self.taints.push(TaintRow {
                     time_ms: t,
-                    node: name.clone(),
+                    node: name.to_string(),
                     op,
-                    key: key.clone(),
-                    value: value.clone(),
-                    effect: effect.clone(),
+                    key: key.to_string(),
+                    value: value.to_string(),
+                    effect: effect.to_string(),
                 });
             }
         }
