@@ -115,7 +115,7 @@ enum Workload {
 fn cluster(nodes: usize, kind: Workload) -> Cache {
     let mut cache = Cache::default();
     for i in 0..nodes {
-        cache.upsert_node(node(i));
+        cache.upsert_node(&node(i));
     }
     for i in (0..nodes).step_by(5) {
         let mut p = pod(&format!("init-{i}"), "bench", kind);

@@ -63,7 +63,7 @@ impl NodeInfo {
             affinity_pods: Vec::new(),
             zone: zone_key(&node),
             arrival: 0,
-            node: Arc::new(Node::default()),
+            node: Arc::new(node),
             pods: Vec::new(),
             allocatable: Resources::default(),
             requested: Resources::default(),
@@ -71,17 +71,23 @@ impl NodeInfo {
             pod_count: 0,
             used_ports: Vec::new(),
         };
-        info.set_node(node);
+        info.read_node();
         info
     }
 
     /// Sets the Node and what is read from it (allocatable, `spec.unschedulable`,
-    /// `spec.taints`). The node-tree zone is the cache's to move.
-    fn set_node(&mut self, node: Node) {
-        self.allocatable = podutil::node_allocatable(&node);
-        self.unschedulable = podutil::is_unschedulable(&node);
-        self.taints = podutil::node_taints(&node).to_vec();
-        self.node = Arc::new(node);
+    /// `spec.taints`). The node-tree zone is the cache's to move. The cached copy is brought up
+    /// to date in place where only this cache holds it (see [`sync_node`]).
+    fn set_node(&mut self, node: &Node) {
+        sync_node(Arc::make_mut(&mut self.node), node);
+        self.read_node();
+    }
+
+    /// Reads allocatable, `spec.unschedulable` and `spec.taints` from the Node.
+    fn read_node(&mut self) {
+        self.allocatable = podutil::node_allocatable(&self.node);
+        self.unschedulable = podutil::is_unschedulable(&self.node);
+        self.taints = podutil::node_taints(&self.node).to_vec();
     }
 
     pub fn name(&self) -> &str {
@@ -407,18 +413,19 @@ impl Cache {
         self.index = self.nodes.iter().enumerate().map(|(i, n)| (n.name().to_string(), i)).collect();
     }
 
-    pub fn upsert_node(&mut self, node: Node) {
+    pub fn upsert_node(&mut self, node: &Node) {
         let name = node.metadata.name.clone().unwrap_or_default();
         match self.index.get(&name).copied() {
             Some(i) => {
-                let old = self.nodes[i].node.clone();
+                let old = &self.nodes[i].node;
                 if old.status.as_ref().and_then(|s| s.images.as_ref())
                     != node.status.as_ref().and_then(|s| s.images.as_ref())
                 {
+                    let old = old.clone();
                     self.count_images(&old, -1);
-                    self.count_images(&node, 1);
+                    self.count_images(node, 1);
                 }
-                let zone = zone_key(&node);
+                let zone = zone_key(node);
                 let rezone = zone != self.nodes[i].zone;
                 let info = &mut self.nodes[i];
                 info.set_node(node);
@@ -432,8 +439,8 @@ impl Cache {
                 }
             }
             None => {
-                self.count_images(&node, 1);
-                let mut info = NodeInfo::new(node);
+                self.count_images(node, 1);
+                let mut info = NodeInfo::new(node.clone());
                 for (n, p) in self.pods.values() {
                     if *n == name {
                         info.add_pod(p.clone());
@@ -497,6 +504,62 @@ impl Cache {
     }
 }
 
+/// Makes `dst` equal to `src`, copying only the parts that differ. A node's status report
+/// changes little more than its resourceVersion and its conditions' heartbeat times; copying
+/// the rest (labels, images, node info) again for every report was most of what a heartbeat
+/// cost the scheduler. The status is destructured without `..`, so a field added to
+/// `NodeStatus` cannot be forgotten here.
+fn sync_node(dst: &mut Node, src: &Node) {
+    fn sync<T: PartialEq + Clone>(dst: &mut T, src: &T) {
+        if dst != src {
+            dst.clone_from(src);
+        }
+    }
+    sync(&mut dst.metadata.resource_version, &src.metadata.resource_version);
+    sync(&mut dst.metadata, &src.metadata);
+    sync(&mut dst.spec, &src.spec);
+    let (Some(d), Some(s)) = (dst.status.as_mut(), src.status.as_ref()) else {
+        sync(&mut dst.status, &src.status);
+        return;
+    };
+    let k8s_openapi::api::core::v1::NodeStatus {
+        addresses,
+        allocatable,
+        capacity,
+        conditions,
+        config,
+        daemon_endpoints,
+        features,
+        images,
+        node_info,
+        phase,
+        runtime_handlers,
+        volumes_attached,
+        volumes_in_use,
+    } = s;
+    match (d.conditions.as_mut(), conditions.as_ref()) {
+        (Some(dc), Some(sc)) if dc.len() == sc.len() => {
+            for (a, b) in dc.iter_mut().zip(sc) {
+                sync(&mut a.last_heartbeat_time, &b.last_heartbeat_time);
+                sync(a, b);
+            }
+        }
+        _ => sync(&mut d.conditions, conditions),
+    }
+    sync(&mut d.addresses, addresses);
+    sync(&mut d.allocatable, allocatable);
+    sync(&mut d.capacity, capacity);
+    sync(&mut d.config, config);
+    sync(&mut d.daemon_endpoints, daemon_endpoints);
+    sync(&mut d.features, features);
+    sync(&mut d.images, images);
+    sync(&mut d.node_info, node_info);
+    sync(&mut d.phase, phase);
+    sync(&mut d.runtime_handlers, runtime_handlers);
+    sync(&mut d.volumes_attached, volumes_attached);
+    sync(&mut d.volumes_in_use, volumes_in_use);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,7 +599,7 @@ mod tests {
     fn affinity_lists_follow_pods_and_node_order() {
         let mut c = Cache::default();
         for (n, z) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
-            c.upsert_node(node(n, z));
+            c.upsert_node(&node(n, z));
         }
         let names = |c: &mut Cache| {
             let snap = c.snapshot();
@@ -562,7 +625,7 @@ mod tests {
         c.upsert_pod("p3".into(), &pod_on("p3", "a1", true));
         assert_eq!(names(&mut c), ["a1", "a2"]);
         // A node arriving re-lists the nodes (a1, b1, c1, a2): the positions follow.
-        c.upsert_node(node("c1", "c"));
+        c.upsert_node(&node("c1", "c"));
         assert_eq!(names(&mut c), ["a1", "a2"]);
         c.remove_pod("p3");
         assert_eq!(names(&mut c), ["a2"]);
@@ -576,12 +639,49 @@ mod tests {
         // zones listed round-robin, nodes in each zone in arrival order.
         let mut c = Cache::default();
         for (n, z) in [("a1", "a"), ("a2", "a"), ("b1", "b"), ("a3", "a"), ("c1", "c"), ("b2", "b")] {
-            c.upsert_node(node(n, z));
+            c.upsert_node(&node(n, z));
         }
         let order: Vec<&str> = c.nodes().map(NodeInfo::name).collect();
         assert_eq!(order, ["a1", "b1", "c1", "a2", "b2", "a3"]);
         c.remove_node("b1");
         let order: Vec<&str> = c.nodes().map(NodeInfo::name).collect();
         assert_eq!(order, ["a1", "b2", "c1", "a2", "a3"]);
+    }
+
+    #[test]
+    fn a_synced_node_equals_the_source() {
+        let mut cached = node("n1", "a");
+        let mut report = cached.clone();
+        report.metadata.resource_version = Some("42".into());
+        report.metadata.labels.get_or_insert_with(Default::default).insert("tier".into(), "gold".into());
+        let status = report.status.get_or_insert_with(Default::default);
+        status.conditions = Some(vec![k8s_openapi::api::core::v1::NodeCondition {
+            type_: "Ready".into(),
+            status: "True".into(),
+            ..Default::default()
+        }]);
+        status.images = Some(vec![k8s_openapi::api::core::v1::ContainerImage {
+            names: Some(vec!["nginx".into()]),
+            size_bytes: Some(1),
+        }]);
+        sync_node(&mut cached, &report);
+        assert_eq!(cached, report);
+        // Same conditions, a later heartbeat: only the time moves.
+        let mut later = report.clone();
+        later.status.as_mut().unwrap().conditions.as_mut().unwrap()[0].last_heartbeat_time =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Default::default()));
+        sync_node(&mut cached, &later);
+        assert_eq!(cached, later);
+        // A status going away, and a spec change.
+        let mut bare = later.clone();
+        bare.status = None;
+        bare.spec.get_or_insert_with(Default::default).unschedulable = Some(true);
+        sync_node(&mut cached, &bare);
+        assert_eq!(cached, bare);
+        // And the cache reads the derived fields from the synced copy.
+        let mut c = Cache::default();
+        c.upsert_node(&later);
+        c.upsert_node(&bare);
+        assert!(c.nodes[0].unschedulable);
     }
 }

@@ -509,9 +509,10 @@ impl Scheduler {
                 ns.metadata.labels.clone().unwrap_or_default(),
             );
         }
-        let nodes: Vec<Node> = self.nodes.iter().flat_map(|i| i.iter_as::<Node>().cloned()).collect();
-        for n in nodes {
-            self.cache.upsert_node(n);
+        if let Some(nodes) = self.nodes.as_ref() {
+            for n in nodes.iter_as::<Node>() {
+                self.cache.upsert_node(n);
+            }
         }
         let pods: Vec<Arc<Object>> = self.pods.iter().flat_map(|i| i.iter().cloned()).collect();
         for p in pods {
@@ -592,7 +593,7 @@ impl Component for Scheduler {
                     };
                     match (ev.kind, new) {
                         (WatchEventType::Deleted, _) => self.cache.remove_node(ev.object.name()),
-                        (_, Some(node)) => self.cache.upsert_node(node.clone()),
+                        (_, Some(node)) => self.cache.upsert_node(node),
                         _ => {}
                     }
                     if relevant {

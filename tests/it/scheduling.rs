@@ -192,7 +192,7 @@ proptest! {
         let profile = &profiles[0];
         let mut cache = Cache::default();
         for (i, n) in nodes.iter().enumerate() {
-            cache.upsert_node(node(i, n));
+            cache.upsert_node(&node(i, n));
         }
         let nominated = NominatedPods::new();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
