@@ -800,8 +800,7 @@ impl Component for NodeLifecycleController {
                         Some(node),
                     ) = (ev.kind, ev.object.as_type::<Node>())
                     {
-                        let node = node.clone();
-                        self.noschedule_taints(ctx, &node);
+                        self.noschedule_taints(ctx, node);
                     }
                 } else if self.leases.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.leases.as_mut().expect("checked").apply(&ev);
