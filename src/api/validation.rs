@@ -43,7 +43,36 @@ pub fn is_dns1123_label(s: &str) -> bool {
 
 /// RFC 1123 subdomain (most object names).
 pub fn is_dns1123_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_label_chars)
+    // One pass over the bytes (the API server checks the name on every write): labels of
+    // [a-z0-9-], 1 to 63 long, starting and ending alphanumeric, separated by single dots.
+    let bytes = s.as_bytes();
+    if bytes.len() > 253 {
+        return false;
+    }
+    let mut label_len = 0;
+    let mut prev = b'.';
+    for &b in bytes {
+        match b {
+            b'.' => {
+                if label_len == 0 || prev == b'-' {
+                    return false;
+                }
+                label_len = 0;
+            }
+            b'a'..=b'z' | b'0'..=b'9' | b'-' => {
+                if label_len == 0 && b == b'-' {
+                    return false;
+                }
+                label_len += 1;
+                if label_len > 63 {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+        prev = b;
+    }
+    label_len > 0 && prev != b'-'
 }
 
 /// RFC 1035 label (service names).
@@ -347,6 +376,34 @@ mod tests {
     #[test]
     fn names() {
         assert!(is_dns1123_subdomain("web-1.example"));
+        // The byte loop agrees with the label-by-label definition.
+        let by_labels = |s: &str| s.len() <= 253 && s.split('.').all(is_label_chars);
+        let long_label = "a".repeat(64);
+        let long_name = ["a"; 127].join(".");
+        for s in [
+            "",
+            ".",
+            "a",
+            "a.",
+            ".a",
+            "a..b",
+            "-a",
+            "a-",
+            "a-.b",
+            "a.-b",
+            "a-b.c-d",
+            "0",
+            "9a.b8",
+            "A",
+            "a_b",
+            "worker-1234",
+            "kube-node-lease",
+            &long_label,
+            &long_label[1..],
+            &long_name,
+        ] {
+            assert_eq!(is_dns1123_subdomain(s), by_labels(s), "{s:?}");
+        }
         assert!(!is_dns1123_subdomain("Web_1"));
         assert!(is_dns1035_label("my-svc"));
         assert!(!is_dns1035_label("1svc"));

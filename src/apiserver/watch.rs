@@ -158,24 +158,29 @@ impl Watchers {
         let Some(idx) = self.index.get(&kind) else {
             return;
         };
-        let node_of = |o: Option<&Arc<Object>>| -> Option<String> {
+        fn node_of(o: Option<&Arc<Object>>) -> Option<&str> {
             o.and_then(|o| o.as_type::<k8s_openapi::api::core::v1::Pod>())
                 .and_then(crate::api::pod::node_name)
-                .map(str::to_string)
-        };
-        let mut candidates: Vec<WatchId> = idx.unindexed.clone();
-        let (old_node, new_node) = (node_of(old), node_of(new));
-        for node in [&old_node, &new_node].into_iter().flatten() {
-            if let Some(list) = idx.by_node.get(node) {
-                candidates.extend(list);
-            }
-            if old_node == new_node {
-                break;
-            }
         }
-        candidates.sort_unstable();
-        candidates.dedup();
-        for id in candidates {
+        let indexed = |node: Option<&str>| -> &[WatchId] {
+            node.and_then(|n| idx.by_node.get(n)).map_or(&[], Vec::as_slice)
+        };
+        let (old_node, new_node) = (node_of(old), node_of(new));
+        let (at_old, at_new) =
+            (indexed(old_node), if new_node == old_node { &[] } else { indexed(new_node) });
+        // Most writes concern no node-indexed watcher: the unindexed list is already in id
+        // order and is walked as it is.
+        let merged: Vec<WatchId>;
+        let candidates: &[WatchId] = if at_old.is_empty() && at_new.is_empty() {
+            &idx.unindexed
+        } else {
+            let mut all = [idx.unindexed.as_slice(), at_old, at_new].concat();
+            all.sort_unstable();
+            all.dedup();
+            merged = all;
+            &merged
+        };
+        for &id in candidates {
             let w = &self.watchers[&id];
             let was = old.is_some_and(|o| w.spec.matches(o));
             let is = new.is_some_and(|n| w.spec.matches(n));

@@ -27,7 +27,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 
 use crate::api::pod as podutil;
 use crate::api::{Kind, Object};
-use crate::apiserver::{Reporter, WatchSpec};
+use crate::apiserver::{Reporter, WatchEvent, WatchEventType, WatchId, WatchSpec, WatchStart};
 use crate::client::{record_event, Informer};
 use crate::sim::{Component, Context, Event, LookupMap, SimDuration, SimTime, Timer};
 
@@ -72,6 +72,9 @@ struct Health {
     slot: u32,
     /// The renewal time of the latest Lease delivered since the last pass (`Some`: one was).
     pending_renew: Option<Option<MicroTime>>,
+    /// The renewal time of the node's Lease as last delivered (`None`: no Lease, or one
+    /// without a renewTime): what upstream reads from its Lease lister.
+    observed_lease: Option<MicroTime>,
     probe_time: SimTime,
     ready_heartbeat: Option<Time>,
     lease_renew: Option<MicroTime>,
@@ -113,7 +116,14 @@ struct Bucket {
 pub struct NodeLifecycleController {
     cfg: NodeLifecycleConfig,
     nodes: Option<Informer>,
-    leases: Option<Informer>,
+    /// The watch on kube-node-lease. A renewal is kept as its time only: in the node's
+    /// [`Health`], or in `unclaimed_renewals` for a node without one. (An informer's copy of
+    /// every Lease cost a second keyed lookup per renewal, 360 an hour per node, and only the
+    /// renewal time is ever read.)
+    lease_watch: Option<WatchId>,
+    /// The renewal times of Leases whose node has no health record (not classified yet, or
+    /// its Node is gone while the Lease stays).
+    unclaimed_renewals: LookupMap<String, Option<MicroTime>>,
     pods: Option<Informer>,
     /// Per node (only probed: the pass walks `work`, which is ordered).
     health: HealthTable,
@@ -121,7 +131,7 @@ pub struct NodeLifecycleController {
     /// controller has not classified yet).
     dirty: BTreeSet<String>,
     /// Records with a Lease renewal delivered since the last pass (its time waits in
-    /// `Health::pending_renew`, the latest delivered, as the informer has it). A renewal alone
+    /// `Health::pending_renew`, the latest delivered). A renewal alone
     /// can only move its node's probe time (see `monitor`), so these skip the full check.
     renewed: Vec<(u32, Arc<str>)>,
     /// When to look at each node that is still heard from.
@@ -324,7 +334,8 @@ impl NodeLifecycleController {
         NodeLifecycleController {
             cfg,
             nodes: None,
-            leases: None,
+            lease_watch: None,
+            unclaimed_renewals: LookupMap::new(),
             pods: None,
             health: HealthTable::default(),
             dirty: BTreeSet::new(),
@@ -387,6 +398,10 @@ impl NodeLifecycleController {
             let Some(obj) = self.nodes.as_ref().and_then(|i| i.get("", name)).cloned() else {
                 // Deleted: its records go (classifyNodes: RecordNodeEvent "RemovingNode").
                 if let Some(mut h) = self.health.remove(name) {
+                    if h.observed_lease.is_some() {
+                        // The Lease outlives its Node until the garbage collector gets to it.
+                        self.unclaimed_renewals.insert(name.to_string(), h.observed_lease.take());
+                    }
                     set_deadline(&mut self.deadlines, &mut h, None);
                     classify(&mut self.zone_counts, &mut h, None);
                     if let Some(seen) = h.seen {
@@ -403,9 +418,12 @@ impl NodeLifecycleController {
         self.noexecute_tainting_pass(ctx);
     }
 
-    /// The renewal time of the node's Lease as the informer has it now (the latest delivered).
-    fn observed_renewal(&self, node: &str) -> Option<MicroTime> {
-        lease_renew(self.leases.as_ref()?.get(LEASE_NAMESPACE, node))
+    /// The renewal time of the node's Lease as last delivered.
+    fn observed_renewal(&mut self, node: &str) -> Option<MicroTime> {
+        match self.health.get_mut(node) {
+            Some(h) => h.observed_lease.clone(),
+            None => self.unclaimed_renewals.get(node).cloned().flatten(),
+        }
     }
 
     /// One node of the monitor pass: probe time, Unknown after the grace period, NodeNotReady,
@@ -424,6 +442,7 @@ impl NodeLifecycleController {
                 name: Arc::from(name),
                 slot: 0,
                 pending_renew: None,
+                observed_lease: self.unclaimed_renewals.remove(name).flatten(),
                 probe_time: now,
                 ready_heartbeat: ready_hb.cloned(),
                 lease_renew: lease.clone(),
@@ -774,14 +793,58 @@ impl NodeLifecycleController {
     }
 }
 
+impl NodeLifecycleController {
+    /// Lists the node Leases and watches from the list's resourceVersion (as an informer
+    /// would), keeping only their renewal times.
+    fn watch_leases(&mut self, ctx: &mut Context<'_>) {
+        let mut spec = WatchSpec::all(Kind::Lease);
+        spec.namespace = Some(LEASE_NAMESPACE.into());
+        let Ok(list) = ctx.api.list(spec.kind, spec.namespace.as_deref(), &spec.labels, &spec.fields) else {
+            return;
+        };
+        let me = ctx.me();
+        self.lease_watch = ctx.api.watch(me, spec, WatchStart::After(list.revision)).ok();
+        for lease in &list.items {
+            self.unclaimed_renewals.insert(lease.name().to_string(), lease_renew(Some(lease)));
+        }
+    }
+
+    /// A delivered Lease event. Node Leases are named after their nodes.
+    fn observe_lease_event(&mut self, ev: &WatchEvent) {
+        let name = ev.object.name();
+        let deleted = ev.kind == WatchEventType::Deleted;
+        let renew = if deleted { None } else { lease_renew(Some(&ev.object)) };
+        match self.health.get_mut(name) {
+            Some(h) => {
+                h.observed_lease = renew.clone();
+                if deleted {
+                    // The full check.
+                    self.dirty.insert(name.to_string());
+                } else if h.pending_renew.replace(renew).is_none() {
+                    self.renewed.push((h.slot, h.name.clone()));
+                }
+            }
+            // A node not classified yet: the full check.
+            None => {
+                if deleted {
+                    self.unclaimed_renewals.remove(name);
+                } else if let Some(kept) = self.unclaimed_renewals.get_mut(name) {
+                    *kept = renew;
+                } else {
+                    self.unclaimed_renewals.insert(name.to_string(), renew);
+                }
+                self.dirty.insert(name.to_string());
+            }
+        }
+    }
+}
+
 impl Component for NodeLifecycleController {
     fn handle(&mut self, event: Event, ctx: &mut Context<'_>) {
         match event {
             Event::Start => {
                 self.nodes = Informer::start(ctx, WatchSpec::all(Kind::Node)).ok();
-                let mut lease_spec = WatchSpec::all(Kind::Lease);
-                lease_spec.namespace = Some(LEASE_NAMESPACE.into());
-                self.leases = Informer::start(ctx, lease_spec).ok();
+                self.watch_leases(ctx);
                 self.pods = Informer::start(ctx, WatchSpec::all(Kind::Pod)).ok();
                 // The first pass looks at every node already listed.
                 self.dirty.extend(self.nodes.iter().flat_map(|i| i.iter().map(|o| o.name().to_string())));
@@ -795,29 +858,13 @@ impl Component for NodeLifecycleController {
                 if self.nodes.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.nodes.as_mut().expect("checked").apply(&ev);
                     self.dirty.insert(ev.object.name().to_string());
-                    if let (
-                        crate::apiserver::WatchEventType::Added | crate::apiserver::WatchEventType::Modified,
-                        Some(node),
-                    ) = (ev.kind, ev.object.as_type::<Node>())
+                    if let (WatchEventType::Added | WatchEventType::Modified, Some(node)) =
+                        (ev.kind, ev.object.as_type::<Node>())
                     {
                         self.noschedule_taints(ctx, node);
                     }
-                } else if self.leases.as_ref().is_some_and(|i| i.owns(&ev)) {
-                    self.leases.as_mut().expect("checked").apply(&ev);
-                    // Node Leases are named after their nodes.
-                    let name = ev.object.name();
-                    match self.health.get_mut(name) {
-                        Some(h) if ev.kind != crate::apiserver::WatchEventType::Deleted => {
-                            let renew = lease_renew(Some(&ev.object));
-                            if h.pending_renew.replace(renew).is_none() {
-                                self.renewed.push((h.slot, h.name.clone()));
-                            }
-                        }
-                        // Deleted, or a node not classified yet: the full check.
-                        _ => {
-                            self.dirty.insert(name.to_string());
-                        }
-                    }
+                } else if self.lease_watch == Some(ev.watch) {
+                    self.observe_lease_event(&ev);
                 } else if self.pods.as_ref().is_some_and(|i| i.owns(&ev)) {
                     self.pods.as_mut().expect("checked").apply(&ev);
                 }

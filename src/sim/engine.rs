@@ -21,7 +21,8 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::event::Event;
-use super::hash::StableHasher;
+use super::hash::Fingerprint;
+use super::lookup::LookupMap;
 use super::rng::{component_rng, SimRng};
 use super::time::{SimDuration, SimTime};
 use crate::apiserver::ApiServer;
@@ -68,7 +69,31 @@ pub struct Context<'a> {
     pub decisions: &'a mut DecisionLog,
     queue: &'a mut Queue,
     trace: &'a mut Vec<TraceEntry>,
-    names: &'a [String],
+    names: &'a ComponentNames,
+}
+
+/// The registered components' names, by id and by name (a cluster registers two components
+/// per node: a linear search made registering 5,000 nodes quadratic).
+#[derive(Default)]
+struct ComponentNames {
+    by_id: Vec<String>,
+    ids: LookupMap<String, ComponentId>,
+}
+
+impl ComponentNames {
+    fn get(&self, name: &str) -> Option<ComponentId> {
+        self.ids.get(name).copied()
+    }
+    fn name(&self, id: ComponentId) -> &str {
+        &self.by_id[id.0]
+    }
+    /// Adds `name` as the next id; panics if it is taken (a wiring bug, not an input error).
+    fn push(&mut self, name: String) -> ComponentId {
+        let id = ComponentId(self.by_id.len());
+        assert!(self.ids.insert(name.clone(), id).is_none(), "component {name} registered twice");
+        self.by_id.push(name);
+        id
+    }
 }
 
 impl Context<'_> {
@@ -79,7 +104,7 @@ impl Context<'_> {
         self.me
     }
     pub fn name(&self) -> &str {
-        &self.names[self.me.0]
+        self.names.name(self.me)
     }
     /// Schedules an event for this component after `delay`.
     pub fn after(&mut self, delay: SimDuration, event: Event) {
@@ -91,7 +116,7 @@ impl Context<'_> {
     }
     /// Finds a component by its registered name.
     pub fn lookup(&self, name: &str) -> Option<ComponentId> {
-        self.names.iter().position(|n| n == name).map(ComponentId)
+        self.names.get(name)
     }
     /// Appends a line to the run's timeline without creating an API object (scenario actions).
     pub fn trace(&mut self, entry: TraceEntry) {
@@ -177,14 +202,14 @@ pub struct Engine {
     seed: u64,
     queue: Queue,
     slots: Vec<Slot>,
-    names: Vec<String>,
+    names: ComponentNames,
     pub api: ApiServer,
     /// The nodes' data plane.
     pub net: Network,
     /// The scheduler's recorded decisions (off unless enabled).
     pub decisions: DecisionLog,
     trace: Vec<TraceEntry>,
-    hash: StableHasher,
+    hash: Fingerprint,
     delivered: u64,
     /// When the last delivered event happened.
     last_event: Option<SimTime>,
@@ -199,12 +224,12 @@ impl Engine {
             seed,
             queue: Queue::default(),
             slots: Vec::new(),
-            names: Vec::new(),
+            names: ComponentNames::default(),
             api,
             net: Network::new(),
             decisions: DecisionLog::default(),
             trace: Vec::new(),
-            hash: StableHasher::new(),
+            hash: Fingerprint::new(),
             delivered: 0,
             last_event: None,
             watch_latency,
@@ -214,10 +239,10 @@ impl Engine {
     /// Registers a component under a unique name; it receives [`Event::Start`] at time zero.
     pub fn register(&mut self, name: impl Into<String>, component: Box<dyn Component>) -> ComponentId {
         let name = name.into();
-        assert!(!self.names.contains(&name), "component {name} registered twice");
-        let id = ComponentId(self.slots.len());
-        self.slots.push(Slot { component, rng: component_rng(self.seed, &name) });
-        self.names.push(name);
+        let rng = component_rng(self.seed, &name);
+        let id = self.names.push(name);
+        debug_assert_eq!(id.0, self.slots.len());
+        self.slots.push(Slot { component, rng });
         self.queue.push(self.now, id, Event::Start);
         id
     }
@@ -246,10 +271,10 @@ impl Engine {
         self.queue.len()
     }
     pub fn component_name(&self, id: ComponentId) -> &str {
-        &self.names[id.0]
+        self.names.name(id)
     }
     pub fn lookup(&self, name: &str) -> Option<ComponentId> {
-        self.names.iter().position(|n| n == name).map(ComponentId)
+        self.names.get(name)
     }
     /// Schedules an event from outside any component (tests, the interactive shell).
     pub fn schedule(&mut self, at: SimTime, to: ComponentId, event: Event) {

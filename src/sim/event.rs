@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::hash::StableHasher;
+use super::hash::Fingerprint;
 use crate::apiserver::WatchEvent;
 
 /// An event delivered to one component.
@@ -101,7 +101,7 @@ impl ProbeKind {
 }
 
 impl PodStep {
-    fn fingerprint(&self, h: &mut StableHasher) {
+    fn fingerprint(&self, h: &mut Fingerprint) {
         let (tag, container, extra) = match *self {
             PodStep::PullDone { container } => (0, container, 0),
             PodStep::Started { container } => (1, container, 0),
@@ -146,7 +146,7 @@ impl Event {
     /// Feeds the identifying content of the event to the run's fingerprint. Watch events are
     /// identified by watch, type, object key and resourceVersion (the object body is a function
     /// of those).
-    pub fn fingerprint(&self, h: &mut StableHasher) {
+    pub fn fingerprint(&self, h: &mut Fingerprint) {
         match self {
             Event::Start => h.u64(0),
             Event::Watch(w) => {

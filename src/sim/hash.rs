@@ -1,6 +1,7 @@
-//! A stable 64-bit hash (FNV-1a) used for the event-stream fingerprint and for deriving RNG
-//! seeds. Unlike `std`'s `DefaultHasher`, its output is fixed by this file alone, so the same
-//! run prints the same `event-hash` on every machine and every Rust release.
+//! Stable 64-bit hashes: FNV-1a ([`StableHasher`]) for deriving RNG seeds, container IDs and
+//! image digests, and a word-at-a-time mix ([`Fingerprint`]) for the event-stream fingerprint.
+//! Unlike `std`'s `DefaultHasher`, their output is fixed by this file alone, so the same run
+//! prints the same `event-hash` on every machine and every Rust release.
 
 /// FNV-1a, 64-bit. Integers are fed little-endian at a fixed width so that `usize` on a 32-bit
 /// machine hashes like on a 64-bit one.
@@ -46,6 +47,52 @@ pub fn hash_str(s: &str) -> u64 {
     h.finish()
 }
 
+/// The running fingerprint of the delivered event stream (`event-hash`). It sees every
+/// event, millions an hour on a large cluster, so it mixes a 64-bit word per step rather than
+/// a byte (FNV-1a's byte loop was ~3% of an idle 5,000-node hour). Each step — xor the word
+/// in, multiply by an odd constant, xor-shift — is a bijection of the state, so two streams
+/// that differ in one word end in different states.
+#[derive(Clone, Debug)]
+pub struct Fingerprint(u64);
+
+/// An odd 64-bit multiplier with good bit dispersion (the golden ratio's, as in Fibonacci
+/// hashing).
+const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Fingerprint(OFFSET)
+    }
+}
+
+impl Fingerprint {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+    pub fn u64(&mut self, v: u64) {
+        let x = (self.0 ^ v).wrapping_mul(MIX);
+        self.0 = x ^ (x >> 29);
+    }
+    /// A string as little-endian 8-byte words (the last one zero-padded) followed by its
+    /// length, so that ("ab","c") and ("a","bc") differ.
+    pub fn str(&mut self, s: &str) {
+        let mut words = s.as_bytes().chunks_exact(8);
+        for w in &mut words {
+            self.u64(u64::from_le_bytes(w.try_into().expect("8-byte chunk")));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.u64(u64::from_le_bytes(last));
+        }
+        self.u64(s.len() as u64);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +120,29 @@ mod tests {
         b.str("a");
         b.str("bc");
         assert_ne!(a.finish(), b.finish());
+    }
+
+    #[test]
+    fn fingerprint_separates_fields_and_padding() {
+        let of = |parts: &[&str]| {
+            let mut h = Fingerprint::new();
+            parts.iter().for_each(|p| h.str(p));
+            h.finish()
+        };
+        assert_ne!(of(&["ab", "c"]), of(&["a", "bc"]));
+        // A trailing NUL pads like nothing would; the length tells them apart.
+        assert_ne!(of(&["a"]), of(&["a\0"]));
+        assert_ne!(of(&["12345678"]), of(&["1234567", "8"]));
+        assert_eq!(of(&["kube-node-lease", "worker-1"]), of(&["kube-node-lease", "worker-1"]));
+    }
+
+    #[test]
+    fn fingerprint_is_fixed_by_this_file() {
+        // The value every build must print for this input (pinned so a change of the mix is
+        // a deliberate one).
+        let mut h = Fingerprint::new();
+        h.u64(1);
+        h.str("default");
+        assert_eq!(h.finish(), 0x96d3723d8bc26cd1);
     }
 }

@@ -363,3 +363,18 @@ fn an_etcd_snapshot_restore_rolls_the_keyspace_back_and_watchers_see_the_differe
     );
     assert!(api.snapshot_restore("/opt/none.db").is_none());
 }
+
+#[test]
+fn created_objects_get_random_version_4_uids() {
+    let mut api = server();
+    let a = api.create(pod("a")).unwrap();
+    let b = api.create(pod("b")).unwrap();
+    for uid in [a.uid(), b.uid()] {
+        let groups: Vec<&str> = uid.split('-').collect();
+        assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{uid}");
+        assert!(uid.chars().all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)), "{uid}");
+        assert!(groups[2].starts_with('4'), "version 4: {uid}");
+        assert!(matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'), "RFC 4122 variant: {uid}");
+    }
+    assert_ne!(a.uid(), b.uid());
+}
