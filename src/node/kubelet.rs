@@ -591,12 +591,12 @@ impl Kubelet {
     /// Renews the node's Lease. Like upstream's lease controller, the kubelet updates from the
     /// copy it last wrote and only GETs the Lease when it has none or the update failed.
     fn renew_lease(&mut self, ctx: &mut Context<'_>) {
-        let name = self.cfg.node_name.clone();
+        let name = &self.cfg.node_name;
         let now = ctx.api.epoch().micro_time(ctx.now());
         // The Lease this kubelet last wrote (shared with the store, copied once per renewal).
         let cached = match self.latest_lease.take().and_then(|o| o.as_type::<Lease>().cloned()) {
             Some(lease) => Ok(lease),
-            None => ctx.api.get_as::<Lease>(Some("kube-node-lease"), &name),
+            None => ctx.api.get_as::<Lease>(Some("kube-node-lease"), name),
         };
         match cached {
             Ok(mut lease) => {
@@ -605,7 +605,7 @@ impl Kubelet {
             }
             Err(e) if !e.is_not_found() => {}
             Err(_) => {
-                let node_uid = ctx.api.get(Kind::Node, None, &name).ok().map(|n| n.uid().to_string());
+                let node_uid = ctx.api.get(Kind::Node, None, name).ok().map(|n| n.uid().to_string());
                 let lease = Lease {
                     metadata: ObjectMeta {
                         name: Some(name.clone()),
