@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use crate::api::{KindOf, Object};
 use crate::apiserver::{ApiError, WatchEvent, WatchEventType, WatchId, WatchSpec, WatchStart};
 use crate::sim::{Context, LookupMap};
@@ -22,8 +24,9 @@ pub struct Informer {
     /// The objects; `None` in a slot freed by a delete and not yet reused.
     slots: Vec<Option<Arc<Object>>>,
     free: Vec<u32>,
-    /// namespace → name → slot (cluster-scoped objects under "").
-    by_key: LookupMap<String, LookupMap<String, u32>>,
+    /// namespace → name → slot (cluster-scoped objects under ""). Names up to 24 bytes sit
+    /// inline in the table, so the name a probe compares is next to its slot.
+    by_key: LookupMap<CompactString, LookupMap<CompactString, u32>>,
     /// The same, in (namespace, name) order, for walks.
     ordered: BTreeMap<String, BTreeMap<String, u32>>,
     len: usize,
@@ -68,8 +71,8 @@ impl Informer {
             }
         };
         self.by_key
-            .get_or_insert_with(ns.as_str(), || (ns.clone(), LookupMap::new()))
-            .insert(name.clone(), i);
+            .get_or_insert_with(ns.as_str(), || (CompactString::from(ns.as_str()), LookupMap::new()))
+            .insert(CompactString::from(name.as_str()), i);
         self.ordered.entry(ns).or_default().insert(name, i);
         self.len += 1;
         None

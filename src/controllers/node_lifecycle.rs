@@ -21,6 +21,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
@@ -210,7 +211,10 @@ type DeadlineEntry = (SimTime, u64, u32, Arc<str>);
 struct HealthTable {
     slots: Vec<Option<Health>>,
     free: Vec<u32>,
-    by_name: LookupMap<String, u32>,
+    /// Node names inline in the table (up to 24 bytes): the name compared on a probe sits next
+    /// to the slot, not in a separate allocation — a renewal's lookup was a cache miss on the
+    /// name's bytes.
+    by_name: LookupMap<CompactString, u32>,
 }
 
 impl HealthTable {
@@ -235,7 +239,7 @@ impl HealthTable {
             u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 nodes")
         });
         h.slot = slot;
-        self.by_name.insert(h.name.to_string(), slot);
+        self.by_name.insert(CompactString::from(&*h.name), slot);
         self.slots[slot as usize] = Some(h);
     }
 
