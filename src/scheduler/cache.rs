@@ -21,6 +21,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 use crate::api::pod::{self as podutil, Resources};
 use crate::api::LabelSelector;
+use crate::scheduler::node_labels::PackedLabels;
 use crate::scheduler::plugins::{image_locality, inter_pod_affinity, NodePods};
 
 /// The default requests upstream substitutes for containers that set none, for scoring only
@@ -37,6 +38,8 @@ pub struct NodeInfo {
     /// instead of each first touching the Node object elsewhere in memory.
     pub unschedulable: bool,
     pub taints: Vec<Taint>,
+    /// The Node's labels in one block, for the topology plugins' per-node lookups.
+    pub labels: PackedLabels,
     /// Pods assigned to the node, in the order they were added.
     pub pods: Vec<Arc<Pod>>,
     pub allocatable: Resources,
@@ -60,6 +63,7 @@ impl NodeInfo {
         let mut info = NodeInfo {
             unschedulable: false,
             taints: Vec::new(),
+            labels: PackedLabels::default(),
             affinity_pods: Vec::new(),
             zone: zone_key(&node),
             arrival: 0,
@@ -83,11 +87,12 @@ impl NodeInfo {
         self.read_node();
     }
 
-    /// Reads allocatable, `spec.unschedulable` and `spec.taints` from the Node.
+    /// Reads allocatable, `spec.unschedulable`, `spec.taints` and the labels from the Node.
     fn read_node(&mut self) {
         self.allocatable = podutil::node_allocatable(&self.node);
         self.unschedulable = podutil::is_unschedulable(&self.node);
         self.taints = podutil::node_taints(&self.node).to_vec();
+        self.labels = PackedLabels::new(self.node.metadata.labels.as_ref());
     }
 
     pub fn name(&self) -> &str {
@@ -111,7 +116,12 @@ impl NodeInfo {
 
     /// The node with its pods, as the ported plugins take it.
     pub fn node_pods(&self) -> NodePods<'_> {
-        NodePods { node: &self.node, pods: &self.pods, affinity_pods: Some(&self.affinity_pods) }
+        NodePods {
+            node: &self.node,
+            pods: &self.pods,
+            affinity_pods: Some(&self.affinity_pods),
+            labels: Some(&self.labels),
+        }
     }
 
     /// Counts `pod` on this node (NodeInfo.AddPod).
@@ -683,5 +693,15 @@ mod tests {
         c.upsert_node(&later);
         c.upsert_node(&bare);
         assert!(c.nodes[0].unschedulable);
+        // The packed labels follow the Node's labels.
+        assert_eq!(c.nodes[0].node_pods().label("tier"), Some("gold"));
+        let mut relabelled = bare.clone();
+        relabelled.metadata.labels.as_mut().unwrap().insert("tier".into(), "silver".into());
+        c.upsert_node(&relabelled);
+        let np = c.nodes[0].node_pods();
+        assert_eq!(np.label("tier"), Some("silver"));
+        for (k, v) in relabelled.metadata.labels.as_ref().unwrap() {
+            assert_eq!(np.label(k), Some(v.as_str()), "{k}");
+        }
     }
 }

@@ -21,6 +21,7 @@ pub mod cache;
 pub mod cycle;
 pub mod decisions;
 pub mod framework;
+pub mod node_labels;
 pub mod plugins;
 pub mod queue;
 

@@ -96,6 +96,19 @@ pub struct NodePods<'a> {
     /// cache keeps them (`None`: parse them from `pods`, as the ported upstream tests build
     /// nodes).
     pub affinity_pods: Option<&'a [inter_pod_affinity::AffinityPodInfo]>,
+    /// The Node's labels packed, when the scheduler cache keeps them (`None`: read
+    /// `node.metadata.labels`).
+    pub labels: Option<&'a crate::scheduler::node_labels::PackedLabels>,
+}
+
+impl<'a> NodePods<'a> {
+    /// The Node's label `key`.
+    pub fn label(&self, key: &str) -> Option<&'a str> {
+        match self.labels {
+            Some(packed) => packed.get(key),
+            None => self.node.metadata.labels.as_ref()?.get(key).map(String::as_str),
+        }
+    }
 }
 
 /// Default normalization (helper.DefaultNormalizeScore): scale to [0, 100] by the maximum,

@@ -388,9 +388,9 @@ impl TopologyCounts {
     }
 
     /// `topologyToMatchedTermCount.update`: adds `delta` to the node's domain for `key`, if the
-    /// node has that label.
-    fn update(&mut self, node: &Node, key: &str, delta: i64) {
-        let Some(value) = node.metadata.labels.as_ref().and_then(|l| l.get(key)) else {
+    /// node has that label (`value`, the node's value of it).
+    fn update(&mut self, value: Option<&str>, key: &str, delta: i64) {
+        let Some(value) = value else {
             return;
         };
         if add_to_domain(&mut self.0, key, value, delta) == 0 {
@@ -401,6 +401,11 @@ impl TopologyCounts {
             }
         }
     }
+}
+
+/// The node's label `key` (for the preemption paths, which hand over a bare Node).
+fn node_label<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    node.metadata.labels.as_ref()?.get(key).map(String::as_str)
 }
 
 /// What PreFilter computes for Filter (upstream `preFilterState`).
@@ -437,7 +442,7 @@ fn existing_anti_affinity_counts(
                 if t.matches(pod_namespace, Some(pod_labels), pod_namespace_labels) {
                     // At most one domain per node listed.
                     counts.reserve(std::slice::from_ref(t), nodes.len());
-                    counts.update(np.node, &t.topology_key, 1);
+                    counts.update(np.label(&t.topology_key), &t.topology_key, 1);
                 }
             }
         }
@@ -467,12 +472,12 @@ fn incoming_counts(
             let (ns, labels) = (namespace(existing), existing.metadata.labels.as_ref());
             if pod_matches_all(required_affinity, ns, labels) {
                 for t in required_affinity {
-                    affinity.update(np.node, &t.topology_key, 1);
+                    affinity.update(np.label(&t.topology_key), &t.topology_key, 1);
                 }
             }
             for t in required_anti_affinity {
                 if t.matches(ns, labels, None) {
-                    anti_affinity.update(np.node, &t.topology_key, 1);
+                    anti_affinity.update(np.label(&t.topology_key), &t.topology_key, 1);
                 }
             }
         }
@@ -547,27 +552,34 @@ impl FilterState {
         let anti_terms = parse_terms(ns, required_anti_affinity_terms(pod)).unwrap_or_default();
         for t in &anti_terms {
             if t.matches(&self.pod_namespace, Some(&self.pod_labels), self.namespace_labels.as_ref()) {
-                self.existing_anti_affinity_counts.update(node, &t.topology_key, multiplier);
+                self.existing_anti_affinity_counts.update(
+                    node_label(node, &t.topology_key),
+                    &t.topology_key,
+                    multiplier,
+                );
             }
         }
         if pod_matches_all(&self.required_affinity, ns, labels) {
             for t in &self.required_affinity {
-                self.affinity_counts.update(node, &t.topology_key, multiplier);
+                self.affinity_counts.update(node_label(node, &t.topology_key), &t.topology_key, multiplier);
             }
         }
         for t in &self.required_anti_affinity {
             if t.matches(ns, labels, None) {
-                self.anti_affinity_counts.update(node, &t.topology_key, multiplier);
+                self.anti_affinity_counts.update(
+                    node_label(node, &t.topology_key),
+                    &t.topology_key,
+                    multiplier,
+                );
             }
         }
     }
 
     /// `satisfyPodAffinity`.
-    fn satisfies_pod_affinity(&self, node: &Node) -> bool {
-        let labels = node.metadata.labels.as_ref();
+    fn satisfies_pod_affinity(&self, node: &NodePods<'_>) -> bool {
         let mut pods_exist = true;
         for t in &self.required_affinity {
-            match labels.and_then(|l| l.get(&t.topology_key)) {
+            match node.label(&t.topology_key) {
                 Some(value) => {
                     if self.affinity_counts.get(&t.topology_key, value) <= 0 {
                         pods_exist = false;
@@ -587,46 +599,40 @@ impl FilterState {
     }
 
     /// `satisfyPodAntiAffinity`.
-    fn satisfies_pod_anti_affinity(&self, node: &Node) -> bool {
+    fn satisfies_pod_anti_affinity(&self, node: &NodePods<'_>) -> bool {
         if self.anti_affinity_counts.is_empty() {
             return true;
         }
-        let Some(labels) = node.metadata.labels.as_ref() else {
-            return true;
-        };
         !self.required_anti_affinity.iter().any(|t| {
-            labels.get(&t.topology_key).is_some_and(|v| self.anti_affinity_counts.get(&t.topology_key, v) > 0)
+            node.label(&t.topology_key).is_some_and(|v| self.anti_affinity_counts.get(&t.topology_key, v) > 0)
         })
     }
 
     /// `satisfyExistingPodsAntiAffinity`: any of the node's (key, value) labels counted.
-    fn satisfies_existing_pods_anti_affinity(&self, node: &Node) -> bool {
+    fn satisfies_existing_pods_anti_affinity(&self, node: &NodePods<'_>) -> bool {
         if self.existing_anti_affinity_counts.is_empty() {
             return true;
         }
-        let Some(labels) = node.metadata.labels.as_ref() else {
-            return true;
-        };
         // Upstream walks the node's labels and looks each (key, value) up; walking the few
         // counted keys and looking the node's value up is the same test.
         !self
             .existing_anti_affinity_counts
             .0
             .iter()
-            .any(|(key, values)| labels.get(key).and_then(|v| values.get(v.as_str())).is_some_and(|&n| n > 0))
+            .any(|(key, values)| node.label(key).and_then(|v| values.get(v)).is_some_and(|&n| n > 0))
     }
 }
 
 /// Filter for one node, given the PreFilter state (upstream `Filter`; the pod itself is read
 /// from the state). A Skip from PreFilter means the plugin passes every node without calling this.
 pub fn filter(_pod: &Pod, state: &FilterState, node: &NodePods<'_>) -> Result<(), AffinityFailure> {
-    if !state.satisfies_pod_affinity(node.node) {
+    if !state.satisfies_pod_affinity(node) {
         return Err(AffinityFailure::AffinityRulesNotMatch);
     }
-    if !state.satisfies_pod_anti_affinity(node.node) {
+    if !state.satisfies_pod_anti_affinity(node) {
         return Err(AffinityFailure::AntiAffinityRulesNotMatch);
     }
-    if !state.satisfies_existing_pods_anti_affinity(node.node) {
+    if !state.satisfies_existing_pods_anti_affinity(node) {
         return Err(AffinityFailure::ExistingAntiAffinityRulesNotMatch);
     }
     Ok(())
@@ -1216,7 +1222,12 @@ mod tests {
             self.nodes
                 .iter()
                 .zip(&self.pods)
-                .map(|(node, pods)| NodePods { node, pods: pods.as_slice(), affinity_pods: None })
+                .map(|(node, pods)| NodePods {
+                    node,
+                    pods: pods.as_slice(),
+                    affinity_pods: None,
+                    labels: None,
+                })
                 .collect()
         }
     }

@@ -304,13 +304,12 @@ pub fn pre_filter(
     let mut tp_value_to_match_num: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); constraints.len()];
     let mut values: Vec<&str> = Vec::with_capacity(constraints.len());
     for np in nodes {
-        let labels = node_labels(np.node);
         // Ensure the node's labels contain all topology keys of the constraints
         // (nodeLabelsMatchSpreadConstraints), looking each key up once.
         values.clear();
         for c in &constraints {
-            match labels.get(&c.topology_key) {
-                Some(v) => values.push(v.as_str()),
+            match np.label(&c.topology_key) {
+                Some(v) => values.push(v),
                 None => break,
             }
         }
@@ -351,10 +350,9 @@ pub fn filter(pod: &Pod, state: &FilterState, node: &NodePods<'_>) -> Result<(),
     if state.constraints.is_empty() {
         return Ok(());
     }
-    let labels = node_labels(node.node);
     let pod_labels = pod.metadata.labels.as_ref();
     for (i, c) in state.constraints.iter().enumerate() {
-        let Some(tp_val) = labels.get(&c.topology_key) else {
+        let Some(tp_val) = node.label(&c.topology_key) else {
             return Err(FilterFailure::NodeLabelMissing);
         };
         let min_match_num = state.min_match_num(i, c.min_domains);
@@ -1182,7 +1180,12 @@ mod tests {
             self.nodes
                 .iter()
                 .zip(&self.pods)
-                .map(|(node, pods)| NodePods { node, pods: pods.as_slice(), affinity_pods: None })
+                .map(|(node, pods)| NodePods {
+                    node,
+                    pods: pods.as_slice(),
+                    affinity_pods: None,
+                    labels: None,
+                })
                 .collect()
         }
     }
