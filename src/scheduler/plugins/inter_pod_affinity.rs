@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use k8s_openapi::api::core::v1::{Affinity, Node, Pod, PodAffinityTerm, WeightedPodAffinityTerm};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
@@ -343,7 +345,7 @@ struct TopologyCounts(BTreeMap<String, DomainCounts>);
 /// node, and ordering thousands of host names byte by byte was most of PreFilter. It is only
 /// probed and compared, never iterated, and its hasher has no random state.
 #[allow(clippy::disallowed_types)]
-type DomainCounts = rustc_hash::FxHashMap<String, i64>;
+type DomainCounts = rustc_hash::FxHashMap<CompactString, i64>;
 
 /// Adds `delta` to the number kept for `value` among `key`'s domains (created at 0) and
 /// returns the new number. One probe when the domain is known; a String only for a new key or
@@ -357,7 +359,7 @@ fn add_to_domain(map: &mut BTreeMap<String, DomainCounts>, key: &str, value: &st
         *count += delta;
         return *count;
     }
-    values.insert(value.to_string(), delta);
+    values.insert(CompactString::from(value), delta);
     delta
 }
 
@@ -759,13 +761,10 @@ pub fn pre_score(
 /// Score: the sum, over the topology keys scored in PreScore, of the weight recorded for the
 /// node's value of that key. Positive for affinity, negative for anti-affinity.
 pub fn score(state: &ScoreState, node: &NodePods<'_>) -> i64 {
-    let Some(labels) = node.node.metadata.labels.as_ref() else {
-        return 0;
-    };
     state
         .topology_score
         .iter()
-        .map(|(key, values)| labels.get(key).and_then(|v| values.get(v)).copied().unwrap_or(0))
+        .map(|(key, values)| node.label(key).and_then(|v| values.get(v)).copied().unwrap_or(0))
         .sum()
 }
 
@@ -1737,7 +1736,7 @@ mod tests {
     fn counts(entries: &[(&str, &str, i64)]) -> TopologyCounts {
         let mut c = TopologyCounts::default();
         for (k, v, n) in entries {
-            c.0.entry(k.to_string()).or_default().insert(v.to_string(), *n);
+            c.0.entry(k.to_string()).or_default().insert(CompactString::from(*v), *n);
         }
         c
     }
