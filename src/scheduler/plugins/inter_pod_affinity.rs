@@ -351,16 +351,20 @@ type DomainCounts = rustc_hash::FxHashMap<CompactString, i64>;
 /// returns the new number. One probe when the domain is known; a String only for a new key or
 /// domain.
 fn add_to_domain(map: &mut BTreeMap<String, DomainCounts>, key: &str, value: &str, delta: i64) -> i64 {
-    if !map.contains_key(key) {
-        map.insert(key.to_string(), DomainCounts::default());
+    fn add(values: &mut DomainCounts, value: &str, delta: i64) -> i64 {
+        if let Some(count) = values.get_mut(value) {
+            *count += delta;
+            return *count;
+        }
+        values.insert(CompactString::from(value), delta);
+        delta
     }
-    let values = map.get_mut(key).expect("just ensured");
-    if let Some(count) = values.get_mut(value) {
-        *count += delta;
-        return *count;
+    // One ordered lookup of the key when it is known (the usual case: PreFilter reserves the
+    // terms' keys before counting).
+    if let Some(values) = map.get_mut(key) {
+        return add(values, value, delta);
     }
-    values.insert(CompactString::from(value), delta);
-    delta
+    add(map.entry(key.to_string()).or_default(), value, delta)
 }
 
 impl TopologyCounts {
