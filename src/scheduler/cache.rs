@@ -38,8 +38,9 @@ pub struct NodeInfo {
     /// instead of each first touching the Node object elsewhere in memory.
     pub unschedulable: bool,
     pub taints: Vec<Taint>,
-    /// The Node's labels in one block, for the topology plugins' per-node lookups.
-    pub labels: PackedLabels,
+    /// The Node's labels in one block, for the topology plugins' per-node lookups (`None`
+    /// for a label too long to pack: the plugins then read the Node's map).
+    pub labels: Option<PackedLabels>,
     /// Pods assigned to the node, in the order they were added.
     pub pods: Vec<Arc<Pod>>,
     pub allocatable: Resources,
@@ -63,7 +64,7 @@ impl NodeInfo {
         let mut info = NodeInfo {
             unschedulable: false,
             taints: Vec::new(),
-            labels: PackedLabels::default(),
+            labels: None,
             affinity_pods: Vec::new(),
             zone: zone_key(&node),
             arrival: 0,
@@ -120,7 +121,7 @@ impl NodeInfo {
             node: &self.node,
             pods: &self.pods,
             affinity_pods: Some(&self.affinity_pods),
-            labels: Some(&self.labels),
+            labels: self.labels.as_ref(),
         }
     }
 

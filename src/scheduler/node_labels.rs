@@ -9,53 +9,65 @@
 
 use std::collections::BTreeMap;
 
-/// Labels as `key length (u32 LE), value length (u32 LE), key, value` entries in key order.
+/// Labels as `key length, value length, key, value` entries in key order, in one string. Each
+/// length is two ASCII bytes of 7 bits (so the block stays UTF-8 and values are sliced out
+/// without re-validation); labels are far shorter than the 16,383-byte limit this gives
+/// (keys at most 317 bytes, values 63).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PackedLabels(Box<[u8]>);
+pub struct PackedLabels(Box<str>);
+
+/// The longest key or value a packed entry can hold.
+const MAX_LEN: usize = (1 << 14) - 1;
 
 impl PackedLabels {
-    pub fn new(labels: Option<&BTreeMap<String, String>>) -> Self {
+    /// `None` if a key or value is longer than the packing allows (the caller then reads the
+    /// map itself).
+    pub fn new(labels: Option<&BTreeMap<String, String>>) -> Option<Self> {
         let Some(labels) = labels else {
-            return PackedLabels::default();
+            return Some(PackedLabels::default());
         };
-        let size = labels.iter().map(|(k, v)| 8 + k.len() + v.len()).sum();
-        let mut buf = Vec::with_capacity(size);
+        let size = labels.iter().map(|(k, v)| 4 + k.len() + v.len()).sum();
+        let mut text = String::with_capacity(size);
         for (k, v) in labels {
-            buf.extend_from_slice(&len_u32(k).to_le_bytes());
-            buf.extend_from_slice(&len_u32(v).to_le_bytes());
-            buf.extend_from_slice(k.as_bytes());
-            buf.extend_from_slice(v.as_bytes());
+            if k.len() > MAX_LEN || v.len() > MAX_LEN {
+                return None;
+            }
+            push_len(&mut text, k.len());
+            push_len(&mut text, v.len());
+            text.push_str(k);
+            text.push_str(v);
         }
-        PackedLabels(buf.into_boxed_slice())
+        Some(PackedLabels(text.into_boxed_str()))
     }
 
     /// The value of `key`, as `labels.get(key)` on the map it was packed from.
     pub fn get(&self, key: &str) -> Option<&str> {
-        let mut rest: &[u8] = &self.0;
-        while let Some((header, tail)) = rest.split_first_chunk::<8>() {
-            let key_len = read_len(&header[..4]);
-            let value_len = read_len(&header[4..]);
-            let (k, tail) = tail.split_at(key_len);
-            let (v, tail) = tail.split_at(value_len);
-            if k == key.as_bytes() {
-                // Packed from a `String`: always UTF-8.
-                return std::str::from_utf8(v).ok();
+        let text = &*self.0;
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while let Some(header) = bytes.get(at..at + 4) {
+            let key_len = read_len(header[0], header[1]);
+            let value_len = read_len(header[2], header[3]);
+            let key_start = at + 4;
+            let value_start = key_start + key_len;
+            let next = value_start + value_len;
+            if &bytes[key_start..value_start] == key.as_bytes() {
+                return text.get(value_start..next);
             }
-            rest = tail;
+            at = next;
         }
         None
     }
 }
 
-fn len_u32(s: &str) -> u32 {
-    // Label keys are at most 317 bytes and values 63 (and the API server validates them).
-    u32::try_from(s.len()).expect("a label shorter than 4 GiB")
+fn push_len(text: &mut String, len: usize) {
+    // Both bytes are below 0x80: ASCII.
+    text.push(char::from((len >> 7) as u8));
+    text.push(char::from((len & 0x7f) as u8));
 }
 
-fn read_len(bytes: &[u8]) -> usize {
-    let mut le = [0u8; 4];
-    le.copy_from_slice(bytes);
-    u32::from_le_bytes(le) as usize
+fn read_len(high: u8, low: u8) -> usize {
+    (usize::from(high) << 7) | usize::from(low)
 }
 
 #[cfg(test)]
@@ -64,23 +76,26 @@ mod tests {
 
     #[test]
     fn lookups_agree_with_the_map() {
+        let long_value = "v".repeat(300);
         let map: BTreeMap<String, String> = [
             ("kubernetes.io/hostname", "node-1"),
             ("topology.kubernetes.io/zone", "zone-a"),
             ("empty", ""),
             ("ünïcode/κλειδί", "τιμή"),
             ("a", "b"),
+            ("long", long_value.as_str()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let packed = PackedLabels::new(Some(&map));
+        let packed = PackedLabels::new(Some(&map)).expect("short labels pack");
         for key in [
             "kubernetes.io/hostname",
             "topology.kubernetes.io/zone",
             "empty",
             "ünïcode/κλειδί",
             "a",
+            "long",
             "",
             "kubernetes.io",
             "topology.kubernetes.io/zone-x",
@@ -88,7 +103,15 @@ mod tests {
         ] {
             assert_eq!(packed.get(key), map.get(key).map(String::as_str), "{key:?}");
         }
-        assert_eq!(PackedLabels::new(None).get("a"), None);
-        assert_eq!(PackedLabels::new(Some(&BTreeMap::new())).get(""), None);
+        assert_eq!(PackedLabels::new(None).expect("empty").get("a"), None);
+        assert_eq!(PackedLabels::new(Some(&BTreeMap::new())).expect("empty").get(""), None);
+    }
+
+    #[test]
+    fn oversized_labels_are_not_packed() {
+        let map: BTreeMap<String, String> = [("k".to_string(), "v".repeat(MAX_LEN + 1))].into();
+        assert_eq!(PackedLabels::new(Some(&map)), None);
+        let at_limit: BTreeMap<String, String> = [("k".to_string(), "v".repeat(MAX_LEN))].into();
+        assert_eq!(PackedLabels::new(Some(&at_limit)).expect("fits").get("k").map(str::len), Some(MAX_LEN));
     }
 }
