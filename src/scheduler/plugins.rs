@@ -29,17 +29,21 @@ use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, NodeSelectorTerm
 /// NodeAffinity filter: every nodeSelector pair, and at least one required term.
 pub fn node_affinity_matches(pod: &Pod, node: &Node) -> bool {
     let Some(spec) = &pod.spec else { return true };
+    let required = spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref());
+    if spec.node_selector.is_none() && required.is_none() {
+        // Nothing to match: the Node (likely out of cache) is not read at all.
+        return true;
+    }
     let labels = node_labels(node);
     if let Some(sel) = &spec.node_selector {
         if !sel.iter().all(|(k, v)| labels.get(k) == Some(v)) {
             return false;
         }
     }
-    let required = spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref());
     match required {
         None => true,
         Some(sel) => sel.node_selector_terms.iter().any(|t| term_matches(t, node, labels)),
