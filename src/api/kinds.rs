@@ -247,6 +247,7 @@ fn parse_resource_version(rv: &str) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn resource_versions_parse_as_str_parse_does() {
@@ -268,7 +269,6 @@ mod tests {
             assert_eq!(parse_resource_version(rv), rv.parse::<i64>().unwrap_or(0), "{rv:?}");
         }
     }
-    use super::*;
 
     #[test]
     fn table_facts_come_from_k8s_openapi() {

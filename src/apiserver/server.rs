@@ -831,8 +831,8 @@ impl ApiServer {
         let mut b: [u8; 16] = rng.gen();
         b[6] = (b[6] & 0x0f) | 0x40; // version 4
         b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-                                     // 8-4-4-4-12 lowercase hex digits, written directly: every created object gets one,
-                                     // and a format! per byte cost ~8,000 instructions a uid.
+                                     // 8-4-4-4-12 lowercase hex digits, written directly: every created object gets one, and
+                                     // a format! per byte cost ~8,000 instructions a uid.
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut uid = String::with_capacity(36);
         for (i, x) in b.iter().enumerate() {

@@ -218,6 +218,11 @@ struct HealthTable {
 }
 
 impl HealthTable {
+    fn get(&self, name: &str) -> Option<&Health> {
+        let slot = *self.by_name.get(name)?;
+        self.slots[slot as usize].as_ref()
+    }
+
     fn get_mut(&mut self, name: &str) -> Option<&mut Health> {
         let slot = *self.by_name.get(name)?;
         self.slots[slot as usize].as_mut()
@@ -423,8 +428,8 @@ impl NodeLifecycleController {
     }
 
     /// The renewal time of the node's Lease as last delivered.
-    fn observed_renewal(&mut self, node: &str) -> Option<MicroTime> {
-        match self.health.get_mut(node) {
+    fn observed_renewal(&self, node: &str) -> Option<MicroTime> {
+        match self.health.get(node) {
             Some(h) => h.observed_lease.clone(),
             None => self.unclaimed_renewals.get(node).cloned().flatten(),
         }

@@ -50,6 +50,11 @@ pub fn node_affinity_matches(pod: &Pod, node: &Node) -> bool {
     }
 }
 
+/// A node's label `key`.
+pub fn node_label<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    node.metadata.labels.as_ref()?.get(key).map(String::as_str)
+}
+
 /// A node's labels (empty when it has none).
 pub fn node_labels(node: &Node) -> &BTreeMap<String, String> {
     static EMPTY: BTreeMap<String, String> = BTreeMap::new();
@@ -110,7 +115,7 @@ impl<'a> NodePods<'a> {
     pub fn label(&self, key: &str) -> Option<&'a str> {
         match self.labels {
             Some(packed) => packed.get(key),
-            None => self.node.metadata.labels.as_ref()?.get(key).map(String::as_str),
+            None => node_label(self.node, key),
         }
     }
 }

@@ -21,7 +21,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use compact_str::CompactString;
-
 use k8s_openapi::api::core::v1::{Affinity, Node, Pod, PodAffinityTerm, WeightedPodAffinityTerm};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
@@ -30,6 +29,7 @@ use crate::api::LabelSelector;
 /// The plugin's name in the scheduler profile.
 pub const NAME: &str = "InterPodAffinity";
 
+use super::node_label;
 pub use super::{NodePods, MAX_NODE_SCORE};
 
 /// Namespace name → that namespace's labels (what upstream reads through the namespace lister).
@@ -407,11 +407,6 @@ impl TopologyCounts {
             }
         }
     }
-}
-
-/// The node's label `key` (for the preemption paths, which hand over a bare Node).
-fn node_label<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
-    node.metadata.labels.as_ref()?.get(key).map(String::as_str)
 }
 
 /// What PreFilter computes for Filter (upstream `preFilterState`).
